@@ -1,0 +1,3 @@
+//! Staff identity and permissions.
+
+pub mod permissions;

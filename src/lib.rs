@@ -1,0 +1,25 @@
+//! # PenguinMails Admin Console backend
+//!
+//! A library (and the `penguin-admin` CLI) shared by the desktop app, the CLI and the
+//! tests. Every screen reads from a local SQLite cache synced from the platform's
+//! central PostgreSQL databases; actions write to central and are audited.
+//!
+//! ## Layout
+//! - [`central`]: the four platform databases, their schema (demo/tests only) and the
+//!   console's own schema (`install`).
+//! - [`profiles`]: connection profiles (TOML) and secrets in the OS keyring.
+//! - [`cache`]: the local SQLite cache file: opening, validation, bookkeeping.
+//! - [`sync`]: central → cache, incremental and crash-safe.
+//! - [`tenants`]: tenant reads over the cache.
+//! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
+//! - [`auth`]: permissions and staff roles.
+//! - [`bench`]: the sync benchmark against its floor.
+
+pub mod auth;
+pub mod central;
+pub mod demo;
+pub mod cache;
+pub mod profiles;
+pub mod sync;
+pub mod tenants;
+pub mod bench;

@@ -1,0 +1,409 @@
+//! `penguin-admin`: the console's command line. Every command is a thin wrapper over
+//! the `penguin_admin` library, so the CLI, the desktop app and the tests share code.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use penguin_admin::central::{install, Central, DbKind};
+use penguin_admin::demo::cluster::Cluster;
+use penguin_admin::demo::seed::{self, SeedOptions};
+use penguin_admin::profiles::{self, Profile};
+use penguin_admin::tenants::{self, TenantQuery, TenantSort};
+use penguin_admin::{bench, cache, sync};
+
+#[derive(Parser)]
+#[command(name = "penguin-admin", version, about = "PenguinMails Admin Console: sync, reads and admin actions from the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A throwaway PostgreSQL cluster with demo data on this machine.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
+    /// Install or upgrade the console's own schema on a platform's databases.
+    Install(ProfileArg),
+    /// Fill a profile's (empty) platform databases with demo data.
+    Seed {
+        #[command(flatten)]
+        profile: ProfileArg,
+        #[command(flatten)]
+        size: SeedArgs,
+    },
+    /// Sync the platform's databases into the local cache.
+    Sync {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Cache file (default: the profile's cache in the OS data directory).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants from the cache.
+    Tenants {
+        /// Cache file.
+        #[arg(long)]
+        cache: PathBuf,
+        /// Substring of a tenant's name or id, or a member's name or email.
+        #[arg(long)]
+        search: Option<String>,
+        /// Sort by name, plan, status, members, workspaces, mrr or created.
+        #[arg(long, default_value = "name", value_parser = parse_sort)]
+        sort: TenantSort,
+        /// Sort descending.
+        #[arg(long)]
+        desc: bool,
+        /// Page size.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: u32,
+        /// Rows to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connection profile secrets.
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
+    /// Benchmarks (print figures and ratios; they assert nothing).
+    Bench {
+        #[command(subcommand)]
+        action: BenchAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoAction {
+    /// Start a private cluster, create the platform's tables, seed, install, write the profile.
+    Up {
+        #[command(flatten)]
+        size: SeedArgs,
+        /// Where to write the profile (default: the `demo` profile in the OS config directory).
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Stop the demo cluster and remove it.
+    Down {
+        /// The demo profile (default: `demo`).
+        #[arg(long)]
+        profile: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProfileAction {
+    /// Store a database password in the OS keyring (read from the terminal or standard input).
+    SetPassword {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// oltp, queue, olap or notifications.
+        #[arg(long, value_parser = parse_db)]
+        db: DbKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchAction {
+    /// Initial sync of N payments against the psql \copy + sqlite3 .import floor, then an incremental sync.
+    Sync {
+        /// Payments to generate (the rest of the demo at the matching scale).
+        #[arg(long, default_value_t = 10)]
+        scale: u32,
+    },
+}
+
+#[derive(Args)]
+struct ProfileArg {
+    /// Profile name (in the OS config directory) or path to a profile TOML file.
+    #[arg(long)]
+    profile: String,
+}
+
+#[derive(Args)]
+struct SeedArgs {
+    /// Data volume: scale 1 is about 200 tenants, 2,000 users and 100,000 payments.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = parse_scale)]
+    scale: u32,
+    /// Random seed: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn parse_scale(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!("scale must be between 1 and 100, got {n}")),
+        Err(_) => Err(format!("scale must be a whole number between 1 and 100, got `{s}`")),
+    }
+}
+
+fn parse_sort(s: &str) -> Result<TenantSort, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown sort `{s}`; use name, plan, status, members, workspaces, mrr or created"))
+}
+
+fn parse_db(s: &str) -> Result<DbKind, String> {
+    DbKind::from_key(s).ok_or_else(|| format!("unknown database `{s}`; use oltp, queue, olap or notifications"))
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PENGUIN_ADMIN_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli.command)) {
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Demo { action: DemoAction::Up { size, profile } } => demo_up(size, profile).await,
+        Command::Demo { action: DemoAction::Down { profile } } => demo_down(profile),
+        Command::Install(p) => {
+            let profile = Profile::load(&p.profile)?;
+            let central = Central::connect(&profile.targets()?, 2).await?;
+            let report = install::install(&central).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Seed { profile, size } => {
+            let profile = Profile::load(&profile.profile)?;
+            let central = Central::connect(&profile.targets()?, 4).await?;
+            seed_with_progress(&central, &size).await?;
+            Ok(())
+        }
+        Command::Sync { profile, cache, json } => {
+            let profile = Profile::load(&profile.profile)?;
+            let cache = cache.unwrap_or_else(|| cache::default_path(&profile.name));
+            sync_command(&profile, &cache, json).await
+        }
+        Command::Tenants { cache, search, sort, desc, limit, offset, json } => {
+            let conn = cache::open_read(&cache)?;
+            let page = tenants::list(
+                &conn,
+                &TenantQuery { search, sort, descending: desc, limit: Some(limit), offset: Some(offset), sandbox_only: false },
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else {
+                print_tenants(&page);
+            }
+            Ok(())
+        }
+        Command::Profile { action: ProfileAction::SetPassword { profile, db } } => {
+            let profile = Profile::load(&profile.profile)?;
+            let password = read_secret(&format!("Password for the {db} database of profile {}: ", profile.name))?;
+            profile.set_password(db, &password)?;
+            println!("stored in the OS keyring as {}/{}", profile.name, db.key());
+            Ok(())
+        }
+        Command::Bench { action: BenchAction::Sync { scale } } => {
+            let figures = bench::sync_vs_floor(scale, &|line| println!("{line}")).await?;
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+            Ok(())
+        }
+    }
+}
+
+fn read_secret(prompt: &str) -> Result<String> {
+    let mut secret = String::new();
+    if std::io::stdin().is_terminal() {
+        eprint!("{prompt}");
+        std::io::stdin().read_line(&mut secret)?;
+    } else {
+        std::io::stdin().read_to_string(&mut secret)?;
+    }
+    let secret = secret.trim_end_matches(['\r', '\n']).to_string();
+    if secret.is_empty() {
+        bail!("no password given");
+    }
+    Ok(secret)
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(len) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>28} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+async fn seed_with_progress(central: &Central, size: &SeedArgs) -> Result<seed::SeedReport> {
+    let progress = bar(0, "seeding");
+    let p = progress.clone();
+    let report = seed::seed(
+        central,
+        &SeedOptions { scale: size.scale, seed: size.seed, now: chrono::Utc::now() },
+        &move |s: seed::SeedProgress| {
+            p.set_message(s.step.to_string());
+            p.set_length(s.total);
+            p.set_position(s.done);
+        },
+    )
+    .await
+    .context("seeding the demo data")?;
+    progress.finish_and_clear();
+    Ok(report)
+}
+
+async fn demo_up(size: SeedArgs, profile: Option<String>) -> Result<()> {
+    let path = profiles::resolve(profile.as_deref().unwrap_or("demo"));
+    if let Ok(existing) = Profile::load(&path.to_string_lossy()) {
+        if let Some(cluster) = existing.demo.filter(|c| c.dir.exists()) {
+            bail!(
+                "a demo cluster is already running for {} (port {}); run `penguin-admin demo down --profile {}` first",
+                path.display(),
+                cluster.port,
+                path.display()
+            );
+        }
+    }
+    eprintln!("starting a throwaway PostgreSQL cluster…");
+    let cluster = tokio::task::spawn_blocking(Cluster::start).await??;
+    let result = async {
+        let profile = Profile {
+            databases: profiles::DatabaseUrls {
+                oltp: cluster.url(DbKind::Oltp),
+                queue: cluster.url(DbKind::Queue),
+                olap: cluster.url(DbKind::Olap),
+                notifications: cluster.url(DbKind::Notifications),
+            },
+            demo: Some(cluster.clone()),
+            path: path.clone(),
+            name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
+        let central = Central::connect(&profile.targets()?, 4).await?;
+        central.create_platform_schema().await?;
+        let report = seed_with_progress(&central, &size).await?;
+        install::install(&central).await?;
+        profile.save(&path)?;
+        Ok::<_, anyhow::Error>(report)
+    }
+    .await;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = cluster.stop();
+            return Err(e);
+        }
+    };
+    println!("demo profile written to {}:\n", path.display());
+    println!("{}", std::fs::read_to_string(&path)?);
+    let total: u64 = report.rows.iter().map(|(_, n)| n).sum();
+    println!("{total} rows of demo data (scale {}, seed {})", size.scale, size.seed);
+    println!("\nDemo staff accounts (password for all: {}):", seed::DEMO_PASSWORD);
+    for c in &report.credentials {
+        println!("  {:<12} {}", c.role, c.email);
+    }
+    Ok(())
+}
+
+fn demo_down(profile: Option<String>) -> Result<()> {
+    let path = profiles::resolve(profile.as_deref().unwrap_or("demo"));
+    let loaded = Profile::load(&path.to_string_lossy())?;
+    let Some(cluster) = loaded.demo else {
+        bail!("{} is not a demo profile; `demo down` only stops throwaway demo clusters", path.display());
+    };
+    cluster.stop()?;
+    std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    println!("demo cluster on port {} stopped and removed", cluster.port);
+    Ok(())
+}
+
+async fn sync_command(profile: &Profile, cache_path: &Path, json: bool) -> Result<()> {
+    let progress = bar(0, "syncing");
+    let p = progress.clone();
+    let on_progress: sync::ProgressFn = Arc::new(move |s: &sync::Progress| {
+        p.set_message(s.table.clone());
+        p.set_length(s.total);
+        p.set_position(s.done);
+    });
+    let cancel = sync::Cancel::default();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.cancel();
+        }
+    });
+    let report = sync::sync(&profile.targets()?, cache_path, Some(on_progress), &cancel).await;
+    progress.finish_and_clear();
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("{:<28} {:<13} {:<12} {:>10} {:>9} {:>10}", "table", "database", "mode", "written", "deleted", "in cache");
+    for t in &report.tables {
+        let mode = serde_json::to_value(t.mode)?.as_str().unwrap_or("").to_string();
+        println!(
+            "{:<28} {:<13} {:<12} {:>10} {:>9} {:>10}",
+            t.table,
+            t.db.key(),
+            mode,
+            t.rows_written,
+            t.rows_deleted,
+            t.rows_in_cache
+        );
+    }
+    for m in &report.missing {
+        println!("(not on this platform, skipped: {m})");
+    }
+    println!("\nsynced into {} in {} ms", cache_path.display(), report.duration_ms);
+    for (db, as_of) in &report.as_of {
+        println!("  {db:<13} as of {as_of}");
+    }
+    Ok(())
+}
+
+fn print_tenants(page: &tenants::TenantPage) {
+    println!("{:<36}  {:<32} {:<11} {:<15} {:>7} {:>10} {:>12}", "id", "name", "plan", "status", "members", "workspaces", "MRR");
+    for t in &page.rows {
+        let name: String = t.name.chars().take(32).collect();
+        println!(
+            "{:<36}  {:<32} {:<11} {:<15} {:>7} {:>10} {:>12}",
+            t.id,
+            name,
+            t.plan.as_deref().unwrap_or("—"),
+            t.status,
+            t.members,
+            t.workspaces,
+            format!("${}.{:02}", t.mrr_cents / 100, t.mrr_cents % 100)
+        );
+    }
+    println!(
+        "{} of {} tenants{}",
+        page.rows.len(),
+        page.total,
+        page.as_of.as_deref().map(|a| format!(", data as of {a}")).unwrap_or_default()
+    );
+}

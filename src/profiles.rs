@@ -1,0 +1,274 @@
+//! Connection profiles: a small TOML file naming the platform's four databases.
+//!
+//! ```toml
+//! [databases]
+//! oltp = "postgres://console@db.internal:5432/oltp?sslmode=require"
+//! queue = "postgres://console@db.internal:5432/queue?sslmode=require"
+//! olap = "postgres://console@olap.internal:5432/olap?sslmode=require"
+//! notifications = "postgres://console@db.internal:5432/notifications?sslmode=require"
+//! ```
+//!
+//! Passwords never live in the file: they are read from the OS keyring (service
+//! `penguin-admin`, account `PROFILE/DATABASE`), except for a throwaway demo cluster,
+//! whose `[demo]` section marks it as password-less. A URL that carries a password is
+//! refused so a secret cannot end up in a config file by accident.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::central::{CentralError, DbKind, DbTarget};
+use crate::demo::cluster::Cluster;
+
+/// The keyring service under which database passwords are stored.
+pub const KEYRING_SERVICE: &str = "penguin-admin";
+
+/// Errors loading or saving a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// No such file or named profile.
+    #[error("profile `{0}` not found (looked for {1}); create one with `penguin-admin demo up` or write the TOML file")]
+    NotFound(String, String),
+    /// The file is not valid TOML or lacks required keys.
+    #[error("profile {path} is malformed: {reason}")]
+    Malformed {
+        /// The file.
+        path: String,
+        /// What was wrong, with the line where known.
+        reason: String,
+    },
+    /// A database URL is unusable.
+    #[error("profile {path}: {source}")]
+    BadUrl {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: CentralError,
+    },
+    /// The keyring could not be read.
+    #[error("could not read the password of the {db} database from the OS keyring: {reason}")]
+    Keyring {
+        /// Which database.
+        db: DbKind,
+        /// The keyring's answer.
+        reason: String,
+    },
+    /// File system trouble.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The four database URLs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseUrls {
+    /// OLTP database URL.
+    pub oltp: String,
+    /// Queue database URL.
+    pub queue: String,
+    /// OLAP database URL.
+    pub olap: String,
+    /// Notifications database URL.
+    pub notifications: String,
+}
+
+impl DatabaseUrls {
+    /// The URL of one database.
+    pub fn get(&self, kind: DbKind) -> &str {
+        match kind {
+            DbKind::Oltp => &self.oltp,
+            DbKind::Queue => &self.queue,
+            DbKind::Olap => &self.olap,
+            DbKind::Notifications => &self.notifications,
+        }
+    }
+}
+
+/// A connection profile as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The platform's databases.
+    pub databases: DatabaseUrls,
+    /// Present when the profile points at a throwaway demo cluster of this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo: Option<Cluster>,
+    /// Where the profile was loaded from (not stored).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The profile's name: its file stem (not stored).
+    #[serde(skip)]
+    pub name: String,
+}
+
+/// The directory holding named profiles (`~/.config/penguin-admin/profiles`).
+pub fn profiles_dir() -> PathBuf {
+    dirs::config_dir().unwrap_or_else(std::env::temp_dir).join("penguin-admin").join("profiles")
+}
+
+/// Resolves `name_or_path`: an existing file path, or a name in [`profiles_dir`].
+pub fn resolve(name_or_path: &str) -> PathBuf {
+    let as_path = Path::new(name_or_path);
+    if name_or_path.contains('/') || name_or_path.ends_with(".toml") || as_path.is_file() {
+        as_path.to_path_buf()
+    } else {
+        profiles_dir().join(format!("{name_or_path}.toml"))
+    }
+}
+
+impl Profile {
+    /// Loads and validates a profile by name or path.
+    pub fn load(name_or_path: &str) -> Result<Profile, ProfileError> {
+        let path = resolve(name_or_path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ProfileError::NotFound(name_or_path.into(), path.display().to_string()))
+            }
+            Err(e) => return Err(ProfileError::Io { context: format!("reading {}", path.display()), source: e }),
+        };
+        Self::parse(&text, &path)
+    }
+
+    /// Parses profile text; `path` names it in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Profile, ProfileError> {
+        let shown = path.display().to_string();
+        let mut profile: Profile = toml::from_str(text).map_err(|e| ProfileError::Malformed {
+            path: shown.clone(),
+            reason: describe_toml_error(text, &e),
+        })?;
+        for kind in DbKind::ALL {
+            let url = profile.databases.get(kind);
+            DbTarget::parse(kind, url, None).map_err(|source| ProfileError::BadUrl { path: shown.clone(), source })?;
+            if url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)).is_some() {
+                return Err(ProfileError::Malformed {
+                    path: shown,
+                    reason: format!(
+                        "the {kind} URL contains a password; remove it and store it in the OS keyring with \
+                         `penguin-admin profile set-password`"
+                    ),
+                });
+            }
+        }
+        profile.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        profile.path = path.to_path_buf();
+        Ok(profile)
+    }
+
+    /// Writes the profile to `path` (creating parent directories).
+    pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| ProfileError::Io { context: format!("creating {}", parent.display()), source: e })?;
+        }
+        let text = toml::to_string_pretty(self).map_err(|e| ProfileError::Malformed {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|e| ProfileError::Io { context: format!("writing {}", path.display()), source: e })
+    }
+
+    /// Connection targets for the four databases, with passwords from the keyring.
+    pub fn targets(&self) -> Result<[DbTarget; 4], ProfileError> {
+        let target = |kind: DbKind| -> Result<DbTarget, ProfileError> {
+            let password = if self.demo.is_some() { None } else { self.password(kind)? };
+            DbTarget::parse(kind, self.databases.get(kind), password.as_deref())
+                .map_err(|source| ProfileError::BadUrl { path: self.path.display().to_string(), source })
+        };
+        Ok([target(DbKind::Oltp)?, target(DbKind::Queue)?, target(DbKind::Olap)?, target(DbKind::Notifications)?])
+    }
+
+    fn keyring_entry(&self, kind: DbKind) -> Result<keyring::Entry, ProfileError> {
+        keyring::Entry::new(KEYRING_SERVICE, &format!("{}/{}", self.name, kind.key()))
+            .map_err(|e| ProfileError::Keyring { db: kind, reason: e.to_string() })
+    }
+
+    /// The stored password of one database, `None` when none is stored.
+    ///
+    /// A keyring that is not available at all (no Secret Service on a headless
+    /// server) also gives `None`: the server then asks for a password and the
+    /// connection error says so.
+    pub fn password(&self, kind: DbKind) -> Result<Option<String>, ProfileError> {
+        match self.keyring_entry(kind)?.get_password() {
+            Ok(pw) => Ok(Some(pw)),
+            Err(keyring::Error::NoEntry) | Err(keyring::Error::PlatformFailure(_)) | Err(keyring::Error::NoStorageAccess(_)) => {
+                Ok(None)
+            }
+            Err(e) => Err(ProfileError::Keyring { db: kind, reason: e.to_string() }),
+        }
+    }
+
+    /// Stores the password of one database in the keyring.
+    pub fn set_password(&self, kind: DbKind, password: &str) -> Result<(), ProfileError> {
+        self.keyring_entry(kind)?
+            .set_password(password)
+            .map_err(|e| ProfileError::Keyring { db: kind, reason: e.to_string() })
+    }
+}
+
+/// Renders a TOML error with its line number, without echoing the file's content.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[databases]
+oltp = "postgres://console@db:5432/oltp"
+queue = "postgres://console@db:5432/queue"
+olap = "postgres://console@db:5432/olap"
+notifications = "postgres://console@db:5432/notifications"
+"#;
+
+    #[test]
+    fn parses_a_good_profile_and_names_it_after_the_file() {
+        let p = Profile::parse(GOOD, Path::new("/x/prod.toml")).expect("valid");
+        assert_eq!(p.name, "prod");
+        assert_eq!(p.databases.get(DbKind::Olap), "postgres://console@db:5432/olap");
+    }
+
+    #[test]
+    fn refuses_missing_database_with_line_context() {
+        let text = GOOD.replace("olap = \"postgres://console@db:5432/olap\"\n", "");
+        let err = Profile::parse(&text, Path::new("p.toml")).expect_err("olap missing").to_string();
+        assert!(err.contains("olap"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_password_in_a_url() {
+        let text = GOOD.replace("console@db:5432/oltp", "console:secret@db:5432/oltp");
+        let err = Profile::parse(&text, Path::new("p.toml")).expect_err("password").to_string();
+        assert!(err.contains("keyring"), "{err}");
+        assert!(!err.contains("secret"), "the secret must not be echoed: {err}");
+    }
+
+    #[test]
+    fn refuses_a_non_postgres_url() {
+        let text = GOOD.replace("postgres://console@db:5432/queue", "mysql://db/queue");
+        let err = Profile::parse(&text, Path::new("p.toml")).expect_err("scheme").to_string();
+        assert!(err.contains("queue") && err.contains("mysql"), "{err}");
+    }
+
+    #[test]
+    fn malformed_toml_reports_the_line() {
+        let err = Profile::parse("[databases]\noltp = \n", Path::new("p.toml")).expect_err("bad").to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,494 @@
+//! Sync: the platform's PostgreSQL databases → the local SQLite cache.
+//!
+//! ## Correctness
+//! `updated > last_sync` loses rows written by a transaction that started before a
+//! sync and committed after it. Instead, `install` puts statement-level triggers on
+//! every cached table that record each changed primary key in
+//! `penguin_console.sync_changes`, stamped with the writing transaction's id
+//! (`pg_current_xact_id()`). Each sync reads every database inside one
+//! `REPEATABLE READ` transaction and records its `pg_current_snapshot()`. The next sync
+//! pulls exactly the keys whose transaction was **not visible** in that snapshot
+//! (`NOT pg_visible_in_snapshot(xid, previous)`), joined to the table's current rows:
+//! a key without a row is a delete. Transactions still running now are invisible to
+//! this sync's snapshot too, so the next one picks them up. No replication slot is
+//! used, so a laptop that stays closed costs the server nothing; the change log is
+//! pruned below the oldest snapshot a cache used in the last 30 days, and a cache
+//! older than that reloads in full.
+//!
+//! A table is reloaded in full when it has never been synced, when its columns
+//! changed on the platform, after a `TRUNCATE`, or when the change log no longer
+//! reaches back to its snapshot.
+//!
+//! ## Crash safety
+//! The whole sync (every table of every database, the bookkeeping and the derived read
+//! tables) is applied in **one SQLite transaction**. Killing the process, a network
+//! failure or a cancel leaves the cache exactly at its last consistent state, and the
+//! next sync redoes the work from the previous snapshot.
+//!
+//! ## Speed
+//! PostgreSQL streams each table with binary `COPY (SELECT …) TO STDOUT` (columns
+//! converted in SQL, see [`tables`]), decoded on the async side while a dedicated
+//! thread inserts into SQLite with a prepared statement, so the two overlap on two
+//! cores. A full reload creates the table bare, loads it and only then builds its
+//! indexes, because SQLite's index maintenance dominates a bulk load.
+
+pub mod copy;
+pub mod tables;
+mod writer;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use rusqlite::types::Value;
+use sqlx::{Connection, PgConnection, Row};
+
+use crate::cache::{self, CacheError};
+use crate::central::install::quote_ident;
+use crate::central::{CentralError, DbKind, DbTarget};
+use copy::CopyDecoder;
+use tables::{Shape, SourceTable, Storage};
+use writer::{Msg, Writer};
+
+/// Rows per batch handed from the reader to the writer thread.
+const BATCH_ROWS: usize = 4096;
+
+/// Errors of a sync. The cache is unchanged whenever one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// A central database could not be reached or a query failed.
+    #[error(transparent)]
+    Central(#[from] CentralError),
+    /// The cache file could not be used.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// `install` has not been run on a database.
+    #[error("the console's schema is not installed on the {0} database; run `penguin-admin install --profile PROFILE` first")]
+    NotInstalled(DbKind),
+    /// The sync was cancelled; the cache keeps its previous state.
+    #[error("sync cancelled; the cache keeps its previous state")]
+    Cancelled,
+    /// The COPY stream was malformed.
+    #[error(transparent)]
+    Decode(#[from] copy::DecodeError),
+}
+
+/// Progress of a running sync.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Progress {
+    /// Cache table being written.
+    pub table: String,
+    /// Rows transferred so far, all tables.
+    pub done: u64,
+    /// Rows expected in all (an estimate for full reloads, from the planner's statistics).
+    pub total: u64,
+}
+
+/// Callback receiving progress; called at most every few thousand rows.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// A cancellation flag shared with the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Requests cancellation.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How a table was synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Reloaded in full.
+    Full,
+    /// Only changed keys applied.
+    Incremental,
+    /// Nothing changed.
+    Unchanged,
+}
+
+/// What happened to one table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableReport {
+    /// Cache table name.
+    pub table: String,
+    /// Source database key.
+    pub db: DbKind,
+    /// How it was synced.
+    pub mode: Mode,
+    /// Rows inserted or replaced.
+    pub rows_written: u64,
+    /// Rows deleted.
+    pub rows_deleted: u64,
+    /// Rows in the cache afterwards.
+    pub rows_in_cache: u64,
+}
+
+/// Summary of a sync.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncReport {
+    /// Per table.
+    pub tables: Vec<TableReport>,
+    /// Per database: the time of the snapshot the cache now reflects (UTC).
+    pub as_of: BTreeMap<String, String>,
+    /// Tables the platform lacks (skipped).
+    pub missing: Vec<String>,
+    /// Wall time.
+    pub duration_ms: u64,
+}
+
+/// What the cache knows of one table from its last sync.
+#[derive(Debug, Clone)]
+struct Known {
+    shape: Shape,
+    snapshot: String,
+}
+
+/// The plan for one table.
+struct TablePlan {
+    source: SourceTable,
+    shape: Shape,
+    mode: Mode,
+    /// Previous snapshot, for incremental.
+    prev: Option<String>,
+    estimate: u64,
+}
+
+/// One database's open snapshot and plan.
+struct DbPlan {
+    kind: DbKind,
+    conn: PgConnection,
+    snapshot: String,
+    as_of: String,
+    tables: Vec<TablePlan>,
+}
+
+/// Syncs every cached table of the four databases into the cache at `cache_path`.
+pub async fn sync(
+    targets: &[DbTarget; 4],
+    cache_path: &Path,
+    progress: Option<ProgressFn>,
+    cancel: &Cancel,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    cache::check(cache_path)?;
+    let mut conns = connect_all(targets).await?;
+    let (known, client_id) = read_known(cache_path)?;
+
+    let mut plans = Vec::new();
+    let mut missing = Vec::new();
+    for (kind, conn) in DbKind::ALL.into_iter().zip(conns.drain(..)) {
+        plans.push(plan_db(kind, conn, &known, &mut missing).await?);
+    }
+    let total: u64 = plans.iter().flat_map(|p| &p.tables).map(|t| t.estimate).sum();
+
+    let writer = Writer::start(cache_path.to_path_buf());
+    let mut done = 0u64;
+    let mut as_of = BTreeMap::new();
+    let result = async {
+        for plan in &mut plans {
+            for table in &plan.tables {
+                if cancel.is_cancelled() {
+                    return Err(SyncError::Cancelled);
+                }
+                transfer(&mut plan.conn, table, &plan.snapshot, &plan.as_of, &writer, &mut done, total, &progress, cancel)
+                    .await?;
+            }
+            sqlx::raw_sql("COMMIT").execute(&mut plan.conn).await.map_err(CentralError::sql("ending the snapshot"))?;
+            as_of.insert(plan.kind.key().to_string(), plan.as_of.clone());
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        writer.abort();
+        return Err(e);
+    }
+    let reports = writer.finish().await?;
+
+    // Tell each database which snapshot this cache now holds, so the change log can be
+    // pruned below the oldest one in use. Best effort: the cache is already committed.
+    for plan in &mut plans {
+        if let Err(e) = register_and_prune(&mut plan.conn, &client_id, &plan.snapshot).await {
+            tracing::warn!(db = %plan.kind, error = %e, "could not record this cache's snapshot for change-log pruning");
+        }
+    }
+    Ok(SyncReport { tables: reports, as_of, missing, duration_ms: started.elapsed().as_millis() as u64 })
+}
+
+async fn connect_all(targets: &[DbTarget; 4]) -> Result<Vec<PgConnection>, SyncError> {
+    let connect = |t: &DbTarget| {
+        let t = t.clone();
+        async move {
+            match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&t.options)).await {
+                Ok(Ok(c)) => Ok(c),
+                Ok(Err(e)) => Err(t.unreachable(e)),
+                Err(_) => Err(t.unreachable(sqlx::Error::PoolTimedOut)),
+            }
+        }
+    };
+    let [a, b, c, d] = targets;
+    let (a, b, c, d) = tokio::try_join!(connect(a), connect(b), connect(c), connect(d))?;
+    Ok(vec![a, b, c, d])
+}
+
+/// Reads what the cache holds (nothing for a new file) and its client id.
+fn read_known(path: &Path) -> Result<(HashMap<String, Known>, uuid::Uuid), SyncError> {
+    let mut known = HashMap::new();
+    let mut client_id = uuid::Uuid::new_v4();
+    if let Ok(conn) = cache::open_read(path) {
+        let mut stmt = conn
+            .prepare("SELECT cache_table, shape, snapshot FROM _sync_tables")
+            .map_err(CacheError::sql("reading sync state"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(CacheError::sql("reading sync state"))?;
+        for row in rows {
+            let (table, shape, snapshot) = row.map_err(CacheError::sql("reading sync state"))?;
+            // An unreadable shape just means a full reload of that table.
+            if let Ok(shape) = serde_json::from_str(&shape) {
+                known.insert(table, Known { shape, snapshot });
+            }
+        }
+        let id: Option<String> = conn
+            .query_row("SELECT value FROM _sync_meta WHERE key = 'client_id'", [], |r| r.get(0))
+            .ok();
+        if let Some(id) = id.and_then(|s| uuid::Uuid::parse_str(&s).ok()) {
+            client_id = id;
+        }
+    }
+    Ok((known, client_id))
+}
+
+async fn plan_db(
+    kind: DbKind,
+    mut conn: PgConnection,
+    known: &HashMap<String, Known>,
+    missing: &mut Vec<String>,
+) -> Result<DbPlan, SyncError> {
+    let ctx = |what: &str| format!("{what} on the {kind} database");
+    sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut conn)
+        .await
+        .map_err(CentralError::sql(ctx("starting the snapshot")))?;
+    let row = sqlx::query(
+        "SELECT pg_current_snapshot()::text, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                to_regclass('penguin_console.sync_changes') IS NOT NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(CentralError::sql(ctx("taking the snapshot")))?;
+    let (snapshot, as_of, installed): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
+    if !installed {
+        return Err(SyncError::NotInstalled(kind));
+    }
+    let shapes = tables::shapes(&mut conn, kind).await?;
+    for t in tables::SYNCED.iter().filter(|t| t.db == kind) {
+        if !shapes.iter().any(|(s, _)| s == t) {
+            missing.push(t.qualified());
+        }
+    }
+
+    // Changes since each distinct previous snapshot (normally one per database).
+    let mut changes: HashMap<String, HashMap<String, (i64, bool)>> = HashMap::new();
+    let mut too_old: HashMap<String, bool> = HashMap::new();
+    for (source, _) in &shapes {
+        let Some(k) = known.get(&source.cache_name()) else { continue };
+        if changes.contains_key(&k.snapshot) {
+            continue;
+        }
+        let old: bool = sqlx::query_scalar(
+            "SELECT pg_snapshot_xmin($1::pg_snapshot) < (SELECT horizon FROM penguin_console.sync_horizon)",
+        )
+        .bind(&k.snapshot)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(CentralError::sql(ctx("reading the change-log horizon")))?;
+        let rows = sqlx::query(
+            "SELECT tbl, count(DISTINCT pk)::int8, bool_or(pk IS NULL) FROM penguin_console.sync_changes
+             WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
+             GROUP BY tbl",
+        )
+        .bind(&k.snapshot)
+        .fetch_all(&mut conn)
+        .await
+        .map_err(CentralError::sql(ctx("reading the change log")))?;
+        let per_table = rows.into_iter().map(|r| (r.get::<String, _>(0), (r.get::<i64, _>(1), r.get::<bool, _>(2)))).collect();
+        changes.insert(k.snapshot.clone(), per_table);
+        too_old.insert(k.snapshot.clone(), old);
+    }
+
+    let estimates: HashMap<String, i64> = sqlx::query(
+        "SELECT n.nspname || '.' || c.relname, c.reltuples::int8 FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(CentralError::sql(ctx("reading table statistics")))?
+    .into_iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+
+    let mut plans = Vec::new();
+    for (source, shape) in shapes {
+        let prior = known.get(&source.cache_name());
+        let change = prior.and_then(|k| changes.get(&k.snapshot)).and_then(|m| m.get(&source.qualified())).copied();
+        let full = match prior {
+            None => true,
+            Some(k) => k.shape != shape || too_old.get(&k.snapshot).copied().unwrap_or(true) || change.is_some_and(|(_, trunc)| trunc),
+        };
+        let (mode, estimate) = if full {
+            let mut estimate = estimates.get(&source.qualified()).copied().unwrap_or(-1);
+            if estimate < 0 {
+                estimate = sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM {}.{}",
+                    quote_ident(source.schema),
+                    quote_ident(source.name)
+                ))
+                .fetch_one(&mut conn)
+                .await
+                .map_err(CentralError::sql(ctx("counting rows")))?;
+            }
+            (Mode::Full, estimate.max(0) as u64)
+        } else if let Some((n, _)) = change {
+            (Mode::Incremental, n.max(0) as u64)
+        } else {
+            (Mode::Unchanged, 0)
+        };
+        plans.push(TablePlan { source, shape, mode, prev: prior.map(|k| k.snapshot.clone()), estimate });
+    }
+    Ok(DbPlan { kind, conn, snapshot, as_of, tables: plans })
+}
+
+/// The COPY statement for a table: every row for a full reload, or for an incremental
+/// sync the changed keys (`pk` JSON, whether the row still exists, then the columns).
+fn copy_sql(plan: &TablePlan) -> String {
+    let from = format!("{}.{}", quote_ident(plan.source.schema), quote_ident(plan.source.name));
+    let cols: Vec<String> = plan.shape.columns.iter().map(|c| tables::select_expr("t", c)).collect();
+    match plan.mode {
+        Mode::Full => format!("COPY (SELECT {} FROM {from} t) TO STDOUT (FORMAT binary)", cols.join(", ")),
+        Mode::Incremental | Mode::Unchanged => {
+            let prev = plan.prev.as_deref().unwrap_or("").replace('\'', "''");
+            let tbl = plan.source.qualified().replace('\'', "''");
+            let join: Vec<String> = plan
+                .shape
+                .pk
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let ty = plan.shape.column(k).map(|c| c.pg_type.as_str()).unwrap_or("text");
+                    format!("t.{} = (ch.pk->>{i})::{ty}", quote_ident(k))
+                })
+                .collect();
+            let first_pk = quote_ident(&plan.shape.pk[0]);
+            format!(
+                "COPY (WITH ch AS (SELECT DISTINCT pk FROM penguin_console.sync_changes
+                                   WHERE tbl = '{tbl}' AND pk IS NOT NULL
+                                     AND xid >= pg_snapshot_xmin('{prev}'::pg_snapshot)
+                                     AND NOT pg_visible_in_snapshot(xid, '{prev}'::pg_snapshot))
+                       SELECT ch.pk::text, (t.{first_pk} IS NOT NULL)::int::int8, {}
+                       FROM ch LEFT JOIN {from} t ON {})
+                 TO STDOUT (FORMAT binary)",
+                cols.join(", "),
+                join.join(" AND ")
+            )
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transfer(
+    conn: &mut PgConnection,
+    plan: &TablePlan,
+    snapshot: &str,
+    as_of: &str,
+    writer: &Writer,
+    done: &mut u64,
+    total: u64,
+    progress: &Option<ProgressFn>,
+    cancel: &Cancel,
+) -> Result<(), SyncError> {
+    let cache_table = plan.source.cache_name();
+    writer
+        .send(Msg::Start { table: cache_table.clone(), db: plan.source.db, shape: plan.shape.clone(), mode: plan.mode })
+        .await?;
+    if plan.mode != Mode::Unchanged {
+        let mut storages: Vec<Storage> = plan.shape.columns.iter().map(|c| c.storage).collect();
+        if plan.mode == Mode::Incremental {
+            storages.splice(0..0, [Storage::Text, Storage::Integer]);
+        }
+        let mut decoder = CopyDecoder::new(storages);
+        let sql = copy_sql(plan);
+        let mut stream = conn
+            .copy_out_raw(&sql)
+            .await
+            .map_err(CentralError::sql(format!("reading {}", plan.source.qualified())))?;
+        let mut batch: Vec<Vec<Value>> = Vec::with_capacity(BATCH_ROWS);
+        let mut last_report = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(CentralError::sql(format!("reading {}", plan.source.qualified())))?;
+            decoder.feed(&chunk, &mut batch)?;
+            if batch.len() >= BATCH_ROWS {
+                if cancel.is_cancelled() {
+                    return Err(SyncError::Cancelled);
+                }
+                *done += batch.len() as u64;
+                writer.send(Msg::Rows(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS)))).await?;
+                if *done - last_report >= 20_000 {
+                    last_report = *done;
+                    report(progress, &cache_table, *done, total);
+                }
+            }
+        }
+        drop(stream);
+        if !decoder.finished() {
+            return Err(copy::DecodeError::truncated().into());
+        }
+        *done += batch.len() as u64;
+        if !batch.is_empty() {
+            writer.send(Msg::Rows(batch)).await?;
+        }
+    }
+    writer.send(Msg::End { snapshot: snapshot.to_string(), as_of: as_of.to_string() }).await?;
+    report(progress, &cache_table, *done, total.max(*done));
+    Ok(())
+}
+
+fn report(progress: &Option<ProgressFn>, table: &str, done: u64, total: u64) {
+    if let Some(p) = progress {
+        p(&Progress { table: table.to_string(), done, total: total.max(done) });
+    }
+}
+
+async fn register_and_prune(conn: &mut PgConnection, client_id: &uuid::Uuid, snapshot: &str) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "INSERT INTO penguin_console.sync_clients (client_id, snapshot, last_seen) VALUES ($1, $2::pg_snapshot, now())
+         ON CONFLICT (client_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, last_seen = now()",
+    )
+    .bind(client_id)
+    .bind(snapshot)
+    .execute(&mut *tx)
+    .await?;
+    // Everything below the oldest snapshot still in use (30 days) can go.
+    sqlx::query(
+        "WITH h AS (SELECT min(pg_snapshot_xmin(snapshot)) AS x FROM penguin_console.sync_clients
+                    WHERE last_seen > now() - interval '30 days'),
+              d AS (DELETE FROM penguin_console.sync_changes WHERE xid < (SELECT x FROM h))
+         UPDATE penguin_console.sync_horizon SET horizon = GREATEST(horizon, (SELECT x FROM h))
+         WHERE (SELECT x FROM h) IS NOT NULL",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

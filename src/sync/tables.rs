@@ -1,0 +1,250 @@
+//! Which platform tables the cache holds, and how their columns map to SQLite.
+//!
+//! Cached tables keep the platform's table and column names so anyone can inspect the
+//! cache with `sqlite3`. A table outside the `public` schema is prefixed with its
+//! schema (`auth.sessions` → `auth_sessions`); a name used in two databases would be
+//! prefixed with the database key (none clash today).
+//!
+//! Columns are read from the PostgreSQL catalog at every sync, so the cache follows the
+//! platform's real schema (extra columns included); a change of columns reloads the
+//! table. Values are converted in PostgreSQL to one of three SQLite storage classes:
+//! integers (and booleans as 0/1), reals (floats, NUMERIC, intervals in seconds), or
+//! text (timestamps as ISO-8601 UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so they sort as text;
+//! JSON and arrays as JSON text; UUIDs in canonical form).
+
+use sqlx::{PgConnection, Row};
+
+use crate::central::{CentralError, DbKind};
+
+/// A platform table the cache holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceTable {
+    /// Which database holds it.
+    pub db: DbKind,
+    /// Its schema.
+    pub schema: &'static str,
+    /// Its name.
+    pub name: &'static str,
+}
+
+const fn t(db: DbKind, schema: &'static str, name: &'static str) -> SourceTable {
+    SourceTable { db, schema, name }
+}
+
+/// Every cached table, in sync order.
+pub const SYNCED: &[SourceTable] = &[
+    t(DbKind::Oltp, "public", "users"),
+    t(DbKind::Oltp, "public", "tenants"),
+    t(DbKind::Oltp, "public", "tenant_users"),
+    t(DbKind::Oltp, "public", "companies"),
+    t(DbKind::Oltp, "public", "domains"),
+    t(DbKind::Oltp, "public", "email_accounts"),
+    t(DbKind::Oltp, "public", "leads"),
+    t(DbKind::Oltp, "public", "templates"),
+    t(DbKind::Oltp, "public", "campaigns"),
+    t(DbKind::Oltp, "public", "campaign_sequence_steps"),
+    t(DbKind::Oltp, "public", "plans"),
+    t(DbKind::Oltp, "public", "subscriptions"),
+    t(DbKind::Oltp, "public", "subscription_addons"),
+    t(DbKind::Oltp, "public", "payments"),
+    t(DbKind::Oltp, "public", "vps_instances"),
+    t(DbKind::Oltp, "public", "smtp_ip_addresses"),
+    t(DbKind::Oltp, "public", "domain_ip_assignments"),
+    t(DbKind::Oltp, "public", "staff_roles"),
+    t(DbKind::Oltp, "public", "permissions"),
+    t(DbKind::Oltp, "public", "staff_members"),
+    t(DbKind::Oltp, "public", "staff_role_permissions"),
+    t(DbKind::Oltp, "public", "system_config"),
+    t(DbKind::Oltp, "public", "feature_flags"),
+    t(DbKind::Oltp, "public", "tenant_config"),
+    t(DbKind::Oltp, "public", "tenant_policies"),
+    t(DbKind::Oltp, "auth", "sessions"),
+    t(DbKind::Oltp, "penguin_console", "sandbox_tenants"),
+    t(DbKind::Queue, "public", "job_queues"),
+    t(DbKind::Queue, "public", "jobs"),
+    t(DbKind::Queue, "public", "job_logs"),
+    t(DbKind::Olap, "public", "billing_analytics"),
+    t(DbKind::Olap, "public", "campaign_analytics"),
+    t(DbKind::Olap, "public", "mailbox_analytics"),
+    t(DbKind::Olap, "public", "warmup_analytics"),
+    t(DbKind::Olap, "public", "admin_audit_log"),
+    t(DbKind::Notifications, "public", "notifications"),
+    t(DbKind::Notifications, "public", "admin_system_events"),
+];
+
+impl SourceTable {
+    /// `schema.name` as the change log records it.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    /// The table's name in the cache.
+    pub fn cache_name(&self) -> String {
+        let base = match self.schema {
+            "public" => self.name.to_string(),
+            "penguin_console" => format!("console_{}", self.name),
+            schema => format!("{schema}_{}", self.name),
+        };
+        let clashes = SYNCED.iter().any(|o| o.db != self.db && o.name == self.name && o.schema == self.schema);
+        if clashes {
+            format!("{}_{base}", self.db.key())
+        } else {
+            base
+        }
+    }
+
+    /// The cached table with this cache name.
+    pub fn by_cache_name(name: &str) -> Option<SourceTable> {
+        SYNCED.iter().copied().find(|t| t.cache_name() == name)
+    }
+}
+
+/// How a column is stored in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Storage {
+    /// 64-bit integer (also booleans as 0/1).
+    Integer,
+    /// 64-bit float.
+    Real,
+    /// UTF-8 text.
+    Text,
+}
+
+impl Storage {
+    /// The SQLite declared type.
+    pub fn sqlite_type(self) -> &'static str {
+        match self {
+            Storage::Integer => "INTEGER",
+            Storage::Real => "REAL",
+            Storage::Text => "TEXT",
+        }
+    }
+}
+
+/// One column of a source table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// PostgreSQL type as `format_type` prints it.
+    pub pg_type: String,
+    /// Cache storage class.
+    pub storage: Storage,
+}
+
+/// A source table's shape as read from the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    /// Columns in order.
+    pub columns: Vec<Column>,
+    /// Primary-key column names.
+    pub pk: Vec<String>,
+}
+
+impl Shape {
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+fn storage_for(typname: &str, category: &str) -> Storage {
+    match typname {
+        "int2" | "int4" | "int8" | "oid" | "bool" => Storage::Integer,
+        "float4" | "float8" | "numeric" | "money" | "interval" => Storage::Real,
+        _ if category == "N" => Storage::Real,
+        _ => Storage::Text,
+    }
+}
+
+/// The SQL expression that converts column `col` (of alias `alias`) to its storage class.
+pub fn select_expr(alias: &str, col: &Column) -> String {
+    let c = format!("{alias}.{}", crate::central::install::quote_ident(&col.name));
+    let ty = col.pg_type.as_str();
+    match col.storage {
+        Storage::Integer if ty == "boolean" => format!("({c})::int::int8"),
+        Storage::Integer => format!("({c})::int8"),
+        Storage::Real if ty == "interval" => format!("extract(epoch FROM {c})::float8"),
+        Storage::Real => format!("({c})::float8"),
+        Storage::Text => {
+            if ty == "timestamp with time zone" {
+                format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            } else if ty == "timestamp without time zone" {
+                format!("to_char({c}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')")
+            } else if ty == "date" {
+                format!("to_char({c}, 'YYYY-MM-DD')")
+            } else if ty.ends_with("[]") {
+                format!("to_jsonb({c})::text")
+            } else {
+                format!("({c})::text")
+            }
+        }
+    }
+}
+
+/// Reads the shapes of all cached tables of one database in one catalog query.
+/// Tables the platform lacks, or that have no primary key, are absent from the result.
+pub async fn shapes(conn: &mut PgConnection, db: DbKind) -> Result<Vec<(SourceTable, Shape)>, CentralError> {
+    let wanted: Vec<String> = SYNCED.iter().filter(|t| t.db == db).map(|t| t.qualified()).collect();
+    let rows = sqlx::query(
+        "SELECT n.nspname || '.' || c.relname AS tbl, a.attname, format_type(a.atttypid, a.atttypmod) AS fmt,
+                ty.typname, ty.typcategory::text AS cat,
+                COALESCE(a.attnum = ANY(i.indkey::int2[]), false) AS is_pk, array_position(i.indkey::int2[], a.attnum) AS pk_pos
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         JOIN pg_type ty ON ty.oid = a.atttypid
+         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+         WHERE c.relkind IN ('r', 'p') AND (n.nspname || '.' || c.relname) = ANY($1)
+         ORDER BY 1, a.attnum",
+    )
+    .bind(&wanted)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(CentralError::sql(format!("reading the {db} catalog")))?;
+    let mut out: Vec<(SourceTable, Shape)> = Vec::new();
+    let mut pk_positions: Vec<Vec<(i32, String)>> = Vec::new();
+    for row in rows {
+        let tbl: String = row.get("tbl");
+        let name: String = row.get("attname");
+        let pg_type: String = row.get("fmt");
+        let typname: String = row.get("typname");
+        let cat: String = row.get("cat");
+        let is_pk: bool = row.get("is_pk");
+        let pk_pos: Option<i32> = row.get("pk_pos");
+        let Some(source) = SYNCED.iter().copied().find(|t| t.db == db && t.qualified() == tbl) else { continue };
+        if out.last().map(|(s, _)| *s) != Some(source) {
+            out.push((source, Shape { columns: Vec::new(), pk: Vec::new() }));
+            pk_positions.push(Vec::new());
+        }
+        let (_, shape) = out.last_mut().expect("pushed above");
+        let storage = if cat == "A" { Storage::Text } else { storage_for(&typname, &cat) };
+        if is_pk {
+            pk_positions.last_mut().expect("pushed above").push((pk_pos.unwrap_or(0), name.clone()));
+        }
+        shape.columns.push(Column { name, pg_type, storage });
+    }
+    for ((_, shape), mut positions) in out.iter_mut().zip(pk_positions) {
+        positions.sort();
+        shape.pk = positions.into_iter().map(|(_, n)| n).collect();
+    }
+    out.retain(|(_, s)| !s.pk.is_empty());
+    // Keep the catalogue's order.
+    out.sort_by_key(|(t, _)| SYNCED.iter().position(|s| s == t));
+    Ok(out)
+}
+
+/// The primary key of one table, or `None` when the table does not exist (or has none).
+pub async fn primary_key(conn: &mut PgConnection, table: &SourceTable) -> Result<Option<Vec<String>>, CentralError> {
+    let cols: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])
+         WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+         ORDER BY array_position(i.indkey::int2[], a.attnum)",
+    )
+    .bind(format!("{}.{}", crate::central::install::quote_ident(table.schema), crate::central::install::quote_ident(table.name)))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(CentralError::sql("reading a primary key"))?;
+    Ok(if cols.is_empty() { None } else { Some(cols) })
+}

@@ -1,0 +1,223 @@
+//! The cache writer: a dedicated thread that owns the SQLite connection for the
+//! duration of one sync and applies everything in a single transaction.
+//!
+//! The async side sends [`Msg`]s through a bounded channel (back-pressure keeps memory
+//! flat). Nothing is committed until [`Writer::finish`]; if the channel closes without
+//! it (error, cancel, panic, kill), the transaction is rolled back.
+
+use std::path::PathBuf;
+
+use rusqlite::types::Value;
+use rusqlite::{params, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::tables::{Shape, SourceTable};
+use super::{Mode, SyncError, TableReport};
+use crate::cache::{self, quote, CacheError};
+use crate::central::DbKind;
+
+/// A message to the writer.
+pub(super) enum Msg {
+    /// A table begins.
+    Start { table: String, db: DbKind, shape: Shape, mode: Mode },
+    /// Rows of the current table (for incremental: pk JSON, present flag, columns).
+    Rows(Vec<Vec<Value>>),
+    /// The current table is complete as of this snapshot.
+    End { snapshot: String, as_of: String },
+    /// Commit everything.
+    Finish(oneshot::Sender<Result<Vec<TableReport>, CacheError>>),
+}
+
+/// Handle to the writer thread.
+pub(super) struct Writer {
+    tx: mpsc::Sender<Msg>,
+    thread: std::thread::JoinHandle<Result<(), CacheError>>,
+}
+
+impl Writer {
+    /// Starts the writer on `path`.
+    pub(super) fn start(path: PathBuf) -> Writer {
+        let (tx, rx) = mpsc::channel(8);
+        let thread = std::thread::Builder::new()
+            .name("cache-writer".into())
+            .spawn(move || run(path, rx))
+            .expect("spawning the cache writer thread");
+        Writer { tx, thread }
+    }
+
+    /// Sends a message; if the writer died, returns its error.
+    pub(super) async fn send(&self, msg: Msg) -> Result<(), SyncError> {
+        if self.tx.send(msg).await.is_err() {
+            return Err(SyncError::Cache(CacheError::Sql {
+                context: "writing (the writer stopped)".into(),
+                source: rusqlite::Error::InvalidQuery,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Drops everything written so far.
+    pub(super) fn abort(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
+
+    /// Commits and returns the per-table reports.
+    pub(super) async fn finish(self) -> Result<Vec<TableReport>, SyncError> {
+        let (done_tx, done_rx) = oneshot::channel();
+        let sent = self.tx.send(Msg::Finish(done_tx)).await.is_ok();
+        drop(self.tx);
+        let joined = tokio::task::spawn_blocking(move || self.thread.join()).await;
+        let thread_result = match joined {
+            Ok(Ok(r)) => r,
+            _ => Err(CacheError::Sql { context: "writing (the writer panicked)".into(), source: rusqlite::Error::InvalidQuery }),
+        };
+        thread_result?;
+        if !sent {
+            return Err(SyncError::Cache(CacheError::Sql { context: "committing".into(), source: rusqlite::Error::InvalidQuery }));
+        }
+        match done_rx.await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(SyncError::Cache(CacheError::Sql { context: "committing".into(), source: rusqlite::Error::InvalidQuery })),
+        }
+    }
+}
+
+struct Current {
+    table: String,
+    db: DbKind,
+    shape: Shape,
+    mode: Mode,
+    written: u64,
+    deleted: u64,
+}
+
+fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
+    let mut conn = cache::open_write(&path)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(CacheError::sql("starting the write"))?;
+    let mut current: Option<Current> = None;
+    let mut reports = Vec::new();
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            Msg::Start { table, db, shape, mode } => {
+                if mode == Mode::Full {
+                    recreate(&tx, &table, &shape)?;
+                }
+                current = Some(Current { table, db, shape, mode, written: 0, deleted: 0 });
+            }
+            Msg::Rows(rows) => {
+                let cur = current.as_mut().expect("Rows after Start");
+                apply_rows(&tx, cur, rows)?;
+            }
+            Msg::End { snapshot, as_of } => {
+                let cur = current.take().expect("End after Start");
+                if cur.mode == Mode::Full {
+                    build_indexes(&tx, &cur.table, &cur.shape)?;
+                }
+                let rows: i64 = tx
+                    .query_row(&format!("SELECT count(*) FROM {}", quote(&cur.table)), [], |r| r.get(0))
+                    .map_err(CacheError::sql(format!("counting {}", cur.table)))?;
+                let source = SourceTable::by_cache_name(&cur.table).map(|s| s.qualified()).unwrap_or_default();
+                tx.execute(
+                    "INSERT OR REPLACE INTO _sync_tables (cache_table, db, source, shape, snapshot, as_of, rows, synced_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    params![
+                        cur.table,
+                        cur.db.key(),
+                        source,
+                        serde_json::to_string(&cur.shape).unwrap_or_default(),
+                        snapshot,
+                        as_of,
+                        rows
+                    ],
+                )
+                .map_err(CacheError::sql("recording sync state"))?;
+                reports.push(TableReport {
+                    table: cur.table,
+                    db: cur.db,
+                    mode: cur.mode,
+                    rows_written: cur.written,
+                    rows_deleted: cur.deleted,
+                    rows_in_cache: rows as u64,
+                });
+            }
+            Msg::Finish(reply) => {
+                let result = finish(tx, &reports);
+                let outcome = result.map(|()| std::mem::take(&mut reports));
+                let _ = reply.send(outcome);
+                return Ok(());
+            }
+        }
+    }
+    // Channel closed without Finish: dropping `tx` rolls back.
+    Ok(())
+}
+
+fn finish(tx: Transaction<'_>, reports: &[TableReport]) -> Result<(), CacheError> {
+    let changed: Vec<&str> =
+        reports.iter().filter(|r| r.mode != Mode::Unchanged).map(|r| r.table.as_str()).collect();
+    crate::tenants::refresh_derived(&tx, &changed)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO _sync_meta (key, value) VALUES ('client_id', ?1)",
+        [uuid::Uuid::new_v4().to_string()],
+    )
+    .map_err(CacheError::sql("recording the client id"))?;
+    tx.commit().map_err(CacheError::sql("committing"))
+}
+
+fn recreate(tx: &Transaction<'_>, table: &str, shape: &Shape) -> Result<(), CacheError> {
+    let cols: Vec<String> = shape.columns.iter().map(|c| format!("{} {}", quote(&c.name), c.storage.sqlite_type())).collect();
+    tx.execute_batch(&format!("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} ({});", cols.join(", "), t = quote(table)))
+        .map_err(CacheError::sql(format!("creating {table}")))
+}
+
+fn build_indexes(tx: &Transaction<'_>, table: &str, shape: &Shape) -> Result<(), CacheError> {
+    let pk: Vec<String> = shape.pk.iter().map(|c| quote(c)).collect();
+    tx.execute_batch(&format!(
+        "CREATE UNIQUE INDEX {} ON {} ({});",
+        quote(&format!("{table}__pk")),
+        quote(table),
+        pk.join(", ")
+    ))
+    .map_err(CacheError::sql(format!("indexing {table}")))?;
+    for (name, cols) in crate::cache::read_indexes(table) {
+        // An index on columns the platform does not have is skipped.
+        if cols.iter().all(|c| shape.column(c).is_some()) {
+            let cols: Vec<String> = cols.iter().map(|c| quote(c)).collect();
+            tx.execute_batch(&format!("CREATE INDEX {} ON {} ({});", quote(name), quote(table), cols.join(", ")))
+                .map_err(CacheError::sql(format!("indexing {table}")))?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_rows(tx: &Transaction<'_>, cur: &mut Current, rows: Vec<Vec<Value>>) -> Result<(), CacheError> {
+    let names: Vec<String> = cur.shape.columns.iter().map(|c| quote(&c.name)).collect();
+    let marks = vec!["?"; names.len()].join(", ");
+    let verb = if cur.mode == Mode::Full { "INSERT" } else { "INSERT OR REPLACE" };
+    let insert = format!("{verb} INTO {} ({}) VALUES ({marks})", quote(&cur.table), names.join(", "));
+    let mut insert = tx.prepare_cached(&insert).map_err(CacheError::sql(format!("writing {}", cur.table)))?;
+    if cur.mode == Mode::Full {
+        cur.written += rows.len() as u64;
+        for row in rows {
+            insert.execute(rusqlite::params_from_iter(row.iter())).map_err(CacheError::sql(format!("writing {}", cur.table)))?;
+        }
+        return Ok(());
+    }
+    let cond: Vec<String> =
+        cur.shape.pk.iter().enumerate().map(|(i, k)| format!("{} = json_extract(?1, '$[{i}]')", quote(k))).collect();
+    let delete = format!("DELETE FROM {} WHERE {}", quote(&cur.table), cond.join(" AND "));
+    let mut delete = tx.prepare_cached(&delete).map_err(CacheError::sql(format!("deleting from {}", cur.table)))?;
+    for row in rows {
+        let mut values = row.into_iter();
+        let pk = values.next().unwrap_or(Value::Null);
+        let present = matches!(values.next(), Some(Value::Integer(1)));
+        if present {
+            insert.execute(rusqlite::params_from_iter(values)).map_err(CacheError::sql(format!("writing {}", cur.table)))?;
+            cur.written += 1;
+        } else {
+            cur.deleted += delete.execute([pk]).map_err(CacheError::sql(format!("deleting from {}", cur.table)))? as u64;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Tenant reads over the cache: the Tenants screen and `penguin-admin tenants`.
+//!
+//! After each sync that touched their sources, two derived tables are rebuilt in the
+//! same transaction: `tenant_overview` (one row per tenant with plan, status, member
+//! and workspace counts and MRR) and `tenant_search`, an FTS5 trigram index over each
+//! tenant's name, id, billing email and its members' names and emails, so substring
+//! search never scans.
+//!
+//! MRR on this list is the current subscription's plan price normalised to a month
+//! (an annual price divided by 12; a subscription period longer than 40 days is taken
+//! as annual, since the platform stores no interval) plus its active add-ons, counted
+//! for `active` and `past_due` subscriptions (Stripe keeps past-due subscriptions in
+//! MRR until they are canceled) and zero otherwise. Amounts are integer cents.
+
+use rusqlite::{params_from_iter, Connection, Transaction};
+
+use crate::cache::{CacheError};
+
+/// Tables whose change requires rebuilding the derived tenant tables.
+const SOURCES: &[&str] =
+    &["tenants", "tenant_users", "users", "companies", "subscriptions", "plans", "subscription_addons", "tenant_config", "console_sandbox_tenants"];
+
+/// Rebuilds `tenant_overview` and `tenant_search` if any of their sources changed or
+/// they do not exist yet. Called by the sync inside its transaction.
+pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), CacheError> {
+    let exists: bool = tx
+        .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'tenant_overview')", [], |r| r.get(0))
+        .map_err(CacheError::sql("checking derived tables"))?;
+    if exists && !changed.iter().any(|t| SOURCES.contains(t)) {
+        return Ok(());
+    }
+    let have = |name: &str| -> Result<bool, CacheError> {
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)", [name], |r| r.get(0))
+            .map_err(CacheError::sql("checking tables"))
+    };
+    for required in ["tenants", "tenant_users", "users", "companies", "subscriptions", "plans"] {
+        if !have(required)? {
+            return Ok(()); // a platform without these has no tenant list to show
+        }
+    }
+    let addons = if have("subscription_addons")? {
+        "COALESCE((SELECT SUM(CAST(ROUND(a.price_monthly * 100) AS INTEGER) * COALESCE(a.quantity, 1))
+                   FROM subscription_addons a WHERE a.subscription_id = cs.id AND a.is_active = 1), 0)"
+    } else {
+        "0"
+    };
+    let billing_email = if have("tenant_config")? { "(SELECT billing_email FROM tenant_config c WHERE c.tenant_id = t.id)" } else { "NULL" };
+    let sandbox = if have("console_sandbox_tenants")? {
+        "EXISTS (SELECT 1 FROM console_sandbox_tenants x WHERE x.tenant_id = t.id)"
+    } else {
+        "0"
+    };
+    tx.execute_batch(&format!(
+        "DROP TABLE IF EXISTS tenant_overview;
+         CREATE TABLE tenant_overview AS
+         WITH cs AS (
+             SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.tenant_id ORDER BY s.created DESC, s.id) AS rn
+             FROM subscriptions s
+         ), current AS (SELECT * FROM cs WHERE rn = 1)
+         SELECT t.id AS tenant_id, t.name AS name, t.created AS created, t.deleted AS deleted,
+                p.name AS plan,
+                CASE WHEN t.deleted IS NOT NULL THEN 'deleted'
+                     WHEN cs.status IS NULL THEN 'no_subscription'
+                     ELSE cs.status END AS status,
+                (SELECT count(*) FROM tenant_users tu WHERE tu.tenant_id = t.id AND tu.deleted IS NULL) AS members,
+                (SELECT count(*) FROM companies c WHERE c.tenant_id = t.id) AS workspaces,
+                CASE WHEN cs.status IN ('active', 'past_due') THEN
+                    CASE WHEN julianday(cs.current_period_end) - julianday(cs.current_period_start) > 40
+                         THEN COALESCE(p.price_yearly, 0) / 12 ELSE COALESCE(p.price_monthly, 0) END + {addons}
+                ELSE 0 END AS mrr_cents,
+                {billing_email} AS billing_email,
+                {sandbox} AS sandbox
+         FROM tenants t
+         LEFT JOIN current cs ON cs.tenant_id = t.id
+         LEFT JOIN plans p ON p.id = cs.plan_id;
+         CREATE UNIQUE INDEX tenant_overview_id ON tenant_overview (tenant_id);
+         CREATE INDEX tenant_overview_name ON tenant_overview (name COLLATE NOCASE);
+         CREATE INDEX tenant_overview_mrr ON tenant_overview (mrr_cents);
+         CREATE INDEX tenant_overview_created ON tenant_overview (created);
+         CREATE INDEX tenant_overview_members ON tenant_overview (members);
+         DROP TABLE IF EXISTS tenant_search;
+         CREATE VIRTUAL TABLE tenant_search USING fts5(tenant_id UNINDEXED, body, tokenize = 'trigram');
+         INSERT INTO tenant_search (tenant_id, body)
+         SELECT o.tenant_id,
+                o.tenant_id || ' ' || COALESCE(o.name, '') || ' ' || COALESCE(o.billing_email, '') || ' ' ||
+                COALESCE((SELECT group_concat(COALESCE(u.email, '') || ' ' || COALESCE(u.name, ''), ' ')
+                          FROM tenant_users tu JOIN users u ON u.id = tu.user_id WHERE tu.tenant_id = o.tenant_id), '')
+         FROM tenant_overview o;"
+    ))
+    .map_err(CacheError::sql("rebuilding the tenant list"))
+}
+
+/// Sortable columns of the tenant list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantSort {
+    /// By name (default).
+    #[default]
+    Name,
+    /// By plan name.
+    Plan,
+    /// By status.
+    Status,
+    /// By member count.
+    Members,
+    /// By workspace count.
+    Workspaces,
+    /// By MRR.
+    Mrr,
+    /// By creation time.
+    Created,
+}
+
+impl TenantSort {
+    fn column(self) -> &'static str {
+        match self {
+            TenantSort::Name => "o.name COLLATE NOCASE",
+            TenantSort::Plan => "o.plan",
+            TenantSort::Status => "o.status",
+            TenantSort::Members => "o.members",
+            TenantSort::Workspaces => "o.workspaces",
+            TenantSort::Mrr => "o.mrr_cents",
+            TenantSort::Created => "o.created",
+        }
+    }
+}
+
+/// A tenant list request.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct TenantQuery {
+    /// Substring of the name, id, billing email or a member's name or email.
+    pub search: Option<String>,
+    /// Sort column.
+    pub sort: TenantSort,
+    /// Descending order.
+    pub descending: bool,
+    /// Page size (1–500, default 50).
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+    /// Only sandbox tenants (the qa role).
+    pub sandbox_only: bool,
+}
+
+/// One row of the tenant list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TenantRow {
+    /// Tenant id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Current plan name, if subscribed.
+    pub plan: Option<String>,
+    /// active / past_due / canceled / unpaid / no_subscription / deleted.
+    pub status: String,
+    /// Active members.
+    pub members: i64,
+    /// Workspaces.
+    pub workspaces: i64,
+    /// Monthly recurring revenue in cents.
+    pub mrr_cents: i64,
+    /// Creation time (UTC, ISO-8601).
+    pub created: Option<String>,
+}
+
+/// A page of tenants.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenantPage {
+    /// Rows of this page.
+    pub rows: Vec<TenantRow>,
+    /// Rows matching in all.
+    pub total: i64,
+    /// When the tenant data was last synced (UTC).
+    pub as_of: Option<String>,
+}
+
+/// Longest search text accepted; longer input is cut (a search box, not a document).
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Lists tenants, filtered, sorted and paged in SQL.
+pub fn list(conn: &Connection, q: &TenantQuery) -> Result<TenantPage, CacheError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let offset = q.offset.unwrap_or(0);
+    let mut filters: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let search: String = q.search.as_deref().unwrap_or("").trim().chars().take(MAX_SEARCH_CHARS).collect();
+    if !search.is_empty() {
+        if search.chars().count() >= 3 {
+            // A quoted FTS5 phrase: the trigram tokenizer turns it into a substring match.
+            filters.push("o.tenant_id IN (SELECT tenant_id FROM tenant_search WHERE tenant_search MATCH ?)".into());
+            args.push(format!("\"{}\"", search.replace('"', "\"\"")));
+        } else {
+            // Trigrams need three characters; one or two match name prefixes.
+            filters.push("o.name LIKE ? ESCAPE '\\' COLLATE NOCASE".into());
+            args.push(format!("{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        }
+    }
+    if q.sandbox_only {
+        filters.push("o.sandbox = 1".into());
+    }
+    let where_sql = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
+    let order = format!("{} {}, o.tenant_id", q.sort.column(), if q.descending { "DESC" } else { "ASC" });
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM tenant_overview o {where_sql}"))
+        .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
+        .map_err(CacheError::sql("counting tenants"))?;
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT o.tenant_id, COALESCE(o.name, ''), o.plan, o.status, o.members, o.workspaces, o.mrr_cents, o.created
+             FROM tenant_overview o {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        ))
+        .map_err(CacheError::sql("listing tenants"))?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok(TenantRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                plan: r.get(2)?,
+                status: r.get(3)?,
+                members: r.get(4)?,
+                workspaces: r.get(5)?,
+                mrr_cents: r.get(6)?,
+                created: r.get(7)?,
+            })
+        })
+        .map_err(CacheError::sql("listing tenants"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CacheError::sql("listing tenants"))?;
+    let as_of = crate::cache::table_as_of(conn, "tenants")?;
+    Ok(TenantPage { rows, total, as_of })
+}
