@@ -222,6 +222,26 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{}", self.port, kind.key())
     }
 
+    /// Requires password authentication on TCP and sets the `postgres` password, so a
+    /// wrong password can be tested. Trust stays on the private socket only.
+    pub fn require_password(&self, password: &str) -> Result<(), ClusterError> {
+        let socket = self.dir.to_string_lossy().to_string();
+        let port = self.port.to_string();
+        let sql = format!("ALTER USER postgres PASSWORD '{}'", password.replace('\'', "''"));
+        let psql = bin_dir()?.join("psql");
+        let out = Command::new(psql)
+            .args(["-h", &socket, "-p", &port, "-U", "postgres", "-d", "oltp", "-qc", &sql])
+            .output()
+            .map_err(io("running psql"))?;
+        if !out.status.success() {
+            return Err(ClusterError::Tool { tool: "psql".into(), output: String::from_utf8_lossy(&out.stderr).into() });
+        }
+        let hba = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
+        std::fs::write(self.dir.join("pg_hba.conf"), hba).map_err(io("writing pg_hba.conf"))?;
+        run_tool("pg_ctl", &["-D", &socket, "reload"])?;
+        Ok(())
+    }
+
     /// Stops the server and removes its directory.
     pub fn stop(&self) -> Result<(), ClusterError> {
         if self.dir.exists() {
