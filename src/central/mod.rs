@@ -146,7 +146,10 @@ impl DbTarget {
         if let Some(pw) = password {
             options = options.password(pw);
         }
-        options = options.log_statements(tracing::log::LevelFilter::Trace).application_name("penguin-admin");
+        options = options
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5))
+            .application_name("penguin-admin");
         let display_host = format!(
             "{}:{}",
             socket_host.or_else(|| parsed.host_str().map(str::to_owned)).unwrap_or_default(),

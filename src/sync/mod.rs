@@ -315,7 +315,7 @@ async fn plan_db(
         .await
         .map_err(CentralError::sql(ctx("reading the change-log horizon")))?;
         let rows = sqlx::query(
-            "SELECT tbl, count(DISTINCT pk)::int8, bool_or(pk IS NULL) FROM penguin_console.sync_changes
+            "SELECT tbl, count(*)::int8, bool_or(pk IS NULL) FROM penguin_console.sync_changes
              WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
              GROUP BY tbl",
         )
@@ -343,12 +343,19 @@ async fn plan_db(
     for (source, shape) in shapes {
         let prior = known.get(&source.cache_name());
         let change = prior.and_then(|k| changes.get(&k.snapshot)).and_then(|m| m.get(&source.qualified())).copied();
+        let rows_now = estimates.get(&source.qualified()).copied().unwrap_or(-1);
         let full = match prior {
             None => true,
-            Some(k) => k.shape != shape || too_old.get(&k.snapshot).copied().unwrap_or(true) || change.is_some_and(|(_, trunc)| trunc),
+            Some(k) => {
+                k.shape != shape
+                    || too_old.get(&k.snapshot).copied().unwrap_or(true)
+                    || change.is_some_and(|(_, trunc)| trunc)
+                    // When most of a table changed, reloading it is cheaper than applying keys.
+                    || change.is_some_and(|(n, _)| rows_now > 10_000 && n > rows_now / 2)
+            }
         };
         let (mode, estimate) = if full {
-            let mut estimate = estimates.get(&source.qualified()).copied().unwrap_or(-1);
+            let mut estimate = rows_now;
             if estimate < 0 {
                 estimate = sqlx::query_scalar(&format!(
                     "SELECT count(*) FROM {}.{}",
