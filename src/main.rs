@@ -53,8 +53,11 @@ enum Command {
     /// List tenants from the cache.
     Tenants {
         /// Cache file.
+        #[arg(long, required_unless_present = "profile")]
+        cache: Option<PathBuf>,
+        /// Or: the profile whose default cache to read.
         #[arg(long)]
-        cache: PathBuf,
+        profile: Option<String>,
         /// Substring of a tenant's name or id, or a member's name or email.
         #[arg(long)]
         search: Option<String>,
@@ -95,6 +98,9 @@ enum DemoAction {
         /// Where to write the profile (default: the `demo` profile in the OS config directory).
         #[arg(long)]
         profile: Option<String>,
+        /// Stop and replace a demo already running for this profile.
+        #[arg(long)]
+        replace: bool,
     },
     /// Stop the demo cluster and remove it.
     Down {
@@ -184,7 +190,7 @@ fn main() {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Demo { action: DemoAction::Up { size, profile } } => demo_up(size, profile).await,
+        Command::Demo { action: DemoAction::Up { size, profile, replace } } => demo_up(size, profile, replace).await,
         Command::Demo { action: DemoAction::Down { profile } } => demo_down(profile),
         Command::Install(p) => {
             let profile = Profile::load(&p.profile)?;
@@ -204,7 +210,12 @@ async fn run(command: Command) -> Result<()> {
             let cache = cache.unwrap_or_else(|| cache::default_path(&profile.name));
             sync_command(&profile, &cache, json).await
         }
-        Command::Tenants { cache, search, sort, desc, limit, offset, json } => {
+        Command::Tenants { cache, profile, search, sort, desc, limit, offset, json } => {
+            let cache = match (cache, profile) {
+                (Some(path), _) => path,
+                (None, Some(name)) => cache::default_path(&Profile::load(&name)?.name),
+                (None, None) => bail!("give --cache PATH or --profile NAME"),
+            };
             let conn = cache::open_read(&cache)?;
             let page = tenants::list(
                 &conn,
@@ -276,16 +287,20 @@ async fn seed_with_progress(central: &Central, size: &SeedArgs) -> Result<seed::
     Ok(report)
 }
 
-async fn demo_up(size: SeedArgs, profile: Option<String>) -> Result<()> {
+async fn demo_up(size: SeedArgs, profile: Option<String>, replace: bool) -> Result<()> {
     let path = profiles::resolve(profile.as_deref().unwrap_or("demo"));
     if let Ok(existing) = Profile::load(&path.to_string_lossy()) {
         if let Some(cluster) = existing.demo.filter(|c| c.dir.exists()) {
+            if replace {
+                cluster.stop()?;
+            } else {
             bail!(
                 "a demo cluster is already running for {} (port {}); run `penguin-admin demo down --profile {}` first",
                 path.display(),
                 cluster.port,
                 path.display()
             );
+            }
         }
     }
     eprintln!("starting a throwaway PostgreSQL cluster…");

@@ -8,7 +8,8 @@
 //!
 //! MRR on this list is the current subscription's plan price normalised to a month
 //! (an annual price divided by 12; a subscription period longer than 40 days is taken
-//! as annual, since the platform stores no interval) plus its active add-ons, counted
+//! as annual, since the platform stores no interval) plus its active add-ons (an
+//! add-on's `price_monthly` is the line's monthly amount, its quantity included), counted
 //! for `active` and `past_due` subscriptions (Stripe keeps past-due subscriptions in
 //! MRR until they are canceled) and zero otherwise. Amounts are integer cents.
 
@@ -39,7 +40,7 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
         }
     }
     let addons = if have("subscription_addons")? {
-        "COALESCE((SELECT SUM(CAST(ROUND(a.price_monthly * 100) AS INTEGER) * COALESCE(a.quantity, 1))
+        "COALESCE((SELECT SUM(CAST(ROUND(a.price_monthly * 100) AS INTEGER))
                    FROM subscription_addons a WHERE a.subscription_id = cs.id AND a.is_active = 1), 0)"
     } else {
         "0"
