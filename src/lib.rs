@@ -12,9 +12,11 @@
 //! - [`sync`]: central → cache, incremental and crash-safe.
 //! - [`tenants`]: tenant reads over the cache.
 //! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
-//! - [`auth`]: permissions and staff roles.
+//! - [`auth`]: staff sign-in, lockout, permissions, masking of personal data.
+//! - [`audit`]: the hash-chained audit log: writing (outbox), verifying, reading.
 //! - [`bench`]: the sync benchmark against its floor.
 
+pub mod audit;
 pub mod auth;
 pub mod central;
 pub mod demo;

@@ -24,6 +24,9 @@ use crate::sync::tables::{self, SourceTable};
 const MIGRATIONS: &[(&str, &[DbKind], &str)] = &[
     ("0001_sync", &DbKind::ALL, include_str!("sql/console/0001_sync.sql")),
     ("0002_oltp", &[DbKind::Oltp], include_str!("sql/console/0002_oltp.sql")),
+    ("0003_auth", &[DbKind::Oltp], include_str!("sql/console/0003_auth_audit.sql")),
+    ("0004_audit_outbox", &DbKind::ALL, include_str!("sql/console/0004_audit_outbox.sql")),
+    ("0005_audit_chain", &[DbKind::Olap], include_str!("sql/console/0005_audit_chain.sql")),
 ];
 
 /// Advisory lock key shared by every console install ("PENGUIN" in ASCII).
