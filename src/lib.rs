@@ -16,6 +16,7 @@
 //! - [`audit`]: the hash-chained audit log: writing (outbox), verifying, reading.
 //! - [`bench`]: the sync benchmark against its floor.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod central;

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use penguin_admin::central::{install, Central, DbKind};
-use penguin_admin::demo::cluster::Cluster;
 use penguin_admin::demo::seed::{self, SeedOptions};
+use penguin_admin::demo;
 use penguin_admin::profiles::{self, Profile};
 use penguin_admin::tenants::{self, TenantQuery, TenantSort};
 use penguin_admin::{bench, cache, sync};
@@ -77,6 +77,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Connection profile secrets.
     Profile {
         #[command(subcommand)]
@@ -108,6 +113,12 @@ enum DemoAction {
         #[arg(long)]
         profile: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the hash chain and report the first broken link, or "intact".
+    Verify(ProfileArg),
 }
 
 #[derive(Subcommand)]
@@ -228,6 +239,19 @@ async fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Audit { action: AuditAction::Verify(p) } => {
+            let profile = Profile::load(&p.profile)?;
+            let central = Central::connect(&profile.targets()?, 2).await?;
+            match penguin_admin::audit::verify(&central).await? {
+                penguin_admin::audit::Verification::Intact { entries, unchained } => {
+                    println!("intact ({entries} entries chained, {unchained} written since the last console action)");
+                    Ok(())
+                }
+                penguin_admin::audit::Verification::Broken { audit_id, position, reason } => {
+                    bail!("audit log broken at entry {audit_id} (link {position} of the chain): {reason}")
+                }
+            }
+        }
         Command::Profile { action: ProfileAction::SetPassword { profile, db } } => {
             let profile = Profile::load(&profile.profile)?;
             let password = read_secret(&format!("Password for the {db} database of profile {}: ", profile.name))?;
@@ -289,49 +313,17 @@ async fn seed_with_progress(central: &Central, size: &SeedArgs) -> Result<seed::
 
 async fn demo_up(size: SeedArgs, profile: Option<String>, replace: bool) -> Result<()> {
     let path = profiles::resolve(profile.as_deref().unwrap_or("demo"));
-    if let Ok(existing) = Profile::load(&path.to_string_lossy()) {
-        if let Some(cluster) = existing.demo.filter(|c| c.dir.exists()) {
-            if replace {
-                cluster.stop()?;
-            } else {
-            bail!(
-                "a demo cluster is already running for {} (port {}); run `penguin-admin demo down --profile {}` first",
-                path.display(),
-                cluster.port,
-                path.display()
-            );
-            }
-        }
-    }
     eprintln!("starting a throwaway PostgreSQL cluster…");
-    let cluster = tokio::task::spawn_blocking(Cluster::start).await??;
-    let result = async {
-        let profile = Profile {
-            databases: profiles::DatabaseUrls {
-                oltp: cluster.url(DbKind::Oltp),
-                queue: cluster.url(DbKind::Queue),
-                olap: cluster.url(DbKind::Olap),
-                notifications: cluster.url(DbKind::Notifications),
-            },
-            demo: Some(cluster.clone()),
-            path: path.clone(),
-            name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-        };
-        let central = Central::connect(&profile.targets()?, 4).await?;
-        central.create_platform_schema().await?;
-        let report = seed_with_progress(&central, &size).await?;
-        install::install(&central).await?;
-        profile.save(&path)?;
-        Ok::<_, anyhow::Error>(report)
-    }
-    .await;
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = cluster.stop();
-            return Err(e);
-        }
-    };
+    let progress = bar(0, "seeding");
+    let p = progress.clone();
+    let options = SeedOptions { scale: size.scale, seed: size.seed, now: chrono::Utc::now() };
+    let (_, report) = demo::up(&path, &options, replace, &move |s: seed::SeedProgress| {
+        p.set_message(s.step.to_string());
+        p.set_length(s.total);
+        p.set_position(s.done);
+    })
+    .await?;
+    progress.finish_and_clear();
     println!("demo profile written to {}:\n", path.display());
     println!("{}", std::fs::read_to_string(&path)?);
     let total: u64 = report.rows.iter().map(|(_, n)| n).sum();
@@ -345,12 +337,7 @@ async fn demo_up(size: SeedArgs, profile: Option<String>, replace: bool) -> Resu
 
 fn demo_down(profile: Option<String>) -> Result<()> {
     let path = profiles::resolve(profile.as_deref().unwrap_or("demo"));
-    let loaded = Profile::load(&path.to_string_lossy())?;
-    let Some(cluster) = loaded.demo else {
-        bail!("{} is not a demo profile; `demo down` only stops throwaway demo clusters", path.display());
-    };
-    cluster.stop()?;
-    std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    let cluster = demo::down(&path)?;
     println!("demo cluster on port {} stopped and removed", cluster.port);
     Ok(())
 }

@@ -177,8 +177,20 @@ impl Profile {
 
     /// Connection targets for the four databases, with passwords from the keyring.
     pub fn targets(&self) -> Result<[DbTarget; 4], ProfileError> {
+        self.targets_with(&std::collections::HashMap::new())
+    }
+
+    /// Like [`Profile::targets`], preferring passwords held for this session only
+    /// (when the keyring cannot store them).
+    pub fn targets_with(&self, session: &std::collections::HashMap<DbKind, String>) -> Result<[DbTarget; 4], ProfileError> {
         let target = |kind: DbKind| -> Result<DbTarget, ProfileError> {
-            let password = if self.demo.is_some() { None } else { self.password(kind)? };
+            let password = if self.demo.is_some() {
+                None
+            } else if let Some(pw) = session.get(&kind) {
+                Some(pw.clone())
+            } else {
+                self.password(kind)?
+            };
             DbTarget::parse(kind, self.databases.get(kind), password.as_deref())
                 .map_err(|source| ProfileError::BadUrl { path: self.path.display().to_string(), source })
         };

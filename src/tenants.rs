@@ -15,7 +15,7 @@
 
 use rusqlite::{params_from_iter, Connection, Transaction};
 
-use crate::cache::{CacheError};
+use crate::cache::CacheError;
 
 /// Tables whose change requires rebuilding the derived tenant tables.
 const SOURCES: &[&str] =
@@ -86,7 +86,17 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
                 o.tenant_id || ' ' || COALESCE(o.name, '') || ' ' || COALESCE(o.billing_email, '') || ' ' ||
                 COALESCE((SELECT group_concat(COALESCE(u.email, '') || ' ' || COALESCE(u.name, ''), ' ')
                           FROM tenant_users tu JOIN users u ON u.id = tu.user_id WHERE tu.tenant_id = o.tenant_id), '')
-         FROM tenant_overview o;"
+         FROM tenant_overview o;
+         DROP TABLE IF EXISTS palette_search;
+         CREATE VIRTUAL TABLE palette_search USING fts5(kind UNINDEXED, id UNINDEXED, tenant_id UNINDEXED, body, tokenize = 'trigram');
+         INSERT INTO palette_search (kind, id, tenant_id, body)
+             SELECT 'tenant', tenant_id, tenant_id, tenant_id || ' ' || COALESCE(name, '') FROM tenant_overview;
+         INSERT INTO palette_search (kind, id, tenant_id, body)
+             SELECT 'user', u.id, (SELECT tu.tenant_id FROM tenant_users tu WHERE tu.user_id = u.id ORDER BY tu.created LIMIT 1),
+                    u.id || ' ' || COALESCE(u.email, '') || ' ' || COALESCE(u.name, '') FROM users u;
+         INSERT INTO palette_search (kind, id, tenant_id, body)
+             SELECT 'workspace', c.id, c.tenant_id, c.id || ' ' || COALESCE(c.name, '') || ' ' || COALESCE(c.workspace_name, '')
+             FROM companies c;"
     ))
     .map_err(CacheError::sql("rebuilding the tenant list"))
 }
@@ -94,6 +104,7 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
 /// Sortable columns of the tenant list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum TenantSort {
     /// By name (default).
     #[default]
@@ -128,6 +139,7 @@ impl TenantSort {
 
 /// A tenant list request.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TenantQuery {
     /// Substring of the name, id, billing email or a member's name or email.
     pub search: Option<String>,
@@ -145,6 +157,7 @@ pub struct TenantQuery {
 
 /// One row of the tenant list.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TenantRow {
     /// Tenant id.
     pub id: String,
@@ -166,6 +179,7 @@ pub struct TenantRow {
 
 /// A page of tenants.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TenantPage {
     /// Rows of this page.
     pub rows: Vec<TenantRow>,
@@ -229,4 +243,235 @@ pub fn list(conn: &Connection, q: &TenantQuery) -> Result<TenantPage, CacheError
         .map_err(CacheError::sql("listing tenants"))?;
     let as_of = crate::cache::table_as_of(conn, "tenants")?;
     Ok(TenantPage { rows, total, as_of })
+}
+
+/// A member of a tenant, as the detail view shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MemberRow {
+    /// `users.id`.
+    pub user_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Tenant roles (owner / admin / member).
+    pub roles: Vec<String>,
+    /// active / invited / removed.
+    pub status: String,
+    /// Start of the most recent session (UTC), if any.
+    pub last_login: Option<String>,
+}
+
+/// A workspace of a tenant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WorkspaceRow {
+    /// `companies.id`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Status.
+    pub status: Option<String>,
+    /// Campaigns.
+    pub campaigns: i64,
+    /// Sending domains.
+    pub domains: i64,
+}
+
+/// The tenant's current subscription.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SubscriptionInfo {
+    /// Plan name.
+    pub plan: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// monthly / annual (from the period length).
+    pub interval: String,
+    /// Current period end (UTC).
+    pub current_period_end: Option<String>,
+    /// Cancels at period end.
+    pub cancel_at_period_end: bool,
+    /// Stripe subscription id.
+    pub stripe_subscription_id: Option<String>,
+}
+
+/// A feature flag as it applies to the tenant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FlagRow {
+    /// Flag key.
+    pub key: String,
+    /// Enabled platform-wide.
+    pub enabled: bool,
+    /// Rollout percentage.
+    pub rollout_percentage: i64,
+}
+
+/// Everything the tenant detail view shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TenantDetail {
+    /// The list row.
+    pub tenant: TenantRow,
+    /// Members, owners first.
+    pub members: Vec<MemberRow>,
+    /// Workspaces.
+    pub workspaces: Vec<WorkspaceRow>,
+    /// Current subscription.
+    pub subscription: Option<SubscriptionInfo>,
+    /// Feature flags.
+    pub feature_flags: Vec<FlagRow>,
+    /// Whether the tenant is a QA sandbox.
+    pub sandbox: bool,
+}
+
+fn collect<T>(rows: rusqlite::Result<rusqlite::MappedRows<'_, impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>>>, what: &str) -> Result<Vec<T>, CacheError> {
+    rows.map_err(CacheError::sql(what.to_string()))?.collect::<Result<Vec<_>, _>>().map_err(CacheError::sql(what.to_string()))
+}
+
+/// The detail of one tenant, or `None` if the cache does not know it.
+pub fn detail(conn: &Connection, id: &str) -> Result<Option<TenantDetail>, CacheError> {
+    let head = conn.query_row(
+        "SELECT tenant_id, COALESCE(name, ''), plan, status, members, workspaces, mrr_cents, created, sandbox
+         FROM tenant_overview WHERE tenant_id = ?1",
+        [id],
+        |r| {
+            Ok((
+                TenantRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    plan: r.get(2)?,
+                    status: r.get(3)?,
+                    members: r.get(4)?,
+                    workspaces: r.get(5)?,
+                    mrr_cents: r.get(6)?,
+                    created: r.get(7)?,
+                },
+                r.get::<_, i64>(8)? != 0,
+            ))
+        },
+    );
+    let (tenant, sandbox) = match head {
+        Ok(v) => v,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(CacheError::sql("reading a tenant")(e)),
+    };
+    let has_sessions: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'auth_sessions')", [], |r| r.get(0))
+        .map_err(CacheError::sql("reading the schema"))?;
+    let last_login = if has_sessions { "(SELECT max(s.created_at) FROM auth_sessions s WHERE s.user_id = u.id)" } else { "NULL" };
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT u.id, u.name, COALESCE(u.email, tu.email), tu.roles,
+                    CASE WHEN tu.deleted IS NOT NULL OR u.deleted IS NOT NULL THEN 'removed'
+                         WHEN u.email_verified IS NULL THEN 'invited' ELSE 'active' END,
+                    {last_login}
+             FROM tenant_users tu JOIN users u ON u.id = tu.user_id WHERE tu.tenant_id = ?1
+             ORDER BY (tu.roles NOT LIKE '%owner%'), (tu.roles NOT LIKE '%admin%'), u.name COLLATE NOCASE"
+        ))
+        .map_err(CacheError::sql("reading members"))?;
+    let members = collect(
+        stmt.query_map([id], |r| {
+            let roles: Option<String> = r.get(3)?;
+            Ok(MemberRow {
+                user_id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+                roles: roles.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
+                status: r.get(4)?,
+                last_login: r.get(5)?,
+            })
+        }),
+        "reading members",
+    )?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT c.id, c.name, c.status,
+                    (SELECT count(*) FROM campaigns k WHERE k.company_id = c.id),
+                    (SELECT count(*) FROM domains d WHERE d.company_id = c.id)
+             FROM companies c WHERE c.tenant_id = ?1 ORDER BY c.name COLLATE NOCASE",
+        )
+        .map_err(CacheError::sql("reading workspaces"))?;
+    let workspaces = collect(
+        stmt.query_map([id], |r| {
+            Ok(WorkspaceRow { id: r.get(0)?, name: r.get(1)?, status: r.get(2)?, campaigns: r.get(3)?, domains: r.get(4)? })
+        }),
+        "reading workspaces",
+    )?;
+    let subscription = conn
+        .query_row(
+            "SELECT p.name, s.status,
+                    CASE WHEN julianday(s.current_period_end) - julianday(s.current_period_start) > 40 THEN 'annual' ELSE 'monthly' END,
+                    s.current_period_end, COALESCE(s.cancel_at_period_end, 0), s.stripe_subscription_id
+             FROM subscriptions s LEFT JOIN plans p ON p.id = s.plan_id
+             WHERE s.tenant_id = ?1 ORDER BY s.created DESC, s.id LIMIT 1",
+            [id],
+            |r| {
+                Ok(SubscriptionInfo {
+                    plan: r.get(0)?,
+                    status: r.get(1)?,
+                    interval: r.get(2)?,
+                    current_period_end: r.get(3)?,
+                    cancel_at_period_end: r.get::<_, i64>(4)? != 0,
+                    stripe_subscription_id: r.get(5)?,
+                })
+            },
+        )
+        .map(Some)
+        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
+        .map_err(CacheError::sql("reading the subscription"))?;
+    let mut stmt = conn
+        .prepare_cached("SELECT key, COALESCE(is_enabled, 0), COALESCE(rollout_percentage, 0) FROM feature_flags ORDER BY key")
+        .map_err(CacheError::sql("reading feature flags"))?;
+    let feature_flags = collect(
+        stmt.query_map([], |r| Ok(FlagRow { key: r.get(0)?, enabled: r.get::<_, i64>(1)? != 0, rollout_percentage: r.get(2)? })),
+        "reading feature flags",
+    )?;
+    Ok(Some(TenantDetail { tenant, members, workspaces, subscription, feature_flags, sandbox }))
+}
+
+/// A command-palette hit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PaletteHit {
+    /// tenant / user / workspace.
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+    /// The tenant to open for it.
+    pub tenant_id: Option<String>,
+    /// What was matched (name, email…), for display.
+    pub label: String,
+}
+
+/// Jumps to any tenant, user or workspace by name, email or id (3+ characters).
+pub fn palette(conn: &Connection, text: &str, limit: u32) -> Result<Vec<PaletteHit>, CacheError> {
+    let text: String = text.trim().chars().take(MAX_SEARCH_CHARS).collect();
+    if text.chars().count() < 3 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT kind, id, tenant_id, body FROM palette_search WHERE palette_search MATCH ?1
+             ORDER BY CASE kind WHEN 'tenant' THEN 0 WHEN 'workspace' THEN 1 ELSE 2 END, rank LIMIT ?2",
+        )
+        .map_err(CacheError::sql("searching"))?;
+    collect(
+        stmt.query_map(rusqlite::params![format!("\"{}\"", text.replace('"', "\"\"")), limit.clamp(1, 100)], |r| {
+            let id: String = r.get(1)?;
+            let body: String = r.get(3)?;
+            // The body starts with the id; the rest is the human label.
+            let label = body.strip_prefix(&id).unwrap_or(&body).trim().to_string();
+            Ok(PaletteHit { kind: r.get(0)?, id, tenant_id: r.get(2)?, label })
+        }),
+        "searching",
+    )
+}
+
+/// Ids of the sandbox (QA) tenants.
+pub fn sandbox_ids(conn: &Connection) -> Result<std::collections::HashSet<String>, CacheError> {
+    let mut stmt = conn.prepare_cached("SELECT tenant_id FROM tenant_overview WHERE sandbox = 1").map_err(CacheError::sql("reading sandbox tenants"))?;
+    collect(stmt.query_map([], |r| r.get(0)), "reading sandbox tenants").map(|v| v.into_iter().collect())
 }

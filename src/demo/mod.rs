@@ -1,4 +1,118 @@
-//! The demo: a throwaway PostgreSQL cluster and the deterministic data generator.
+//! The demo: a throwaway PostgreSQL cluster with the platform's tables, the console's
+//! schema and deterministic demo data, described by a connection profile.
 
 pub mod cluster;
 pub mod seed;
+
+use std::path::Path;
+
+use crate::central::{install, Central, CentralError, DbKind};
+use crate::profiles::{DatabaseUrls, Profile, ProfileError};
+use cluster::{Cluster, ClusterError};
+use seed::{SeedError, SeedOptions, SeedProgress, SeedReport};
+
+/// Errors bringing a demo up or down.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A demo is already running for that profile.
+    #[error("a demo cluster is already running for {path} (port {port}); stop it with `penguin-admin demo down --profile {path}` or pass --replace")]
+    AlreadyRunning {
+        /// The profile file.
+        path: String,
+        /// Its port.
+        port: u16,
+    },
+    /// The profile is not a demo profile.
+    #[error("{0} is not a demo profile; only throwaway demo clusters can be stopped this way")]
+    NotDemo(String),
+    /// The cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// A database step failed.
+    #[error(transparent)]
+    Central(#[from] CentralError),
+    /// Seeding failed.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// The profile could not be written or read.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// The audit chain could not be started.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+/// Starts a cluster, creates the platform's tables, seeds them, installs the console's
+/// schema and writes the profile to `path`. On failure the cluster is removed again.
+///
+/// The console's schema is installed after seeding: on a fresh cluster that is
+/// equivalent, and bulk loads do not go through the sync triggers.
+pub async fn up(
+    path: &Path,
+    options: &SeedOptions,
+    replace: bool,
+    progress: &(dyn Fn(SeedProgress) + Send + Sync),
+) -> Result<(Profile, SeedReport), DemoError> {
+    if let Ok(existing) = Profile::load(&path.to_string_lossy()) {
+        if let Some(running) = existing.demo.filter(|c| c.dir.exists()) {
+            if !replace {
+                return Err(DemoError::AlreadyRunning { path: path.display().to_string(), port: running.port });
+            }
+            running.stop()?;
+        }
+    }
+    let cluster = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .map_err(|e| ClusterError::Tool { tool: "pg_ctl".into(), output: e.to_string() })??;
+    let result = populate(&cluster, path, options, progress).await;
+    if result.is_err() {
+        let _ = cluster.stop();
+    }
+    result
+}
+
+async fn populate(
+    cluster: &Cluster,
+    path: &Path,
+    options: &SeedOptions,
+    progress: &(dyn Fn(SeedProgress) + Send + Sync),
+) -> Result<(Profile, SeedReport), DemoError> {
+    let profile = Profile {
+        databases: DatabaseUrls {
+            oltp: cluster.url(DbKind::Oltp),
+            queue: cluster.url(DbKind::Queue),
+            olap: cluster.url(DbKind::Olap),
+            notifications: cluster.url(DbKind::Notifications),
+        },
+        demo: Some(cluster.clone()),
+        path: path.to_path_buf(),
+        name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    let central = Central::connect(&profile.targets()?, 4).await?;
+    central.create_platform_schema().await?;
+    let report = seed::seed(&central, options, progress).await?;
+    install::install(&central).await?;
+    // The platform has no sandbox flag: the demo's QA tenants are marked in the
+    // console's own table, which is what the qa role is limited to.
+    sqlx::query(
+        "INSERT INTO penguin_console.sandbox_tenants (tenant_id) SELECT id FROM tenants WHERE name LIKE 'QA Sandbox%'
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&central.oltp)
+    .await
+    .map_err(CentralError::sql("marking the sandbox tenants"))?;
+    crate::audit::chain_existing(&central).await?;
+    central.oltp.close().await;
+    profile.save(path)?;
+    Ok((profile, report))
+}
+
+/// Stops the demo cluster of the profile at `path` and removes both.
+pub fn down(path: &Path) -> Result<Cluster, DemoError> {
+    let profile = Profile::load(&path.to_string_lossy())?;
+    let cluster = profile.demo.ok_or_else(|| DemoError::NotDemo(path.display().to_string()))?;
+    cluster.stop()?;
+    std::fs::remove_file(path)
+        .map_err(|e| ProfileError::Io { context: format!("removing {}", path.display()), source: e })?;
+    Ok(cluster)
+}

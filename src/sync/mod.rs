@@ -78,6 +78,7 @@ pub enum SyncError {
 
 /// Progress of a running sync.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Progress {
     /// Cache table being written.
     pub table: String,
