@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use penguin_admin::auth::{self, permissions};
 use penguin_admin::central::{install, Central, DbKind};
 use penguin_admin::demo::seed::{self, SeedOptions};
 use penguin_admin::demo;
@@ -58,6 +59,10 @@ enum Command {
         /// Or: the profile whose default cache to read.
         #[arg(long)]
         profile: Option<String>,
+        /// Act as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD):
+        /// their role's permissions apply (qa sees sandbox tenants only). Needs --profile.
+        #[arg(long = "as", value_name = "EMAIL", requires = "profile")]
+        as_staff: Option<String>,
         /// Substring of a tenant's name or id, or a member's name or email.
         #[arg(long)]
         search: Option<String>,
@@ -221,16 +226,23 @@ async fn run(command: Command) -> Result<()> {
             let cache = cache.unwrap_or_else(|| cache::default_path(&profile.name));
             sync_command(&profile, &cache, json).await
         }
-        Command::Tenants { cache, profile, search, sort, desc, limit, offset, json } => {
-            let cache = match (cache, profile) {
+        Command::Tenants { cache, profile, as_staff, search, sort, desc, limit, offset, json } => {
+            let loaded = profile.as_deref().map(Profile::load).transpose()?;
+            let mut sandbox_only = false;
+            if let (Some(email), Some(p)) = (as_staff, &loaded) {
+                let staff = sign_in_as(p, &email).await?;
+                staff.require_any(&[permissions::TENANTS_READ, permissions::TENANTS_READ_SANDBOX])?;
+                sandbox_only = staff.sandbox_only();
+            }
+            let cache = match (cache, &loaded) {
                 (Some(path), _) => path,
-                (None, Some(name)) => cache::default_path(&Profile::load(&name)?.name),
+                (None, Some(p)) => cache::default_path(&p.name),
                 (None, None) => bail!("give --cache PATH or --profile NAME"),
             };
             let conn = cache::open_read(&cache)?;
             let page = tenants::list(
                 &conn,
-                &TenantQuery { search, sort, descending: desc, limit: Some(limit), offset: Some(offset), sandbox_only: false },
+                &TenantQuery { search, sort, descending: desc, limit: Some(limit), offset: Some(offset), sandbox_only },
             )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&page)?);
@@ -267,11 +279,21 @@ async fn run(command: Command) -> Result<()> {
     }
 }
 
+/// Signs in as a staff member for a CLI command acting for a person.
+async fn sign_in_as(profile: &Profile, email: &str) -> Result<auth::Staff> {
+    let password = match std::env::var("PENGUIN_ADMIN_PASSWORD") {
+        Ok(pw) if !pw.is_empty() => pw,
+        _ => read_secret(&format!("Password for {email}: "))?,
+    };
+    let central = Central::connect(&profile.targets()?, 1).await?;
+    let client = auth::ClientInfo { ip: None, user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))) };
+    Ok(auth::sign_in(&central.oltp, email, &password, &client).await?)
+}
+
 fn read_secret(prompt: &str) -> Result<String> {
     let mut secret = String::new();
     if std::io::stdin().is_terminal() {
-        eprint!("{prompt}");
-        std::io::stdin().read_line(&mut secret)?;
+        secret = rpassword::prompt_password(prompt)?;
     } else {
         std::io::stdin().read_to_string(&mut secret)?;
     }

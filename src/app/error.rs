@@ -67,6 +67,7 @@ impl From<AuthError> for AppError {
             AuthError::Locked { .. } => ErrorCode::Locked,
             AuthError::Forbidden { .. } => ErrorCode::Forbidden,
             AuthError::Database(_) => ErrorCode::Offline,
+            AuthError::NotInstalled => ErrorCode::Internal,
         };
         AppError::new(code, e.to_string())
     }

@@ -49,9 +49,21 @@ pub enum AuthError {
         /// The staff member's role.
         role: String,
     },
+    /// The console's schema is missing or older than this build.
+    #[error("the console's schema on the OLTP database is missing or out of date; run `penguin-admin install --profile PROFILE`")]
+    NotInstalled,
     /// The database failed.
     #[error("sign-in failed: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => AuthError::NotInstalled,
+            _ => AuthError::Database(e),
+        }
+    }
 }
 
 /// Where a request comes from, recorded with sign-ins and audit entries.
