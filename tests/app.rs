@@ -171,3 +171,29 @@ async fn exports_are_audited_and_the_chain_detects_tampering() {
     let msg = String::from_utf8_lossy(&broken.stderr);
     assert!(msg.contains("broken at entry 10") && msg.contains("changed"), "{msg}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_cache_stays_readable_and_actions_say_why_not() {
+    let d = demo_app().await;
+    let profile = d.dir.path().join("config/profiles/demo.toml");
+    let port = std::fs::read_to_string(&profile).unwrap().lines().find(|l| l.starts_with("port")).unwrap().split('=').nth(1).unwrap().trim().to_string();
+    demo::down(&profile).unwrap();
+    // The profile file went with the demo; keep one pointing at the dead port.
+    let url = |db: &str| format!("postgres://postgres@127.0.0.1:{port}/{db}");
+    std::fs::write(&profile, format!("[databases]\noltp = '{}'\nqueue = '{}'\nolap = '{}'\nnotifications = '{}'\n", url("oltp"), url("queue"), url("olap"), url("notifications"))).unwrap();
+
+    let status = d.app.select_profile("demo").await.unwrap();
+    assert!(!status.online);
+    assert!(status.offline_reason.as_deref().unwrap_or("").contains(&port), "{status:?}");
+    assert!(status.data_as_of.is_some(), "the data's age is known");
+
+    // super_admin signed in online during setup, so can sign in offline; others cannot.
+    assert_eq!(d.app.sign_in("super_admin@penguinmails.demo", "wrong").await.unwrap_err().code, ErrorCode::BadCredentials);
+    let err = d.app.sign_in("finance@penguinmails.demo", PW).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Offline, "{}", err.message);
+    d.app.sign_in("super_admin@penguinmails.demo", PW).await.unwrap();
+    assert!(d.app.tenants(TenantQuery::default()).unwrap().total >= 200);
+    let err = d.app.sync(|_| {}).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Offline);
+    assert!(err.message.contains("Cached data stays available"), "{}", err.message);
+}

@@ -388,13 +388,36 @@ impl App {
         }
     }
 
-    /// Signs a staff member in (needs the platform's OLTP database).
+    /// Signs a staff member in against the platform; when it is unreachable, against
+    /// the verifier remembered from the last online sign-in (read-only use of the cache).
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<StaffInfo, AppError> {
         if email.trim().is_empty() || password.is_empty() {
             return Err(AppError::bad_input("enter your email and password"));
         }
-        let central = self.central().await?;
-        let staff = auth::sign_in(&central.oltp, email, password, &self.client).await?;
+        let profile = self.selected()?;
+        let cache_path = self.cache_path(&profile.name);
+        let staff = match self.central().await {
+            Ok(central) => {
+                let staff = auth::sign_in(&central.oltp, email, password, &self.client).await?;
+                let (path, s, pw) = (cache_path.clone(), staff.clone(), password.to_string());
+                let remembered = tokio::task::spawn_blocking(move || auth::offline::remember(&path, &s, &pw)).await;
+                if !matches!(remembered, Ok(Ok(()))) {
+                    tracing::warn!("could not remember the sign-in for offline use");
+                }
+                staff
+            }
+            Err(e) if e.code == ErrorCode::Offline => {
+                let (email, pw) = (email.to_string(), password.to_string());
+                tokio::task::spawn_blocking(move || auth::offline::sign_in(&cache_path, &email, &pw))
+                    .await
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+                    .map_err(|e| match e {
+                        auth::offline::OfflineError::Auth(a) => AppError::from(a),
+                        other => AppError::new(ErrorCode::Offline, other.to_string()),
+                    })?
+            }
+            Err(e) => return Err(e),
+        };
         let info = StaffInfo::from(&staff);
         self.state().staff = Some(staff);
         Ok(info)

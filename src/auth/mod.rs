@@ -12,6 +12,7 @@
 //! [`Staff::require`] first; the UI hiding a button is a convenience, not the check.
 
 pub mod masking;
+pub mod offline;
 pub mod permissions;
 
 use std::collections::BTreeSet;

@@ -159,13 +159,21 @@ impl DbTarget {
     }
 
     /// Opens a pool, turning connection failures into a message naming the host.
+    ///
+    /// One direct connection is made first, so a refused connection or a wrong
+    /// password is reported at once and precisely (a pool would retry until its
+    /// timeout and report only that).
     pub async fn connect(&self, max_connections: u32) -> Result<PgPool, CentralError> {
-        PgPoolOptions::new()
+        use sqlx::Connection;
+        let probe = tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect_with(&self.options))
+            .await
+            .map_err(|_| self.unreachable(sqlx::Error::PoolTimedOut))?
+            .map_err(|e| self.unreachable(e))?;
+        let _ = probe.close().await;
+        Ok(PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(self.options.clone())
-            .await
-            .map_err(|e| self.unreachable(e))
+            .connect_lazy_with(self.options.clone()))
     }
 
     /// Describes a connection failure in words an operator can act on.
