@@ -147,7 +147,7 @@ fn floor(cluster: &Cluster, cache_path: &Path, work: &Path) -> Result<(f64, f64)
     let mut stmt = conn.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL")?;
     let indexes: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     let script = format!(
-        "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\nPRAGMA cache_size=-131072;\n{create};\nBEGIN;\n.mode csv\n.import '{}' payments\n{};\nCOMMIT;\n",
+        "PRAGMA synchronous=NORMAL;\nPRAGMA cache_size=-131072;\n{create};\nBEGIN;\n.mode csv\n.import '{}' payments\n{};\nCOMMIT;\n",
         csv.display(),
         indexes.join(";\n")
     );

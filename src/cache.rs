@@ -195,7 +195,6 @@ pub fn read_indexes(table: &str) -> &'static [(&'static str, &'static [&'static 
         "tenant_users" => &[("tenant_users_by_user", &["user_id"])],
         "companies" => &[("companies_by_tenant", &["tenant_id"])],
         "subscriptions" => &[("subscriptions_by_tenant", &["tenant_id", "created"])],
-        "payments" => &[("payments_by_subscription", &["subscription_id", "created"])],
         "campaigns" => &[("campaigns_by_company", &["company_id"])],
         "subscription_addons" => &[("addons_by_subscription", &["subscription_id"])],
         _ => &[],

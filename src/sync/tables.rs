@@ -157,7 +157,72 @@ fn storage_for(typname: &str, category: &str) -> Storage {
     }
 }
 
-/// The SQL expression that converts column `col` (of alias `alias`) to its storage class.
+/// How a column travels in binary COPY: either PostgreSQL's own binary form of a
+/// simple type, decoded in Rust (much cheaper for the server than formatting text), or
+/// a value cast in SQL to `int8`, `float8` or `text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// `smallint`.
+    Int2,
+    /// `integer`.
+    Int4,
+    /// `bigint` (and SQL casts to it).
+    Int8,
+    /// `boolean`, stored as 0/1.
+    Bool,
+    /// `real`.
+    Float4,
+    /// `double precision` (and SQL casts to it).
+    Float8,
+    /// `uuid`: 16 bytes, stored in canonical text form.
+    Uuid,
+    /// `timestamp with time zone`: microseconds since 2000-01-01 UTC, stored as ISO-8601 `…Z`.
+    Timestamptz,
+    /// `timestamp without time zone`, stored as ISO-8601 without zone.
+    Timestamp,
+    /// `date`: days since 2000-01-01.
+    Date,
+    /// `jsonb`: a version byte, then JSON text.
+    Jsonb,
+    /// UTF-8 text (and SQL casts to it).
+    Text,
+}
+
+/// The expression COPY selects for `col` and how it arrives.
+pub fn wire(alias: &str, col: &Column) -> (String, Wire) {
+    let c = format!("{alias}.{}", crate::central::install::quote_ident(&col.name));
+    let raw = match col.pg_type.as_str() {
+        "smallint" => Some(Wire::Int2),
+        "integer" => Some(Wire::Int4),
+        "bigint" => Some(Wire::Int8),
+        "boolean" => Some(Wire::Bool),
+        "real" => Some(Wire::Float4),
+        "double precision" => Some(Wire::Float8),
+        "uuid" => Some(Wire::Uuid),
+        "timestamp with time zone" => Some(Wire::Timestamptz),
+        "timestamp without time zone" => Some(Wire::Timestamp),
+        "date" => Some(Wire::Date),
+        "jsonb" => Some(Wire::Jsonb),
+        "text" | "json" => Some(Wire::Text),
+        t if t.starts_with("character varying") => Some(Wire::Text),
+        _ => None,
+    };
+    match raw {
+        Some(w) => (c, w),
+        None => {
+            let w = match col.storage {
+                Storage::Integer => Wire::Int8,
+                Storage::Real => Wire::Float8,
+                Storage::Text => Wire::Text,
+            };
+            (select_expr(alias, col), w)
+        }
+    }
+}
+
+/// The SQL expression that converts column `col` (of alias `alias`) to its storage
+/// class in PostgreSQL. This is the definition of the cache's format: values decoded
+/// from [`wire`] must equal what this expression gives (the tests check it).
 pub fn select_expr(alias: &str, col: &Column) -> String {
     let c = format!("{alias}.{}", crate::central::install::quote_ident(&col.name));
     let ty = col.pg_type.as_str();

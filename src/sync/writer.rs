@@ -90,10 +90,19 @@ struct Current {
     mode: Mode,
     written: u64,
     deleted: u64,
+    started: std::time::Instant,
 }
 
 fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
     let mut conn = cache::open_write(&path)?;
+    // A first sync has no readers to keep serving: a rollback journal avoids writing
+    // every page twice (WAL, then checkpoint). WAL is switched back on after commit.
+    let first: bool = conn
+        .query_row("SELECT NOT EXISTS (SELECT 1 FROM _sync_tables)", [], |r| r.get(0))
+        .map_err(CacheError::sql("reading sync state"))?;
+    if first {
+        conn.pragma_update(None, "journal_mode", "DELETE").map_err(CacheError::sql("setting the journal mode"))?;
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(CacheError::sql("starting the write"))?;
     let mut current: Option<Current> = None;
     let mut reports = Vec::new();
@@ -103,7 +112,7 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
                 if mode == Mode::Full {
                     recreate(&tx, &table, &shape)?;
                 }
-                current = Some(Current { table, db, shape, mode, written: 0, deleted: 0 });
+                current = Some(Current { table, db, shape, mode, written: 0, deleted: 0, started: std::time::Instant::now() });
             }
             Msg::Rows(rows) => {
                 let cur = current.as_mut().expect("Rows after Start");
@@ -112,7 +121,9 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
             Msg::End { snapshot, as_of } => {
                 let cur = current.take().expect("End after Start");
                 if cur.mode == Mode::Full {
+                    let t = std::time::Instant::now();
                     build_indexes(&tx, &cur.table, &cur.shape)?;
+                    tracing::debug!(table = %cur.table, ms = t.elapsed().as_millis() as u64, "indexes built");
                 }
                 let rows: i64 = tx
                     .query_row(&format!("SELECT count(*) FROM {}", quote(&cur.table)), [], |r| r.get(0))
@@ -139,10 +150,13 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
                     rows_written: cur.written,
                     rows_deleted: cur.deleted,
                     rows_in_cache: rows as u64,
+                    duration_ms: cur.started.elapsed().as_millis() as u64,
                 });
             }
             Msg::Finish(reply) => {
-                let result = finish(tx, &reports);
+                let result = finish(tx, &reports).and_then(|()| {
+                    conn.pragma_update(None, "journal_mode", "WAL").map_err(CacheError::sql("setting the journal mode"))
+                });
                 let outcome = result.map(|()| std::mem::take(&mut reports));
                 let _ = reply.send(outcome);
                 return Ok(());
@@ -154,15 +168,20 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
 }
 
 fn finish(tx: Transaction<'_>, reports: &[TableReport]) -> Result<(), CacheError> {
+    let t = std::time::Instant::now();
     let changed: Vec<&str> =
         reports.iter().filter(|r| r.mode != Mode::Unchanged).map(|r| r.table.as_str()).collect();
     crate::tenants::refresh_derived(&tx, &changed)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "derived tables rebuilt");
     tx.execute(
         "INSERT OR IGNORE INTO _sync_meta (key, value) VALUES ('client_id', ?1)",
         [uuid::Uuid::new_v4().to_string()],
     )
     .map_err(CacheError::sql("recording the client id"))?;
-    tx.commit().map_err(CacheError::sql("committing"))
+    let t = std::time::Instant::now();
+    tx.commit().map_err(CacheError::sql("committing"))?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "committed");
+    Ok(())
 }
 
 fn recreate(tx: &Transaction<'_>, table: &str, shape: &Shape) -> Result<(), CacheError> {
@@ -191,19 +210,29 @@ fn build_indexes(tx: &Transaction<'_>, table: &str, shape: &Shape) -> Result<(),
     Ok(())
 }
 
+/// Rows per multi-row INSERT of a full reload (fewer statement executions per row).
+const ROWS_PER_INSERT: usize = 32;
+
 fn apply_rows(tx: &Transaction<'_>, cur: &mut Current, rows: Vec<Vec<Value>>) -> Result<(), CacheError> {
     let names: Vec<String> = cur.shape.columns.iter().map(|c| quote(&c.name)).collect();
-    let marks = vec!["?"; names.len()].join(", ");
+    let one = format!("({})", vec!["?"; names.len()].join(", "));
     let verb = if cur.mode == Mode::Full { "INSERT" } else { "INSERT OR REPLACE" };
-    let insert = format!("{verb} INTO {} ({}) VALUES ({marks})", quote(&cur.table), names.join(", "));
-    let mut insert = tx.prepare_cached(&insert).map_err(CacheError::sql(format!("writing {}", cur.table)))?;
+    let insert_sql = |n: usize| format!("{verb} INTO {} ({}) VALUES {}", quote(&cur.table), names.join(", "), vec![one.as_str(); n].join(", "));
+    let writing = || CacheError::sql(format!("writing {}", cur.table));
     if cur.mode == Mode::Full {
         cur.written += rows.len() as u64;
-        for row in rows {
-            insert.execute(rusqlite::params_from_iter(row.iter())).map_err(CacheError::sql(format!("writing {}", cur.table)))?;
+        let mut many = tx.prepare_cached(&insert_sql(ROWS_PER_INSERT)).map_err(writing())?;
+        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+        for chunk in &mut chunks {
+            many.execute(rusqlite::params_from_iter(chunk.iter().flatten())).map_err(writing())?;
+        }
+        let mut single = tx.prepare_cached(&insert_sql(1)).map_err(writing())?;
+        for row in chunks.remainder() {
+            single.execute(rusqlite::params_from_iter(row.iter())).map_err(writing())?;
         }
         return Ok(());
     }
+    let mut insert = tx.prepare_cached(&insert_sql(1)).map_err(writing())?;
     let cond: Vec<String> =
         cur.shape.pk.iter().enumerate().map(|(i, k)| format!("{} = json_extract(?1, '$[{i}]')", quote(k))).collect();
     let delete = format!("DELETE FROM {} WHERE {}", quote(&cur.table), cond.join(" AND "));
@@ -213,7 +242,7 @@ fn apply_rows(tx: &Transaction<'_>, cur: &mut Current, rows: Vec<Vec<Value>>) ->
         let pk = values.next().unwrap_or(Value::Null);
         let present = matches!(values.next(), Some(Value::Integer(1)));
         if present {
-            insert.execute(rusqlite::params_from_iter(values)).map_err(CacheError::sql(format!("writing {}", cur.table)))?;
+            insert.execute(rusqlite::params_from_iter(values)).map_err(writing())?;
             cur.written += 1;
         } else {
             cur.deleted += delete.execute([pk]).map_err(CacheError::sql(format!("deleting from {}", cur.table)))? as u64;
