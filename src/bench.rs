@@ -144,7 +144,8 @@ fn floor(cluster: &Cluster, cache_path: &Path, work: &Path) -> Result<(f64, f64)
     let conn = cache::open_read(cache_path)?;
     let create: String =
         conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'payments'", [], |r| r.get(0))?;
-    let mut stmt = conn.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL")?;
+    let mut stmt = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL")?;
     let indexes: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     let script = format!(
         "PRAGMA synchronous=NORMAL;\nPRAGMA cache_size=-131072;\n{create};\nBEGIN;\n.mode csv\n.import '{}' payments\n{};\nCOMMIT;\n",
@@ -153,7 +154,8 @@ fn floor(cluster: &Cluster, cache_path: &Path, work: &Path) -> Result<(f64, f64)
     );
     let db = work.join("floor.sqlite");
     let t = Instant::now();
-    let mut child = Command::new("sqlite3").arg(&db).stdin(std::process::Stdio::piped()).spawn().context("running sqlite3")?;
+    let mut child =
+        Command::new("sqlite3").arg(&db).stdin(std::process::Stdio::piped()).spawn().context("running sqlite3")?;
     {
         use std::io::Write;
         let stdin = child.stdin.as_mut().context("sqlite3 stdin")?;

@@ -88,13 +88,14 @@ fn validate(conn: &Connection, path: &Path) -> Result<(), CacheError> {
         }
         Err(e) => return Err(CacheError::sql(format!("reading {}", display(path)))(e)),
     };
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(CacheError::sql("reading the version"))?;
-    let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => CacheError::NotSqlite(display(path)),
-            other => CacheError::sql("reading the schema")(other),
-        })?;
+    let version: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(CacheError::sql("reading the version"))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            CacheError::NotSqlite(display(path))
+        }
+        other => CacheError::sql("reading the schema")(other),
+    })?;
     if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
         return Err(CacheError::Foreign(display(path)));
     }
@@ -119,7 +120,9 @@ pub fn check(path: &Path) -> Result<(), CacheError> {
     }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => CacheError::NotSqlite(display(path)),
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                CacheError::NotSqlite(display(path))
+            }
             other => CacheError::sql(format!("opening {}", display(path)))(other),
         })?;
     validate(&conn, path)

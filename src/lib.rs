@@ -19,10 +19,10 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod bench;
+pub mod cache;
 pub mod central;
 pub mod demo;
-pub mod cache;
 pub mod profiles;
 pub mod sync;
 pub mod tenants;
-pub mod bench;

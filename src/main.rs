@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use penguin_admin::auth::{self, permissions};
 use penguin_admin::central::{install, Central, DbKind};
-use penguin_admin::demo::seed::{self, SeedOptions};
 use penguin_admin::demo;
+use penguin_admin::demo::seed::{self, SeedOptions};
 use penguin_admin::profiles::{self, Profile};
 use penguin_admin::tenants::{self, TenantQuery, TenantSort};
 use penguin_admin::{bench, cache, sync};
@@ -24,7 +24,11 @@ use penguin_admin::{bench, cache, sync};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "penguin-admin", version, about = "PenguinMails Admin Console: sync, reads and admin actions from the command line")]
+#[command(
+    name = "penguin-admin",
+    version,
+    about = "PenguinMails Admin Console: sync, reads and admin actions from the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -190,7 +194,9 @@ fn parse_db(s: &str) -> Result<DbKind, String> {
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PENGUIN_ADMIN_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PENGUIN_ADMIN_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -292,7 +298,8 @@ async fn sign_in_as(profile: &Profile, email: &str) -> Result<auth::Staff> {
         _ => read_secret(&format!("Password for {email}: "))?,
     };
     let central = Central::connect(&profile.targets()?, 1).await?;
-    let client = auth::ClientInfo { ip: None, user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))) };
+    let client =
+        auth::ClientInfo { ip: None, user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))) };
     Ok(auth::sign_in(&central.oltp, email, &password, &client).await?)
 }
 
@@ -416,7 +423,10 @@ async fn sync_command(profile: &Profile, cache_path: &Path, json: bool) -> Resul
 }
 
 fn print_tenants(page: &tenants::TenantPage) {
-    println!("{:<36}  {:<32} {:<11} {:<15} {:>7} {:>10} {:>12}", "id", "name", "plan", "status", "members", "workspaces", "MRR");
+    println!(
+        "{:<36}  {:<32} {:<11} {:<15} {:>7} {:>10} {:>12}",
+        "id", "name", "plan", "status", "members", "workspaces", "MRR"
+    );
     for t in &page.rows {
         let name: String = t.name.chars().take(32).collect();
         println!(

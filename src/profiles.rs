@@ -27,7 +27,9 @@ pub const KEYRING_SERVICE: &str = "penguin-admin";
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     /// No such file or named profile.
-    #[error("profile `{0}` not found (looked for {1}); create one with `penguin-admin demo up` or write the TOML file")]
+    #[error(
+        "profile `{0}` not found (looked for {1}); create one with `penguin-admin demo up` or write the TOML file"
+    )]
     NotFound(String, String),
     /// The file is not valid TOML or lacks required keys.
     #[error("profile {path} is malformed: {reason}")]
@@ -140,10 +142,8 @@ impl Profile {
     /// Parses profile text; `path` names it in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Profile, ProfileError> {
         let shown = path.display().to_string();
-        let mut profile: Profile = toml::from_str(text).map_err(|e| ProfileError::Malformed {
-            path: shown.clone(),
-            reason: describe_toml_error(text, &e),
-        })?;
+        let mut profile: Profile = toml::from_str(text)
+            .map_err(|e| ProfileError::Malformed { path: shown.clone(), reason: describe_toml_error(text, &e) })?;
         for kind in DbKind::ALL {
             let url = profile.databases.get(kind);
             DbTarget::parse(kind, url, None).map_err(|source| ProfileError::BadUrl { path: shown.clone(), source })?;
@@ -168,11 +168,10 @@ impl Profile {
             std::fs::create_dir_all(parent)
                 .map_err(|e| ProfileError::Io { context: format!("creating {}", parent.display()), source: e })?;
         }
-        let text = toml::to_string_pretty(self).map_err(|e| ProfileError::Malformed {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| ProfileError::Io { context: format!("writing {}", path.display()), source: e })
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| ProfileError::Malformed { path: path.display().to_string(), reason: e.to_string() })?;
+        std::fs::write(path, text)
+            .map_err(|e| ProfileError::Io { context: format!("writing {}", path.display()), source: e })
     }
 
     /// Connection targets for the four databases, with passwords from the keyring.
@@ -182,7 +181,10 @@ impl Profile {
 
     /// Like [`Profile::targets`], preferring passwords held for this session only
     /// (when the keyring cannot store them).
-    pub fn targets_with(&self, session: &std::collections::HashMap<DbKind, String>) -> Result<[DbTarget; 4], ProfileError> {
+    pub fn targets_with(
+        &self,
+        session: &std::collections::HashMap<DbKind, String>,
+    ) -> Result<[DbTarget; 4], ProfileError> {
         let target = |kind: DbKind| -> Result<DbTarget, ProfileError> {
             let password = if self.demo.is_some() {
                 None
@@ -210,9 +212,9 @@ impl Profile {
     pub fn password(&self, kind: DbKind) -> Result<Option<String>, ProfileError> {
         match self.keyring_entry(kind)?.get_password() {
             Ok(pw) => Ok(Some(pw)),
-            Err(keyring::Error::NoEntry) | Err(keyring::Error::PlatformFailure(_)) | Err(keyring::Error::NoStorageAccess(_)) => {
-                Ok(None)
-            }
+            Err(keyring::Error::NoEntry)
+            | Err(keyring::Error::PlatformFailure(_))
+            | Err(keyring::Error::NoStorageAccess(_)) => Ok(None),
             Err(e) => Err(ProfileError::Keyring { db: kind, reason: e.to_string() }),
         }
     }

@@ -18,8 +18,17 @@ use rusqlite::{params_from_iter, Connection, Transaction};
 use crate::cache::CacheError;
 
 /// Tables whose change requires rebuilding the derived tenant tables.
-const SOURCES: &[&str] =
-    &["tenants", "tenant_users", "users", "companies", "subscriptions", "plans", "subscription_addons", "tenant_config", "console_sandbox_tenants"];
+const SOURCES: &[&str] = &[
+    "tenants",
+    "tenant_users",
+    "users",
+    "companies",
+    "subscriptions",
+    "plans",
+    "subscription_addons",
+    "tenant_config",
+    "console_sandbox_tenants",
+];
 
 /// Rebuilds `tenant_overview` and `tenant_search` if any of their sources changed or
 /// they do not exist yet. Called by the sync inside its transaction.
@@ -31,8 +40,10 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
         return Ok(());
     }
     let have = |name: &str| -> Result<bool, CacheError> {
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)", [name], |r| r.get(0))
-            .map_err(CacheError::sql("checking tables"))
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)", [name], |r| {
+            r.get(0)
+        })
+        .map_err(CacheError::sql("checking tables"))
     };
     for required in ["tenants", "tenant_users", "users", "companies", "subscriptions", "plans"] {
         if !have(required)? {
@@ -45,7 +56,11 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
     } else {
         "0"
     };
-    let billing_email = if have("tenant_config")? { "(SELECT billing_email FROM tenant_config c WHERE c.tenant_id = t.id)" } else { "NULL" };
+    let billing_email = if have("tenant_config")? {
+        "(SELECT billing_email FROM tenant_config c WHERE c.tenant_id = t.id)"
+    } else {
+        "NULL"
+    };
     let sandbox = if have("console_sandbox_tenants")? {
         "EXISTS (SELECT 1 FROM console_sandbox_tenants x WHERE x.tenant_id = t.id)"
     } else {
@@ -327,8 +342,13 @@ pub struct TenantDetail {
     pub sandbox: bool,
 }
 
-fn collect<T>(rows: rusqlite::Result<rusqlite::MappedRows<'_, impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>>>, what: &str) -> Result<Vec<T>, CacheError> {
-    rows.map_err(CacheError::sql(what.to_string()))?.collect::<Result<Vec<_>, _>>().map_err(CacheError::sql(what.to_string()))
+fn collect<T>(
+    rows: rusqlite::Result<rusqlite::MappedRows<'_, impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>>>,
+    what: &str,
+) -> Result<Vec<T>, CacheError> {
+    rows.map_err(CacheError::sql(what.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CacheError::sql(what.to_string()))
 }
 
 /// The detail of one tenant, or `None` if the cache does not know it.
@@ -361,7 +381,8 @@ pub fn detail(conn: &Connection, id: &str) -> Result<Option<TenantDetail>, Cache
     let has_sessions: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'auth_sessions')", [], |r| r.get(0))
         .map_err(CacheError::sql("reading the schema"))?;
-    let last_login = if has_sessions { "(SELECT max(s.created_at) FROM auth_sessions s WHERE s.user_id = u.id)" } else { "NULL" };
+    let last_login =
+        if has_sessions { "(SELECT max(s.created_at) FROM auth_sessions s WHERE s.user_id = u.id)" } else { "NULL" };
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT u.id, u.name, COALESCE(u.email, tu.email), tu.roles,
@@ -396,7 +417,13 @@ pub fn detail(conn: &Connection, id: &str) -> Result<Option<TenantDetail>, Cache
         .map_err(CacheError::sql("reading workspaces"))?;
     let workspaces = collect(
         stmt.query_map([id], |r| {
-            Ok(WorkspaceRow { id: r.get(0)?, name: r.get(1)?, status: r.get(2)?, campaigns: r.get(3)?, domains: r.get(4)? })
+            Ok(WorkspaceRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                status: r.get(2)?,
+                campaigns: r.get(3)?,
+                domains: r.get(4)?,
+            })
         }),
         "reading workspaces",
     )?;
@@ -423,10 +450,14 @@ pub fn detail(conn: &Connection, id: &str) -> Result<Option<TenantDetail>, Cache
         .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
         .map_err(CacheError::sql("reading the subscription"))?;
     let mut stmt = conn
-        .prepare_cached("SELECT key, COALESCE(is_enabled, 0), COALESCE(rollout_percentage, 0) FROM feature_flags ORDER BY key")
+        .prepare_cached(
+            "SELECT key, COALESCE(is_enabled, 0), COALESCE(rollout_percentage, 0) FROM feature_flags ORDER BY key",
+        )
         .map_err(CacheError::sql("reading feature flags"))?;
     let feature_flags = collect(
-        stmt.query_map([], |r| Ok(FlagRow { key: r.get(0)?, enabled: r.get::<_, i64>(1)? != 0, rollout_percentage: r.get(2)? })),
+        stmt.query_map([], |r| {
+            Ok(FlagRow { key: r.get(0)?, enabled: r.get::<_, i64>(1)? != 0, rollout_percentage: r.get(2)? })
+        }),
         "reading feature flags",
     )?;
     Ok(Some(TenantDetail { tenant, members, workspaces, subscription, feature_flags, sandbox }))
@@ -472,6 +503,8 @@ pub fn palette(conn: &Connection, text: &str, limit: u32) -> Result<Vec<PaletteH
 
 /// Ids of the sandbox (QA) tenants.
 pub fn sandbox_ids(conn: &Connection) -> Result<std::collections::HashSet<String>, CacheError> {
-    let mut stmt = conn.prepare_cached("SELECT tenant_id FROM tenant_overview WHERE sandbox = 1").map_err(CacheError::sql("reading sandbox tenants"))?;
+    let mut stmt = conn
+        .prepare_cached("SELECT tenant_id FROM tenant_overview WHERE sandbox = 1")
+        .map_err(CacheError::sql("reading sandbox tenants"))?;
     collect(stmt.query_map([], |r| r.get(0)), "reading sandbox tenants").map(|v| v.into_iter().collect())
 }

@@ -39,7 +39,12 @@ async fn demo_app() -> Demo {
 
 fn first_regular_tenant(app: &App) -> String {
     let page = app.tenants(TenantQuery { search: Some("Labs".into()), ..Default::default() }).unwrap();
-    page.rows.iter().find(|r| !r.name.starts_with("QA Sandbox") && r.members > 1).expect("a tenant with members").id.clone()
+    page.rows
+        .iter()
+        .find(|r| !r.name.starts_with("QA Sandbox") && r.members > 1)
+        .expect("a tenant with members")
+        .id
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +135,11 @@ async fn support_sees_masked_members_and_qa_sees_sandbox_tenants_only() {
     d.app.sign_in("qa@penguinmails.demo", PW).await.unwrap();
     let page = d.app.tenants(TenantQuery::default()).unwrap();
     assert!(page.total >= 2, "the demo has sandbox tenants");
-    assert!(page.rows.iter().all(|r| r.name.starts_with("QA Sandbox")), "{:?}", page.rows.iter().map(|r| &r.name).collect::<Vec<_>>());
+    assert!(
+        page.rows.iter().all(|r| r.name.starts_with("QA Sandbox")),
+        "{:?}",
+        page.rows.iter().map(|r| &r.name).collect::<Vec<_>>()
+    );
     assert_eq!(d.app.tenant_detail(&tenant).unwrap_err().code, ErrorCode::Forbidden);
     assert!(d.app.tenant_detail(&page.rows[0].id).is_ok());
 }
@@ -140,18 +149,40 @@ async fn exports_are_audited_and_the_chain_detects_tampering() {
     let d = demo_app().await;
     d.app.sign_in("admin@penguinmails.demo", PW).await.unwrap();
     let out = d.dir.path().join("audit.json");
-    let n = d.app.export_audit(AuditFilter { action: Some("tenant".into()), ..Default::default() }, ExportFormat::Json, out.clone()).await.unwrap();
+    let n = d
+        .app
+        .export_audit(
+            AuditFilter { action: Some("tenant".into()), ..Default::default() },
+            ExportFormat::Json,
+            out.clone(),
+        )
+        .await
+        .unwrap();
     let exported: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(exported.as_array().unwrap().len() as u64, n);
     assert!(exported.as_array().unwrap().iter().all(|e| e["action"].as_str().unwrap().starts_with("tenant")));
     // A bad filter writes nothing.
     let bad = d.dir.path().join("bad.csv");
-    let err = d.app.export_audit(AuditFilter { from: Some("2026-12-01".into()), to: Some("2026-01-01".into()), ..Default::default() }, ExportFormat::Csv, bad.clone()).await.unwrap_err();
+    let err = d
+        .app
+        .export_audit(
+            AuditFilter { from: Some("2026-12-01".into()), to: Some("2026-01-01".into()), ..Default::default() },
+            ExportFormat::Csv,
+            bad.clone(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::BadInput);
     assert!(!bad.exists());
 
     let profile = d.dir.path().join("config/profiles/demo.toml");
-    let verify = || Command::new(env!("CARGO_BIN_EXE_penguin-admin")).args(["audit", "verify", "--profile"]).arg(&profile).output().unwrap();
+    let verify = || {
+        Command::new(env!("CARGO_BIN_EXE_penguin-admin"))
+            .args(["audit", "verify", "--profile"])
+            .arg(&profile)
+            .output()
+            .unwrap()
+    };
     let ok = verify();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("intact"));
@@ -163,7 +194,15 @@ async fn exports_are_audited_and_the_chain_detects_tampering() {
     assert_eq!(page.rows[0].actor_email.as_deref(), Some("admin@penguinmails.demo"));
 
     // Tamper with an old entry directly in the database.
-    let url = std::fs::read_to_string(&profile).unwrap().lines().find(|l| l.starts_with("olap")).unwrap().split('"').nth(1).unwrap().to_string();
+    let url = std::fs::read_to_string(&profile)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("olap"))
+        .unwrap()
+        .split('"')
+        .nth(1)
+        .unwrap()
+        .to_string();
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     sqlx::query("UPDATE admin_audit_log SET notes = 'nothing to see' WHERE id = 10").execute(&pool).await.unwrap();
     let broken = verify();
@@ -176,11 +215,30 @@ async fn exports_are_audited_and_the_chain_detects_tampering() {
 async fn offline_the_cache_stays_readable_and_actions_say_why_not() {
     let d = demo_app().await;
     let profile = d.dir.path().join("config/profiles/demo.toml");
-    let port = std::fs::read_to_string(&profile).unwrap().lines().find(|l| l.starts_with("port")).unwrap().split('=').nth(1).unwrap().trim().to_string();
+    let port = std::fs::read_to_string(&profile)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("port"))
+        .unwrap()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
     demo::down(&profile).unwrap();
     // The profile file went with the demo; keep one pointing at the dead port.
     let url = |db: &str| format!("postgres://postgres@127.0.0.1:{port}/{db}");
-    std::fs::write(&profile, format!("[databases]\noltp = '{}'\nqueue = '{}'\nolap = '{}'\nnotifications = '{}'\n", url("oltp"), url("queue"), url("olap"), url("notifications"))).unwrap();
+    std::fs::write(
+        &profile,
+        format!(
+            "[databases]\noltp = '{}'\nqueue = '{}'\nolap = '{}'\nnotifications = '{}'\n",
+            url("oltp"),
+            url("queue"),
+            url("olap"),
+            url("notifications")
+        ),
+    )
+    .unwrap();
 
     let status = d.app.select_profile("demo").await.unwrap();
     assert!(!status.online);
@@ -188,7 +246,10 @@ async fn offline_the_cache_stays_readable_and_actions_say_why_not() {
     assert!(status.data_as_of.is_some(), "the data's age is known");
 
     // super_admin signed in online during setup, so can sign in offline; others cannot.
-    assert_eq!(d.app.sign_in("super_admin@penguinmails.demo", "wrong").await.unwrap_err().code, ErrorCode::BadCredentials);
+    assert_eq!(
+        d.app.sign_in("super_admin@penguinmails.demo", "wrong").await.unwrap_err().code,
+        ErrorCode::BadCredentials
+    );
     let err = d.app.sign_in("finance@penguinmails.demo", PW).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Offline, "{}", err.message);
     d.app.sign_in("super_admin@penguinmails.demo", PW).await.unwrap();

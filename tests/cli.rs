@@ -52,7 +52,8 @@ async fn killing_a_sync_midway_keeps_the_last_consistent_state_and_the_next_sync
     let started = Instant::now();
     // Kill once the writer is busy (the WAL grows), long before it can finish.
     let wal = format!("{cache}-wal");
-    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 4 << 20 && started.elapsed() < Duration::from_secs(20) {
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 4 << 20 && started.elapsed() < Duration::from_secs(20)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(child.try_wait().unwrap().is_none(), "the sync must still be running when killed");
@@ -146,7 +147,13 @@ fn bad_profiles_and_urls_are_refused_with_a_clear_message() {
     let url = |db: &str| format!("postgres://x@127.0.0.1:{port}/{db}");
     std::fs::write(
         &down,
-        format!("[databases]\noltp = '{}'\nqueue = '{}'\nolap = '{}'\nnotifications = '{}'\n", url("a"), url("b"), url("c"), url("d")),
+        format!(
+            "[databases]\noltp = '{}'\nqueue = '{}'\nolap = '{}'\nnotifications = '{}'\n",
+            url("a"),
+            url("b"),
+            url("c"),
+            url("d")
+        ),
     )
     .unwrap();
     let out = run(&sync_args(down.to_str().unwrap(), cache));

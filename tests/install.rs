@@ -21,7 +21,8 @@ fn docs_dir() -> PathBuf {
 /// The ```sql blocks of a schema guide that create something.
 fn ddl_blocks(guide: &str) -> Vec<String> {
     let path = docs_dir().join(guide);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e} (set PENGUIN_DOCS)", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e} (set PENGUIN_DOCS)", path.display()));
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
@@ -123,7 +124,9 @@ async fn install_on_tables_made_from_the_schema_guides_then_sync() {
 
     // Idempotent.
     let second = install::install(&p.central).await.unwrap();
-    assert!(second.migrations_applied.is_empty() && second.triggers_added.is_empty() && second.permissions_added.is_empty());
+    assert!(
+        second.migrations_applied.is_empty() && second.triggers_added.is_empty() && second.permissions_added.is_empty()
+    );
 
     // Nothing of the platform's tables changed (triggers aside).
     for (i, kind) in DbKind::ALL.into_iter().enumerate() {
@@ -152,7 +155,10 @@ async fn install_on_tables_made_from_the_schema_guides_then_sync() {
 
     let report = sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
     assert_eq!(report.missing, vec!["auth.sessions".to_string()]);
-    sqlx::query("UPDATE payments SET status = 'refunded' WHERE status = 'succeeded'").execute(&p.central.oltp).await.unwrap();
+    sqlx::query("UPDATE payments SET status = 'refunded' WHERE status = 'succeeded'")
+        .execute(&p.central.oltp)
+        .await
+        .unwrap();
     sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
     let compared = assert_cache_matches(&p.central, &p.cache_path()).await;
     assert!(compared >= 5);

@@ -29,12 +29,16 @@ fn search(conn: &rusqlite::Connection, text: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_tenants_with_plan_members_workspaces_and_mrr() {
     let (_p, conn) = synced().await;
-    let page = tenants::list(&conn, &TenantQuery { sort: TenantSort::Mrr, descending: true, ..Default::default() }).unwrap();
+    let page =
+        tenants::list(&conn, &TenantQuery { sort: TenantSort::Mrr, descending: true, ..Default::default() }).unwrap();
     assert_eq!(page.total, 2);
     assert!(page.as_of.is_some());
     let globex = &page.rows[0];
     // Enterprise billed yearly at $4,990.00: 499000 / 12 = 41583 cents a month.
-    assert_eq!((globex.name.as_str(), globex.plan.as_deref(), globex.mrr_cents), ("Globex Growth", Some("Enterprise"), 41583));
+    assert_eq!(
+        (globex.name.as_str(), globex.plan.as_deref(), globex.mrr_cents),
+        ("Globex Growth", Some("Enterprise"), 41583)
+    );
     assert_eq!((globex.members, globex.workspaces, globex.status.as_str()), (1, 1, "active"));
     let acme = &page.rows[1];
     // Pro monthly at $99.00; two members, two workspaces.
@@ -61,7 +65,10 @@ async fn searches_names_ids_and_member_emails_by_substring() {
     assert_eq!(n, 2);
 
     // A rename reaches the search index after the next sync.
-    sqlx::query("UPDATE tenants SET name = 'Initech' WHERE name = 'Acme Outreach'").execute(&p.central.oltp).await.unwrap();
+    sqlx::query("UPDATE tenants SET name = 'Initech' WHERE name = 'Acme Outreach'")
+        .execute(&p.central.oltp)
+        .await
+        .unwrap();
     sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
     let conn = cache::open_read(&p.cache_path()).unwrap();
     assert_eq!(search(&conn, "initech"), vec!["Initech"]);

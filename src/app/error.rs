@@ -131,7 +131,8 @@ impl From<AuditError> for AppError {
 
 impl From<DemoError> for AppError {
     fn from(e: DemoError) -> Self {
-        let code = if matches!(e, DemoError::AlreadyRunning { .. }) { ErrorCode::Conflict } else { ErrorCode::Internal };
+        let code =
+            if matches!(e, DemoError::AlreadyRunning { .. }) { ErrorCode::Conflict } else { ErrorCode::Internal };
         AppError::new(code, e.to_string())
     }
 }

@@ -227,7 +227,10 @@ impl App {
     }
 
     fn selected(&self) -> Result<Profile, AppError> {
-        self.state().profile.clone().ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "choose a connection profile first"))
+        self.state()
+            .profile
+            .clone()
+            .ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "choose a connection profile first"))
     }
 
     fn read_cache(&self) -> Result<rusqlite::Connection, AppError> {
@@ -268,7 +271,10 @@ impl App {
     /// stay in memory for this session). Nothing is written when anything is invalid.
     pub fn create_profile(&self, input: NewProfile) -> Result<ProfileSummary, AppError> {
         let name = input.name.trim();
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(AppError::bad_input("the profile name must be 1–64 letters, digits, '-' or '_'"));
         }
         let path = self.profiles_dir().join(format!("{name}.toml"));
@@ -278,7 +284,8 @@ impl App {
         let mut urls: HashMap<DbKind, String> = HashMap::new();
         let mut passwords: HashMap<DbKind, String> = HashMap::new();
         for d in &input.databases {
-            let kind = DbKind::from_key(&d.db).ok_or_else(|| AppError::bad_input(format!("unknown database `{}`", d.db)))?;
+            let kind =
+                DbKind::from_key(&d.db).ok_or_else(|| AppError::bad_input(format!("unknown database `{}`", d.db)))?;
             urls.insert(kind, endpoint_url(kind, d)?);
             if !d.password.is_empty() {
                 passwords.insert(kind, d.password.clone());
@@ -318,13 +325,19 @@ impl App {
     }
 
     /// Starts the throwaway demo database (seeded) and saves it as the `demo` profile.
-    pub async fn start_demo(&self, scale: u32, progress: impl Fn(Progress) + Send + Sync + 'static) -> Result<ProfileSummary, AppError> {
+    pub async fn start_demo(
+        &self,
+        scale: u32,
+        progress: impl Fn(Progress) + Send + Sync + 'static,
+    ) -> Result<ProfileSummary, AppError> {
         if !(1..=100).contains(&scale) {
             return Err(AppError::bad_input("the demo scale must be between 1 and 100"));
         }
         let path = self.profiles_dir().join("demo.toml");
         let options = demo::seed::SeedOptions { scale, seed: 42, now: chrono::Utc::now() };
-        let on_seed = move |s: demo::seed::SeedProgress| progress(Progress { table: s.step.to_string(), done: s.done, total: s.total });
+        let on_seed = move |s: demo::seed::SeedProgress| {
+            progress(Progress { table: s.step.to_string(), done: s.done, total: s.total })
+        };
         let (profile, _) = demo::up(&path, &options, true, &on_seed).await?;
         Ok(self.summary(&profile))
     }
@@ -383,7 +396,10 @@ impl App {
             Some(c) => Ok(c),
             None => {
                 let reason = self.state().offline_reason.clone().unwrap_or_default();
-                Err(AppError::new(ErrorCode::Offline, format!("offline: {reason}. Cached data stays available; actions need the platform.")))
+                Err(AppError::new(
+                    ErrorCode::Offline,
+                    format!("offline: {reason}. Cached data stays available; actions need the platform."),
+                ))
             }
         }
     }
@@ -475,9 +491,14 @@ impl App {
         }
         let secrets = self.state().session_secrets.get(&profile.name).cloned().unwrap_or_default();
         let result = match profile.targets_with(&secrets) {
-            Ok(targets) => sync::sync(&targets, &self.cache_path(&profile.name), Some(Arc::new(move |p: &Progress| progress(p.clone()))), &cancel)
-                .await
-                .map_err(AppError::from),
+            Ok(targets) => sync::sync(
+                &targets,
+                &self.cache_path(&profile.name),
+                Some(Arc::new(move |p: &Progress| progress(p.clone()))),
+                &cancel,
+            )
+            .await
+            .map_err(AppError::from),
             Err(e) => Err(e.into()),
         };
         self.state().cancel = None;
@@ -543,7 +564,11 @@ impl App {
         if staff.masked() {
             // Users are found by what was typed, but shown masked.
             for h in hits.iter_mut().filter(|h| h.kind == "user") {
-                h.label = masking::text(&h.label).split_whitespace().map(|w| if w.contains('@') { w.to_string() } else { masking::name(w) }).collect::<Vec<_>>().join(" ");
+                h.label = masking::text(&h.label)
+                    .split_whitespace()
+                    .map(|w| if w.contains('@') { w.to_string() } else { masking::name(w) })
+                    .collect::<Vec<_>>()
+                    .join(" ");
             }
         }
         Ok(hits)
@@ -561,7 +586,9 @@ impl App {
         let staff = self.staff()?;
         staff.require(permissions::AUDIT_READ)?;
         let central = self.central().await?;
-        let count = write_atomically(&path, |file| audit::export(&self.read_cache()?, &staff, &f, format, file).map_err(AppError::from))?;
+        let count = write_atomically(&path, |file| {
+            audit::export(&self.read_cache()?, &staff, &f, format, file).map_err(AppError::from)
+        })?;
         let mut tx = central.olap.begin().await.map_err(|e| AppError::new(ErrorCode::Offline, e.to_string()))?;
         let entry = AuditEntry {
             action: "audit.exported".into(),
@@ -580,7 +607,10 @@ impl App {
 
 /// Writes a file through a temporary sibling renamed into place, so a failure never
 /// leaves a half-written export.
-fn write_atomically<T>(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<T, AppError>) -> Result<T, AppError> {
+fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<T, AppError>,
+) -> Result<T, AppError> {
     let tmp = path.with_extension("partial");
     let io = |e: std::io::Error| AppError::bad_input(format!("cannot write {}: {e}", path.display()));
     let mut file = std::fs::File::create(&tmp).map_err(io)?;
@@ -627,7 +657,8 @@ fn endpoint_url(kind: DbKind, d: &DbEndpointInput) -> Result<String, AppError> {
     if host.is_empty() {
         return Err(field("the host is empty"));
     }
-    if host.len() > 253 || !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')) {
+    if host.len() > 253 || !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
         return Err(field("the host must be a host name or an IP address"));
     }
     if !(1..=65535).contains(&d.port) {

@@ -122,11 +122,12 @@ pub async fn deliver(central: &Central) -> Result<u64, AuditError> {
             let entry: serde_json::Value = row.get("entry");
             let mut tx = central.olap.begin().await?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHAIN_LOCK).execute(&mut *tx).await?;
-            let already: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM penguin_console.audit_delivered WHERE outbox_id = $1)")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let already: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM penguin_console.audit_delivered WHERE outbox_id = $1)",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
             if !already {
                 let audit_id: i64 = sqlx::query_scalar(
                     "INSERT INTO admin_audit_log (admin_user_id, action, resource_type, resource_id, tenant_id,

@@ -204,11 +204,18 @@ pub fn list(conn: &Connection, staff: &Staff, f: &AuditFilter) -> Result<AuditPa
 }
 
 /// Writes every entry matching `f` (ignoring paging) to `out`. Returns the count.
-pub fn export(conn: &Connection, staff: &Staff, f: &AuditFilter, format: ExportFormat, out: impl Write) -> Result<u64, AuditError> {
+pub fn export(
+    conn: &Connection,
+    staff: &Staff,
+    f: &AuditFilter,
+    format: ExportFormat,
+    out: impl Write,
+) -> Result<u64, AuditError> {
     staff.require(permissions::AUDIT_READ)?;
     let (where_sql, args) = conditions(f)?;
-    let mut stmt =
-        conn.prepare(&format!("{SELECT} {where_sql} ORDER BY a.id")).map_err(CacheError::sql("exporting audit entries"))?;
+    let mut stmt = conn
+        .prepare(&format!("{SELECT} {where_sql} ORDER BY a.id"))
+        .map_err(CacheError::sql("exporting audit entries"))?;
     let masked = staff.masked();
     let rows = stmt
         .query_map(params_from_iter(args.iter()), row)

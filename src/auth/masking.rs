@@ -48,7 +48,8 @@ pub fn text(value: &str) -> String {
     value
         .split_inclusive(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '<' || c == '>')
         .map(|part| {
-            let trimmed = part.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '<' || c == '>');
+            let trimmed =
+                part.trim_end_matches(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '<' || c == '>');
             if trimmed.contains('@') && trimmed.contains('.') {
                 format!("{}{}", email(trimmed), &part[trimmed.len()..])
             } else {
@@ -68,6 +69,9 @@ mod tests {
         assert_eq!(name("Alice  Moreau"), "A. M.");
         assert_eq!(ip("203.0.113.45"), "203.0.113.•");
         assert_eq!(ip("2001:db8:85a3::8a2e:370:7334"), "2001:db8:85a3:•••");
-        assert_eq!(text(r#"{"email": "bob@globex.test", "role": "admin"}"#), r#"{"email": "b•••@•••.test", "role": "admin"}"#);
+        assert_eq!(
+            text(r#"{"email": "bob@globex.test", "role": "admin"}"#),
+            r#"{"email": "b•••@•••.test", "role": "admin"}"#
+        );
     }
 }

@@ -31,7 +31,9 @@ pub const LOCK_MINUTES: i64 = 15;
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Unknown email, not a staff member, or wrong password (deliberately not told apart).
-    #[error("wrong email or password ({remaining} attempts left before the account is locked for {LOCK_MINUTES} minutes)")]
+    #[error(
+        "wrong email or password ({remaining} attempts left before the account is locked for {LOCK_MINUTES} minutes)"
+    )]
     BadCredentials {
         /// Attempts left before the lock.
         remaining: i32,
@@ -124,7 +126,10 @@ impl Staff {
     pub fn require_any(&self, ps: &[Permission]) -> Result<(), AuthError> {
         match ps.iter().find(|p| self.can(**p)) {
             Some(_) => Ok(()),
-            None => Err(AuthError::Forbidden { permission: ps.first().map(|p| p.name).unwrap_or(""), role: self.role.clone() }),
+            None => Err(AuthError::Forbidden {
+                permission: ps.first().map(|p| p.name).unwrap_or(""),
+                role: self.role.clone(),
+            }),
         }
     }
 
@@ -148,7 +153,8 @@ impl Staff {
 pub fn verify_password(password: &str, stored: &str) -> bool {
     if stored.starts_with("$argon2") {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(stored).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(stored)
+            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     } else if stored.starts_with("$2") {
         bcrypt::verify(password, stored).unwrap_or(false)
     } else {

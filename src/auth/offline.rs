@@ -51,7 +51,9 @@ pub fn remember(path: &Path, staff: &Staff, password: &str) -> Result<(), CacheE
 #[derive(Debug, thiserror::Error)]
 pub enum OfflineError {
     /// This person never signed in online on this machine with this profile.
-    #[error("the platform is unreachable and {0} has not signed in on this computer before; sign in once while online")]
+    #[error(
+        "the platform is unreachable and {0} has not signed in on this computer before; sign in once while online"
+    )]
     Unknown(String),
     /// Wrong password or locked.
     #[error(transparent)]

@@ -49,7 +49,8 @@ pub struct InstallReport {
 pub async fn install(central: &Central) -> Result<InstallReport, CentralError> {
     let mut report = InstallReport::default();
     for kind in DbKind::ALL {
-        let mut tx = central.pool(kind).begin().await.map_err(CentralError::sql(format!("opening the {kind} database")))?;
+        let mut tx =
+            central.pool(kind).begin().await.map_err(CentralError::sql(format!("opening the {kind} database")))?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(INSTALL_LOCK)
             .execute(&mut *tx)
@@ -77,16 +78,19 @@ async fn apply_migrations(
     )
     .execute(&mut *conn)
     .await
-    .map_err(CentralError::sql(format!("creating the penguin_console schema on {kind} (does the role have CREATE on the database?)")))?;
+    .map_err(CentralError::sql(format!(
+        "creating the penguin_console schema on {kind} (does the role have CREATE on the database?)"
+    )))?;
     for (version, dbs, sql) in MIGRATIONS {
         if !dbs.contains(&kind) {
             continue;
         }
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM penguin_console.schema_migrations WHERE version = $1)")
-            .bind(version)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(CentralError::sql("reading the console's migrations"))?;
+        let done: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM penguin_console.schema_migrations WHERE version = $1)")
+                .bind(version)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(CentralError::sql("reading the console's migrations"))?;
         if done {
             continue;
         }

@@ -131,7 +131,10 @@ impl DbTarget {
     pub fn parse(kind: DbKind, url: &str, password: Option<&str>) -> Result<Self, CentralError> {
         let parsed = url::Url::parse(url).map_err(|e| CentralError::BadUrl { db: kind, reason: e.to_string() })?;
         if !matches!(parsed.scheme(), "postgres" | "postgresql") {
-            return Err(CentralError::BadUrl { db: kind, reason: format!("scheme `{}` is not postgres", parsed.scheme()) });
+            return Err(CentralError::BadUrl {
+                db: kind,
+                reason: format!("scheme `{}` is not postgres", parsed.scheme()),
+            });
         }
         // A socket directory may be given as ?host=/path, with no host in the authority.
         let socket_host = parsed.query_pairs().find(|(k, _)| k == "host").map(|(_, v)| v.into_owned());
@@ -187,7 +190,9 @@ impl DbTarget {
             },
             sqlx::Error::PoolTimedOut => "timed out after 10 s (check the host, port and firewall)".to_string(),
             sqlx::Error::Database(db) => match db.code().as_deref() {
-                Some("28P01") => "password authentication failed (check the user and the password in the keyring)".into(),
+                Some("28P01") => {
+                    "password authentication failed (check the user and the password in the keyring)".into()
+                }
                 Some("28000") => format!("access denied: {}", db.message()),
                 Some("3D000") => format!("{} (check the database name in the profile)", db.message()),
                 _ => db.message().to_string(),

@@ -97,11 +97,8 @@ fn run_tool(tool: &str, args: &[&str]) -> Result<String, ClusterError> {
 
 fn chown_postgres(path: &Path) -> Result<(), ClusterError> {
     if is_root() {
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(path)
-            .status()
-            .map_err(io("running chown"))?;
+        let status =
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(path).status().map_err(io("running chown"))?;
         if !status.success() {
             return Err(ClusterError::Tool { tool: "chown".into(), output: format!("exit {status}") });
         }
@@ -135,10 +132,8 @@ fn template() -> Result<PathBuf, ClusterError> {
 fn make_temp_dir(label: &str) -> Result<PathBuf, ClusterError> {
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let dir = base.join(format!("penguin-pg-{label}-{}-{nanos}-{attempt}", std::process::id()));
         match std::fs::create_dir(&dir) {
             Ok(()) => {
@@ -159,12 +154,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), ClusterError> {
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), ClusterError> {
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .map_err(io("copying the template cluster"))?;
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status().map_err(io("copying the template cluster"))?;
     if status.success() {
         Ok(())
     } else {
@@ -208,10 +198,7 @@ impl Cluster {
 
     fn create_databases(&self) -> Result<(), ClusterError> {
         for kind in DbKind::ALL {
-            run_tool(
-                "createdb",
-                &["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", kind.key()],
-            )?;
+            run_tool("createdb", &["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", kind.key()])?;
         }
         Ok(())
     }
@@ -234,7 +221,10 @@ impl Cluster {
             .output()
             .map_err(io("running psql"))?;
         if !out.status.success() {
-            return Err(ClusterError::Tool { tool: "psql".into(), output: String::from_utf8_lossy(&out.stderr).into() });
+            return Err(ClusterError::Tool {
+                tool: "psql".into(),
+                output: String::from_utf8_lossy(&out.stderr).into(),
+            });
         }
         let hba = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
         std::fs::write(self.dir.join("pg_hba.conf"), hba).map_err(io("writing pg_hba.conf"))?;

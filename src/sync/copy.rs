@@ -178,13 +178,18 @@ fn timestamp(us: i64, zone: &str) -> String {
     let rest = us.rem_euclid(86_400_000_000);
     let (y, m, d) = civil(days);
     let secs = rest / 1_000_000;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}{zone}", secs / 3600, secs / 60 % 60, secs % 60, rest % 1_000_000)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}{zone}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        rest % 1_000_000
+    )
 }
 
 fn be_u32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
-
 
 #[cfg(test)]
 mod tests {

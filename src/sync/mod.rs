@@ -204,8 +204,18 @@ pub async fn sync(
                 if cancel.is_cancelled() {
                     return Err(SyncError::Cancelled);
                 }
-                transfer(&mut plan.conn, table, &plan.snapshot, &plan.as_of, &writer, &mut done, total, &progress, cancel)
-                    .await?;
+                transfer(
+                    &mut plan.conn,
+                    table,
+                    &plan.snapshot,
+                    &plan.as_of,
+                    &writer,
+                    &mut done,
+                    total,
+                    &progress,
+                    cancel,
+                )
+                .await?;
             }
             sqlx::raw_sql("COMMIT").execute(&mut plan.conn).await.map_err(CentralError::sql("ending the snapshot"))?;
             as_of.insert(plan.kind.key().to_string(), plan.as_of.clone());
@@ -263,9 +273,8 @@ fn read_known(path: &Path) -> Result<(HashMap<String, Known>, uuid::Uuid), SyncE
                 known.insert(table, Known { shape, snapshot });
             }
         }
-        let id: Option<String> = conn
-            .query_row("SELECT value FROM _sync_meta WHERE key = 'client_id'", [], |r| r.get(0))
-            .ok();
+        let id: Option<String> =
+            conn.query_row("SELECT value FROM _sync_meta WHERE key = 'client_id'", [], |r| r.get(0)).ok();
         if let Some(id) = id.and_then(|s| uuid::Uuid::parse_str(&s).ok()) {
             client_id = id;
         }
@@ -326,7 +335,8 @@ async fn plan_db(
         .fetch_all(&mut conn)
         .await
         .map_err(CentralError::sql(ctx("reading the change log")))?;
-        let per_table = rows.into_iter().map(|r| (r.get::<String, _>(0), (r.get::<i64, _>(1), r.get::<bool, _>(2)))).collect();
+        let per_table =
+            rows.into_iter().map(|r| (r.get::<String, _>(0), (r.get::<i64, _>(1), r.get::<bool, _>(2)))).collect();
         changes.insert(k.snapshot.clone(), per_table);
         too_old.insert(k.snapshot.clone(), old);
     }
@@ -390,7 +400,11 @@ fn copy_sql(plan: &TablePlan) -> String {
         // the server sorts on the other core while this side is busy writing.
         Mode::Full => {
             let order: Vec<String> = plan.shape.pk.iter().map(|k| format!("t.{}", quote_ident(k))).collect();
-            format!("COPY (SELECT {} FROM {from} t ORDER BY {}) TO STDOUT (FORMAT binary)", cols.join(", "), order.join(", "))
+            format!(
+                "COPY (SELECT {} FROM {from} t ORDER BY {}) TO STDOUT (FORMAT binary)",
+                cols.join(", "),
+                order.join(", ")
+            )
         }
         Mode::Incremental | Mode::Unchanged => {
             let prev = plan.prev.as_deref().unwrap_or("").replace('\'', "''");
@@ -444,10 +458,8 @@ async fn transfer(
         }
         let mut decoder = CopyDecoder::new(wires);
         let sql = copy_sql(plan);
-        let mut stream = conn
-            .copy_out_raw(&sql)
-            .await
-            .map_err(CentralError::sql(format!("reading {}", plan.source.qualified())))?;
+        let mut stream =
+            conn.copy_out_raw(&sql).await.map_err(CentralError::sql(format!("reading {}", plan.source.qualified())))?;
         let mut batch: Vec<Vec<Value>> = Vec::with_capacity(BATCH_ROWS);
         let mut last_report = 0u64;
         while let Some(chunk) = stream.next().await {
@@ -485,7 +497,11 @@ fn report(progress: &Option<ProgressFn>, table: &str, done: u64, total: u64) {
     }
 }
 
-async fn register_and_prune(conn: &mut PgConnection, client_id: &uuid::Uuid, snapshot: &str) -> Result<(), sqlx::Error> {
+async fn register_and_prune(
+    conn: &mut PgConnection,
+    client_id: &uuid::Uuid,
+    snapshot: &str,
+) -> Result<(), sqlx::Error> {
     let mut tx = conn.begin().await?;
     sqlx::query(
         "INSERT INTO penguin_console.sync_clients (client_id, snapshot, last_seen) VALUES ($1, $2::pg_snapshot, now())

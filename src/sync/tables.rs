@@ -307,7 +307,11 @@ pub async fn primary_key(conn: &mut PgConnection, table: &SourceTable) -> Result
          WHERE i.indrelid = to_regclass($1) AND i.indisprimary
          ORDER BY array_position(i.indkey::int2[], a.attnum)",
     )
-    .bind(format!("{}.{}", crate::central::install::quote_ident(table.schema), crate::central::install::quote_ident(table.name)))
+    .bind(format!(
+        "{}.{}",
+        crate::central::install::quote_ident(table.schema),
+        crate::central::install::quote_ident(table.name)
+    ))
     .fetch_all(&mut *conn)
     .await
     .map_err(CentralError::sql("reading a primary key"))?;

@@ -70,15 +70,24 @@ impl Writer {
         let joined = tokio::task::spawn_blocking(move || self.thread.join()).await;
         let thread_result = match joined {
             Ok(Ok(r)) => r,
-            _ => Err(CacheError::Sql { context: "writing (the writer panicked)".into(), source: rusqlite::Error::InvalidQuery }),
+            _ => Err(CacheError::Sql {
+                context: "writing (the writer panicked)".into(),
+                source: rusqlite::Error::InvalidQuery,
+            }),
         };
         thread_result?;
         if !sent {
-            return Err(SyncError::Cache(CacheError::Sql { context: "committing".into(), source: rusqlite::Error::InvalidQuery }));
+            return Err(SyncError::Cache(CacheError::Sql {
+                context: "committing".into(),
+                source: rusqlite::Error::InvalidQuery,
+            }));
         }
         match done_rx.await {
             Ok(r) => Ok(r?),
-            Err(_) => Err(SyncError::Cache(CacheError::Sql { context: "committing".into(), source: rusqlite::Error::InvalidQuery })),
+            Err(_) => Err(SyncError::Cache(CacheError::Sql {
+                context: "committing".into(),
+                source: rusqlite::Error::InvalidQuery,
+            })),
         }
     }
 }
@@ -103,7 +112,9 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
     if first {
         conn.pragma_update(None, "journal_mode", "DELETE").map_err(CacheError::sql("setting the journal mode"))?;
     }
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(CacheError::sql("starting the write"))?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(CacheError::sql("starting the write"))?;
     let mut current: Option<Current> = None;
     let mut reports = Vec::new();
     while let Some(msg) = rx.blocking_recv() {
@@ -112,7 +123,15 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
                 if mode == Mode::Full {
                     recreate(&tx, &table, &shape)?;
                 }
-                current = Some(Current { table, db, shape, mode, written: 0, deleted: 0, started: std::time::Instant::now() });
+                current = Some(Current {
+                    table,
+                    db,
+                    shape,
+                    mode,
+                    written: 0,
+                    deleted: 0,
+                    started: std::time::Instant::now(),
+                });
             }
             Msg::Rows(rows) => {
                 let cur = current.as_mut().expect("Rows after Start");
@@ -169,8 +188,7 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
 
 fn finish(tx: Transaction<'_>, reports: &[TableReport]) -> Result<(), CacheError> {
     let t = std::time::Instant::now();
-    let changed: Vec<&str> =
-        reports.iter().filter(|r| r.mode != Mode::Unchanged).map(|r| r.table.as_str()).collect();
+    let changed: Vec<&str> = reports.iter().filter(|r| r.mode != Mode::Unchanged).map(|r| r.table.as_str()).collect();
     crate::tenants::refresh_derived(&tx, &changed)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "derived tables rebuilt");
     tx.execute(
@@ -185,7 +203,8 @@ fn finish(tx: Transaction<'_>, reports: &[TableReport]) -> Result<(), CacheError
 }
 
 fn recreate(tx: &Transaction<'_>, table: &str, shape: &Shape) -> Result<(), CacheError> {
-    let cols: Vec<String> = shape.columns.iter().map(|c| format!("{} {}", quote(&c.name), c.storage.sqlite_type())).collect();
+    let cols: Vec<String> =
+        shape.columns.iter().map(|c| format!("{} {}", quote(&c.name), c.storage.sqlite_type())).collect();
     tx.execute_batch(&format!("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} ({});", cols.join(", "), t = quote(table)))
         .map_err(CacheError::sql(format!("creating {table}")))
 }
@@ -217,7 +236,9 @@ fn apply_rows(tx: &Transaction<'_>, cur: &mut Current, rows: Vec<Vec<Value>>) ->
     let names: Vec<String> = cur.shape.columns.iter().map(|c| quote(&c.name)).collect();
     let one = format!("({})", vec!["?"; names.len()].join(", "));
     let verb = if cur.mode == Mode::Full { "INSERT" } else { "INSERT OR REPLACE" };
-    let insert_sql = |n: usize| format!("{verb} INTO {} ({}) VALUES {}", quote(&cur.table), names.join(", "), vec![one.as_str(); n].join(", "));
+    let insert_sql = |n: usize| {
+        format!("{verb} INTO {} ({}) VALUES {}", quote(&cur.table), names.join(", "), vec![one.as_str(); n].join(", "))
+    };
     let writing = || CacheError::sql(format!("writing {}", cur.table));
     if cur.mode == Mode::Full {
         cur.written += rows.len() as u64;
@@ -245,7 +266,8 @@ fn apply_rows(tx: &Transaction<'_>, cur: &mut Current, rows: Vec<Vec<Value>>) ->
             insert.execute(rusqlite::params_from_iter(values)).map_err(writing())?;
             cur.written += 1;
         } else {
-            cur.deleted += delete.execute([pk]).map_err(CacheError::sql(format!("deleting from {}", cur.table)))? as u64;
+            cur.deleted +=
+                delete.execute([pk]).map_err(CacheError::sql(format!("deleting from {}", cur.table)))? as u64;
         }
     }
     Ok(())

@@ -99,10 +99,16 @@ pub async fn assert_cache_matches(central: &Central, cache: &Path) -> usize {
             let storages: Vec<Storage> = shape.columns.iter().map(|c| c.storage).collect();
             let exprs: Vec<String> = shape.columns.iter().map(|c| tables::select_expr("t", c)).collect();
             let sql = format!("SELECT {} FROM \"{}\".\"{}\" t", exprs.join(", "), source.schema, source.name);
-            let mut central_rows: Vec<String> =
-                sqlx::query(&sql).fetch_all(&mut *conn).await.unwrap().iter().map(|r| render_pg(r, &storages)).collect();
+            let mut central_rows: Vec<String> = sqlx::query(&sql)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| render_pg(r, &storages))
+                .collect();
             let cols: Vec<String> = shape.columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
-            let mut stmt = sqlite.prepare(&format!("SELECT {} FROM \"{}\"", cols.join(", "), source.cache_name())).unwrap();
+            let mut stmt =
+                sqlite.prepare(&format!("SELECT {} FROM \"{}\"", cols.join(", "), source.cache_name())).unwrap();
             let mut cache_rows: Vec<String> =
                 stmt.query_map([], |r| Ok(render_sqlite(r, &storages))).unwrap().map(|r| r.unwrap()).collect();
             central_rows.sort();

@@ -1,0 +1,124 @@
+// Drives the built desktop app through tauri-driver (WebKitWebDriver) with
+// WebdriverIO's standalone `remote()`. Each `openApp()` launches a fresh app process;
+// the app data of the whole run lives in the private HOME that .ci/e2e sets up.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { remote } from "webdriverio";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const APP = process.env.APP_BINARY ?? path.resolve(here, "../../target/release/penguin-admin-desktop");
+const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+const PORT = 4444;
+export const SCREENSHOTS = path.join(here, "screenshots");
+
+export const DEMO_PASSWORD = "penguin-demo-2026";
+export const demoEmail = (role) => `${role}@penguinmails.demo`;
+
+let driver;
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Starts tauri-driver once for the whole run. */
+export async function startDriver() {
+  if (await portOpen(PORT)) throw new Error(`port ${PORT} is already taken: is another tauri-driver running?`);
+  driver = spawn(DRIVER, ["--port", String(PORT)], { stdio: ["ignore", "inherit", "inherit"] });
+  driver.once("error", (error) => {
+    throw new Error(`could not start tauri-driver (${DRIVER}): ${error.message}`);
+  });
+  for (let i = 0; i < 100; i++) {
+    if (await portOpen(PORT)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("tauri-driver did not start listening within 10 s");
+}
+
+export function stopDriver() {
+  driver?.kill();
+}
+
+/** Launches the app in a new window and returns its WebDriver session. */
+export async function openApp() {
+  return remote({
+    hostname: "127.0.0.1",
+    port: PORT,
+    logLevel: "warn",
+    connectionRetryCount: 0,
+    capabilities: {
+      browserName: "wry",
+      "wdio:enforceWebDriverClassic": true,
+      "tauri:options": { application: APP },
+    },
+  });
+}
+
+export const testId = (id) => `[data-testid="${id}"]`;
+
+/** The text of the first element matching `selector` ("" when none): read in the page,
+ *  since WebKitWebDriver's element text comes back empty for some elements. */
+export async function textOf(browser, selector) {
+  return browser.execute((sel) => document.querySelector(sel)?.textContent ?? "", selector);
+}
+
+/** The texts of every element matching `selector`. */
+export async function textsOf(browser, selector) {
+  return browser.execute((sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent ?? ""), selector);
+}
+
+export async function shot(browser, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await browser.saveScreenshot(path.join(SCREENSHOTS, `${name}.png`));
+}
+
+/** Types into an input after clearing it (Mantine inputs are controlled). */
+export async function typeInto(browser, selector, text) {
+  const input = await browser.$(selector);
+  await input.waitForDisplayed({ timeout: 20_000 });
+  await input.click();
+  await input.clearValue();
+  await input.setValue(text);
+}
+
+export async function signIn(browser, email, password) {
+  await browser.$(testId("signin-screen")).waitForDisplayed({ timeout: 30_000 });
+  await typeInto(browser, testId("email"), email);
+  await typeInto(browser, testId("password"), password);
+  await browser.$(testId("sign-in")).click();
+}
+
+/** Waits for the shell and for the sync it starts after sign-in to finish. */
+export async function waitForSync(browser, timeout = 180_000) {
+  await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
+  await browser.waitUntil(
+    async () => (await browser.$(testId("sync-status")).isExisting()) && !["", "never"].includes(await textOf(browser, testId("last-sync"))),
+    { timeout, interval: 500, timeoutMsg: "the sync did not finish" },
+  );
+}
+
+/** Searches the tenant list and opens the tenant with this id. */
+export async function openTenant(browser, name, id) {
+  await typeInto(browser, testId("tenant-search"), name);
+  const row = browser.$(`${testId("tenant-row")}[data-tenant-id="${id}"]`);
+  await row.waitForDisplayed({ timeout: 20_000 });
+  const first = await browser.$(testId("tenant-row")).getAttribute("data-tenant-id");
+  if (first === id) await browser.keys("Enter");
+  else await row.click();
+  const body = browser.$(`${testId("tenant-detail-body")}[data-tenant-id="${id}"]`);
+  await body.waitForDisplayed({ timeout: 20_000 });
+  await browser.$(testId("member-row")).waitForDisplayed({ timeout: 20_000 });
+}
+
+export async function memberEmails(browser) {
+  return textsOf(browser, testId("member-email"));
+}

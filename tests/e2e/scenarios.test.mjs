@@ -1,0 +1,99 @@
+// The desktop app end to end, in a real window, in order: the first scenario creates
+// the demo profile the others reuse (the app remembers the last profile).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDriver, testId, textOf, typeInto, waitForSync } from "./app.mjs";
+
+/** The tenant the admin opened, for the support scenario to compare with. */
+const seen = { id: "", name: "", emails: [] };
+
+async function withApp(name, body) {
+  const browser = await openApp();
+  try {
+    await body(browser);
+  } finally {
+    await shot(browser, name).catch(() => {});
+    await browser.deleteSession().catch(() => {});
+  }
+}
+
+describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
+  before(startDriver);
+  after(stopDriver);
+
+  it("starts the demo, signs in as admin, syncs, searches and opens a tenant's members", async () => {
+    await withApp("01-admin-tenant-detail", async (browser) => {
+      await browser.$(testId("choose-demo")).waitForClickable({ timeout: 30_000 });
+      await shot(browser, "00-first-run");
+      await browser.$(testId("choose-demo")).click();
+      await browser.$(testId("start-demo")).click();
+      await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+      await waitForSync(browser);
+      await shot(browser, "01-admin-tenants");
+
+      // The tenant with the most members (sorted in SQL), found again by searching its name.
+      await browser.$(testId("sort-members")).click();
+      const top = browser.$(testId("tenant-row"));
+      await browser.waitUntil(async () => (await browser.$(testId("sort-members")).getAttribute("aria-sort")) === "descending");
+      await top.waitForDisplayed();
+      seen.id = await top.getAttribute("data-tenant-id");
+      seen.name = (await textOf(browser, `${testId("tenant-row")} [role="gridcell"]`)).trim();
+      assert.ok(seen.id && seen.name, "the list shows a tenant");
+
+      await openTenant(browser, seen.name, seen.id);
+      seen.emails = await memberEmails(browser);
+      assert.ok(seen.emails.length > 0, "the tenant has members");
+      for (const email of seen.emails) assert.match(email, /^[^\s•]+@[^\s•]+\.[a-z]+$/i, "admin sees real emails");
+
+      await browser.keys("Escape");
+      await browser.$(testId("tenant-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
+    });
+  });
+
+  it("shows support the same tenant with members' emails masked", async () => {
+    assert.ok(seen.id, "needs the tenant the admin scenario opened");
+    await withApp("02-support-masked", async (browser) => {
+      await signIn(browser, demoEmail("support"), DEMO_PASSWORD);
+      await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
+      await openTenant(browser, seen.name, seen.id);
+      const emails = await memberEmails(browser);
+      assert.equal(emails.length, seen.emails.length, "support sees the same members");
+      for (const email of emails) {
+        assert.ok(email.includes("•"), `support sees a masked email, got ${email}`);
+        assert.ok(!seen.emails.includes(email), "no real email is shown to support");
+      }
+      assert.ok(!(await browser.$(testId("nav-audit")).isExisting()), "support has no audit screen");
+    });
+  });
+
+  it("locks the account after five wrong passwords and says until when", async () => {
+    await withApp("03-lockout", async (browser) => {
+      await browser.$(testId("signin-screen")).waitForDisplayed({ timeout: 30_000 });
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        await typeInto(browser, testId("email"), demoEmail("ops"));
+        await typeInto(browser, testId("password"), `wrong-password-${attempt}`);
+        await browser.$(testId("sign-in")).click();
+        if (attempt < 5) {
+          await browser.waitUntil(async () => (await textOf(browser, testId("signin-error"))).includes(`${5 - attempt} attempt`), {
+            timeout: 15_000,
+            timeoutMsg: `attempt ${attempt} did not report ${5 - attempt} attempts left`,
+          });
+        }
+      }
+      const locked = browser.$(testId("signin-locked"));
+      await locked.waitForDisplayed({ timeout: 15_000 });
+      assert.match(await textOf(browser, testId("signin-locked")), /locked until \d{1,2}:\d{2}/i);
+    });
+  });
+
+  it("shows finance the tenants without any tenant action", async () => {
+    await withApp("04-finance-no-actions", async (browser) => {
+      await signIn(browser, demoEmail("finance"), DEMO_PASSWORD);
+      await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
+      await openTenant(browser, seen.name, seen.id);
+      assert.ok(!(await browser.$(testId("tenant-actions")).isExisting()), "finance sees no tenant actions");
+      assert.ok(await browser.$(testId("nav-audit")).isExisting(), "finance sees the audit log");
+    });
+  });
+});
