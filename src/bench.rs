@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use crate::central::{install, Central, DbKind};
 use crate::demo::cluster::{Cluster, ClusterGuard};
 use crate::demo::seed::{self, SeedOptions};
-use crate::profiles::{DatabaseUrls, Profile};
+use crate::profiles::Profile;
 use crate::tenants::{self, TenantQuery};
 use crate::{cache, sync};
 
@@ -55,17 +55,7 @@ pub async fn sync_vs_floor(scale: u32, say: &(dyn Fn(&str) + Sync)) -> Result<Sy
     let guard = ClusterGuard(tokio::task::spawn_blocking(Cluster::start).await??);
     let cluster = &guard.0;
     let profile_path = work.join("bench.toml");
-    let profile = Profile {
-        databases: DatabaseUrls {
-            oltp: cluster.url(DbKind::Oltp),
-            queue: cluster.url(DbKind::Queue),
-            olap: cluster.url(DbKind::Olap),
-            notifications: cluster.url(DbKind::Notifications),
-        },
-        demo: Some(cluster.clone()),
-        path: profile_path.clone(),
-        name: "bench".into(),
-    };
+    let profile = Profile::for_demo(cluster, &profile_path);
     profile.save(&profile_path)?;
     let central = Central::connect(&profile.targets()?, 4).await?;
     central.create_platform_schema().await?;

@@ -162,6 +162,21 @@ impl Profile {
         Ok(profile)
     }
 
+    /// The profile of a throwaway demo cluster, to be saved at `path` (named after it).
+    pub fn for_demo(cluster: &Cluster, path: &Path) -> Profile {
+        Profile {
+            databases: DatabaseUrls {
+                oltp: cluster.url(DbKind::Oltp),
+                queue: cluster.url(DbKind::Queue),
+                olap: cluster.url(DbKind::Olap),
+                notifications: cluster.url(DbKind::Notifications),
+            },
+            demo: Some(cluster.clone()),
+            path: path.to_path_buf(),
+            name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        }
+    }
+
     /// Writes the profile to `path` (creating parent directories).
     pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
         if let Some(parent) = path.parent() {

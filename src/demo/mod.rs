@@ -6,8 +6,8 @@ pub mod seed;
 
 use std::path::Path;
 
-use crate::central::{install, Central, CentralError, DbKind};
-use crate::profiles::{DatabaseUrls, Profile, ProfileError};
+use crate::central::{install, Central, CentralError};
+use crate::profiles::{Profile, ProfileError};
 use cluster::{Cluster, ClusterError};
 use seed::{SeedError, SeedOptions, SeedProgress, SeedReport};
 
@@ -77,17 +77,7 @@ async fn populate(
     options: &SeedOptions,
     progress: &(dyn Fn(SeedProgress) + Send + Sync),
 ) -> Result<(Profile, SeedReport), DemoError> {
-    let profile = Profile {
-        databases: DatabaseUrls {
-            oltp: cluster.url(DbKind::Oltp),
-            queue: cluster.url(DbKind::Queue),
-            olap: cluster.url(DbKind::Olap),
-            notifications: cluster.url(DbKind::Notifications),
-        },
-        demo: Some(cluster.clone()),
-        path: path.to_path_buf(),
-        name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
+    let profile = Profile::for_demo(&cluster, path);
     let central = Central::connect(&profile.targets()?, 4).await?;
     central.create_platform_schema().await?;
     let report = seed::seed(&central, options, progress).await?;

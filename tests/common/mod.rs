@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use penguin_admin::central::{install, Central, DbKind, DbTarget};
 use penguin_admin::demo::cluster::{Cluster, ClusterGuard};
-use penguin_admin::profiles::{DatabaseUrls, Profile};
+use penguin_admin::profiles::Profile;
 use penguin_admin::sync::tables::{self, Storage};
 use sqlx::Row;
 
@@ -23,17 +23,7 @@ impl Platform {
         let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap().expect("starting a throwaway cluster");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("test.toml");
-        let profile = Profile {
-            databases: DatabaseUrls {
-                oltp: cluster.url(DbKind::Oltp),
-                queue: cluster.url(DbKind::Queue),
-                olap: cluster.url(DbKind::Olap),
-                notifications: cluster.url(DbKind::Notifications),
-            },
-            demo: Some(cluster.clone()),
-            path: path.clone(),
-            name: "test".into(),
-        };
+        let profile = Profile::for_demo(&cluster, &path);
         profile.save(&path).unwrap();
         let central = Central::connect(&profile.targets().unwrap(), 8).await.unwrap();
         Platform { guard: ClusterGuard(cluster), central, profile, dir }
