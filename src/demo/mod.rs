@@ -77,7 +77,7 @@ async fn populate(
     options: &SeedOptions,
     progress: &(dyn Fn(SeedProgress) + Send + Sync),
 ) -> Result<(Profile, SeedReport), DemoError> {
-    let profile = Profile::for_demo(&cluster, path);
+    let profile = Profile::for_demo(cluster, path);
     let central = Central::connect(&profile.targets()?, 4).await?;
     central.create_platform_schema().await?;
     let report = seed::seed(&central, options, progress).await?;
