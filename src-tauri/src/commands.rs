@@ -1,0 +1,158 @@
+//! The IPC commands: each is a one-line adapter from the UI to
+//! [`penguin_admin::app::App`], which checks the signed-in staff member's permissions,
+//! masks what the role may not see and writes the audit log. Nothing here decides
+//! anything; errors cross the boundary as the library's serialisable [`AppError`].
+//!
+//! Long work (demo start, sync) streams [`Progress`] through a Tauri [`Channel`].
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
+use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
+use penguin_admin::sync::Progress;
+use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+
+use crate::exports::{self, ExportedFile};
+
+/// What every command returns: the library's value or its `{ code, message }` error.
+type Reply<T> = Result<T, AppError>;
+
+/// The connection profiles on this machine.
+#[tauri::command]
+#[specta::specta]
+pub fn profiles(app: State<'_, App>) -> Reply<Vec<ProfileSummary>> {
+    app.profiles()
+}
+
+/// Saves a new connection profile (secrets go to the OS keyring, or stay in memory
+/// for this session when `session_only_secrets` is set).
+#[tauri::command]
+#[specta::specta]
+pub fn create_profile(app: State<'_, App>, input: NewProfile) -> Reply<ProfileSummary> {
+    app.create_profile(input)
+}
+
+/// Starts the throwaway demo cluster on this machine, seeded at `scale`.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_demo(handle: AppHandle, scale: u32, on_progress: Channel<Progress>) -> Reply<ProfileSummary> {
+    on_worker(handle, move |app| Box::pin(app.start_demo(scale, move |p| send(&on_progress, p)))).await
+}
+
+/// Opens a profile's cache and checks whether its central databases are reachable.
+#[tauri::command]
+#[specta::specta]
+pub async fn select_profile(app: State<'_, App>, name: String) -> Reply<AppStatus> {
+    app.select_profile(&name).await
+}
+
+/// Signs a staff member in on the selected profile.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(app: State<'_, App>, email: String, password: String) -> Reply<StaffInfo> {
+    app.sign_in(&email, &password).await
+}
+
+/// Signs out and forgets everything sensitive held in memory.
+#[tauri::command]
+#[specta::specta]
+pub fn sign_out(app: State<'_, App>) {
+    app.sign_out()
+}
+
+/// Profile, signed-in staff member, connectivity and sync state.
+#[tauri::command]
+#[specta::specta]
+pub fn status(app: State<'_, App>) -> AppStatus {
+    app.status()
+}
+
+/// Synchronises the selected profile's cache, streaming progress per table.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync(handle: AppHandle, on_progress: Channel<Progress>) -> Reply<SyncSummary> {
+    on_worker(handle, move |app| Box::pin(app.sync(move |p| send(&on_progress, p)))).await
+}
+
+/// Asks a running sync to stop; the cache keeps its last consistent state.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_sync(app: State<'_, App>) {
+    app.cancel_sync()
+}
+
+/// One page of the tenant list, searched and sorted in SQL.
+#[tauri::command]
+#[specta::specta]
+pub fn tenants(app: State<'_, App>, query: TenantQuery) -> Reply<TenantPage> {
+    app.tenants(query)
+}
+
+/// A tenant's members, workspaces, subscription and feature flags.
+#[tauri::command]
+#[specta::specta]
+pub fn tenant_detail(app: State<'_, App>, id: String) -> Reply<TenantDetail> {
+    app.tenant_detail(&id)
+}
+
+/// Tenants, users and workspaces matching a name, email or id (the Ctrl+K palette).
+#[tauri::command]
+#[specta::specta]
+pub fn palette(app: State<'_, App>, text: String) -> Reply<Vec<PaletteHit>> {
+    app.palette(&text)
+}
+
+/// One page of the audit log, filtered.
+#[tauri::command]
+#[specta::specta]
+pub fn audit(app: State<'_, App>, filter: AuditFilter) -> Reply<AuditPage> {
+    app.audit(filter)
+}
+
+/// Exports the filtered audit log to a new file in the user's Downloads folder.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_audit(app: State<'_, App>, filter: AuditFilter, format: ExportFormat) -> Reply<ExportedFile> {
+    let path: PathBuf = exports::new_file_path("penguin-audit", format)?;
+    let rows = app.export_audit(filter, format, path.clone()).await?;
+    Ok(ExportedFile { path: path.display().to_string(), rows })
+}
+
+/// A library future that is polled on a worker thread of its own.
+type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
+
+/// Runs a library call on a blocking worker thread and waits for it there.
+///
+/// Why: the demo start and the sync hold sqlx borrows across awaits that rustc cannot
+/// prove `Send` for every lifetime ("implementation of `Send` is not general enough"),
+/// and Tauri polls async commands on its multi-threaded runtime, which needs `Send`.
+/// A future driven to completion on one thread needs no `Send`. The worker reaches
+/// the [`App`] through the app handle, as a command's `State` cannot leave the command.
+async fn on_worker<T, F>(handle: AppHandle, call: F) -> Reply<T>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a App) -> WorkerFuture<'a, T> + Send + 'static,
+{
+    let worker = tauri::async_runtime::spawn_blocking(move || {
+        let app = handle.state::<App>();
+        tauri::async_runtime::block_on(call(app.inner()))
+    });
+    match worker.await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::error!(%error, "a worker thread failed");
+            Err(AppError::new(ErrorCode::Internal, "the operation stopped unexpectedly; details are in the log file"))
+        }
+    }
+}
+
+/// Sends one progress report; a closed window simply stops listening.
+fn send(channel: &Channel<Progress>, progress: Progress) {
+    if let Err(error) = channel.send(progress) {
+        tracing::debug!(%error, "progress channel closed");
+    }
+}

@@ -1,0 +1,33 @@
+// The one seam to the desktop backend: generated commands return `Result` objects;
+// `unwrap` turns an error result into a thrown `BackendError` so React Query and
+// async handlers can treat failures uniformly, keeping the stable `code`.
+import type { AppError, ErrorCode } from "../bindings";
+
+/** What a generated command returns. */
+type Reply<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
+
+export class BackendError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(error: AppError) {
+    super(error.message);
+    this.name = "BackendError";
+    this.code = error.code;
+  }
+}
+
+export async function unwrap<T>(reply: Promise<Reply<T>>): Promise<T> {
+  const result = await reply;
+  if (result.status === "error") throw new BackendError(result.error);
+  return result.data;
+}
+
+export function errorCode(error: unknown): ErrorCode | undefined {
+  return error instanceof BackendError ? error.code : undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "string") return error;
+  return "Something went wrong. Details are in the log file.";
+}

@@ -1,0 +1,12 @@
+// Money arrives as integer minor units (cents) plus a currency; only formatting
+// divides, so no arithmetic ever happens on floating-point amounts.
+const formatters = new Map<string, Intl.NumberFormat>();
+
+export function formatCents(cents: number, currency = "USD"): string {
+  let formatter = formatters.get(currency);
+  if (!formatter) {
+    formatter = new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() });
+    formatters.set(currency, formatter);
+  }
+  return formatter.format(cents / 100);
+}

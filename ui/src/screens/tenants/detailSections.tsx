@@ -1,0 +1,143 @@
+// The tabs of the tenant detail. Personal data arrives already masked for roles that
+// may not see it; these tables show what they are given.
+import { Badge, Group, SimpleGrid, Table, Text } from "@mantine/core";
+import { IconFlag, IconFolder, IconReceipt, IconUsers } from "@tabler/icons-react";
+
+import type { FlagRow, MemberRow, SubscriptionInfo, WorkspaceRow } from "../../bindings";
+import { EmptyView } from "../../components/StateViews";
+import { formatCents } from "../../format/money";
+import { formatDate, formatDateTime } from "../../format/time";
+import { StatusBadge } from "./StatusBadge";
+
+export function MembersTable({ members }: { members: MemberRow[] }) {
+  if (members.length === 0) return <EmptyView icon={<IconUsers size={28} />} title="No members" />;
+  return (
+    <Table striped highlightOnHover verticalSpacing="xs" data-testid="members-table">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Name</Table.Th>
+          <Table.Th>Email</Table.Th>
+          <Table.Th>Roles</Table.Th>
+          <Table.Th>Status</Table.Th>
+          <Table.Th>Last login</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {members.map((m) => (
+          <Table.Tr key={m.user_id} data-testid="member-row">
+            <Table.Td>{m.name ?? "—"}</Table.Td>
+            <Table.Td data-testid="member-email">{m.email ?? "—"}</Table.Td>
+            <Table.Td>
+              <Group gap={4}>
+                {m.roles.map((role) => (
+                  <Badge key={role} size="xs" variant="outline" style={{ textTransform: "none" }}>
+                    {role}
+                  </Badge>
+                ))}
+              </Group>
+            </Table.Td>
+            <Table.Td>
+              <StatusBadge status={m.status} />
+            </Table.Td>
+            <Table.Td className="tabular">{formatDateTime(m.last_login, "Never")}</Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+export function WorkspacesTable({ workspaces }: { workspaces: WorkspaceRow[] }) {
+  if (workspaces.length === 0) return <EmptyView icon={<IconFolder size={28} />} title="No workspaces" />;
+  return (
+    <Table striped highlightOnHover verticalSpacing="xs" data-testid="workspaces-table">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Workspace</Table.Th>
+          <Table.Th>Status</Table.Th>
+          <Table.Th ta="right">Campaigns</Table.Th>
+          <Table.Th ta="right">Sending domains</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {workspaces.map((w) => (
+          <Table.Tr key={w.id}>
+            <Table.Td>{w.name}</Table.Td>
+            <Table.Td>{w.status ? <StatusBadge status={w.status} /> : "—"}</Table.Td>
+            <Table.Td ta="right" className="tabular">
+              {w.campaigns}
+            </Table.Td>
+            <Table.Td ta="right" className="tabular">
+              {w.domains}
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+export function SubscriptionPanel({ subscription, mrrCents }: { subscription: SubscriptionInfo | null; mrrCents: number }) {
+  if (!subscription) return <EmptyView icon={<IconReceipt size={28} />} title="No subscription" description="This tenant has never subscribed to a plan." />;
+  return (
+    <SimpleGrid cols={3} spacing="lg" data-testid="subscription">
+      <Field label="Plan" value={subscription.plan ?? "—"} />
+      <Field label="Status" value={subscription.status ? <StatusBadge status={subscription.status} /> : "—"} />
+      <Field label="Billing" value={subscription.interval === "annual" ? "Annual" : "Monthly"} />
+      <Field label="MRR" value={formatCents(mrrCents)} />
+      <Field
+        label={subscription.cancel_at_period_end ? "Cancels on" : "Renews on"}
+        value={formatDate(subscription.current_period_end)}
+      />
+      <Field
+        label="Stripe subscription"
+        value={
+          <Text size="sm" ff="monospace">
+            {subscription.stripe_subscription_id ?? "—"}
+          </Text>
+        }
+      />
+    </SimpleGrid>
+  );
+}
+
+export function FlagsList({ flags }: { flags: FlagRow[] }) {
+  if (flags.length === 0) return <EmptyView icon={<IconFlag size={28} />} title="No feature flags" description="This tenant uses the platform defaults." />;
+  return (
+    <Table verticalSpacing="xs" data-testid="flags-table">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>Flag</Table.Th>
+          <Table.Th>Platform-wide</Table.Th>
+          <Table.Th ta="right">Rollout</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {flags.map((f) => (
+          <Table.Tr key={f.key}>
+            <Table.Td ff="monospace">{f.key}</Table.Td>
+            <Table.Td>
+              <Badge size="sm" variant="light" color={f.enabled ? "green" : "gray"}>
+                {f.enabled ? "on" : "off"}
+              </Badge>
+            </Table.Td>
+            <Table.Td ta="right" className="tabular">
+              {f.rollout_percentage}%
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+function Field({ label, value }: { label: string; value: React.ReactNode }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      {typeof value === "string" ? <Text size="sm">{value}</Text> : value}
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+// The signed-in shell: sidebar with the screens the role may see, sync status,
+// offline banner, the Ctrl+K palette, and the current screen.
+import { useEffect, useMemo, useState } from "react";
+import { AppShell, Box, Divider, Kbd, NavLink, Stack, Text, UnstyledButton } from "@mantine/core";
+import { spotlight } from "@mantine/spotlight";
+import { IconSearch } from "@tabler/icons-react";
+import { useQuery } from "@tanstack/react-query";
+
+import { commands, type PaletteHit, type StaffInfo } from "../bindings";
+import { Brand } from "../components/Brand";
+import { EmptyView } from "../components/StateViews";
+import { AuditScreen } from "../screens/audit/AuditScreen";
+import { TenantsScreen } from "../screens/tenants/TenantsScreen";
+import { CommandPalette } from "./CommandPalette";
+import { OfflineBanner } from "./OfflineBanner";
+import { visibleScreens, type ScreenId } from "./screens";
+import { makeCan, SessionContext, type Session } from "./session";
+import { StatusArea } from "./StatusArea";
+import { UserCard } from "./UserCard";
+import { useSync } from "./useSync";
+
+/** Background sync while the app is open. */
+const SYNC_EVERY_MS = 10 * 60_000;
+
+export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (profile: string | null) => void }) {
+  const can = useMemo(() => makeCan(staff), [staff]);
+  const screens = useMemo(() => visibleScreens(can), [can]);
+  const [screen, setScreen] = useState<ScreenId | null>(screens[0]?.id ?? null);
+  const [openTenant, setOpenTenant] = useState<string | null>(null);
+  const status = useQuery({ queryKey: ["status"], queryFn: () => commands.status(), refetchInterval: 15_000 });
+  const sync = useSync();
+  const canSync = can("sync.run");
+  const startSync = sync.start;
+
+  useEffect(() => {
+    if (!canSync) return;
+    startSync();
+    const timer = setInterval(startSync, SYNC_EVERY_MS);
+    return () => {
+      clearInterval(timer);
+    };
+  }, [canSync, startSync]);
+
+  const offline = status.data ? !status.data.online : false;
+  const session: Session = useMemo(
+    () => ({
+      staff,
+      status: status.data,
+      can,
+      actionsBlockedReason: offline ? `Offline: ${status.data?.offline_reason ?? "the platform cannot be reached"}` : null,
+    }),
+    [staff, status.data, can, offline],
+  );
+
+  const signOut = async () => {
+    await commands.signOut();
+    onSignedOut(status.data?.profile ?? null);
+  };
+
+  const jump = (hit: PaletteHit) => {
+    if (!hit.tenant_id) return;
+    setScreen("tenants");
+    setOpenTenant(hit.tenant_id);
+  };
+
+  const hasTenants = screens.some((s) => s.id === "tenants");
+
+  return (
+    <SessionContext value={session}>
+      <AppShell navbar={{ width: 232, breakpoint: 0 }} padding={0}>
+        <AppShell.Navbar p="md">
+          <AppShell.Section>
+            <Brand compact />
+          </AppShell.Section>
+          {hasTenants && (
+            <AppShell.Section mt="md">
+              <UnstyledButton onClick={() => spotlight.open()} w="100%" data-testid="open-palette" className="palette-trigger">
+                <IconSearch size={14} />
+                <Text size="sm" c="dimmed" style={{ flex: 1 }}>
+                  Jump to…
+                </Text>
+                <Kbd size="xs">Ctrl K</Kbd>
+              </UnstyledButton>
+            </AppShell.Section>
+          )}
+          <AppShell.Section grow mt="md">
+            <Stack gap={2} data-testid="sidebar">
+              {screens.map((s) => (
+                <NavLink
+                  key={s.id}
+                  label={s.label}
+                  leftSection={s.icon}
+                  active={screen === s.id}
+                  onClick={() => setScreen(s.id)}
+                  data-testid={`nav-${s.id}`}
+                />
+              ))}
+            </Stack>
+          </AppShell.Section>
+          <AppShell.Section>
+            <StatusArea status={status.data} sync={sync} canSync={canSync} />
+            <Divider my="sm" />
+            <UserCard staff={staff} onSignOut={() => void signOut()} />
+          </AppShell.Section>
+        </AppShell.Navbar>
+        <AppShell.Main h="100vh" style={{ display: "flex", flexDirection: "column" }}>
+          {offline && status.data && <OfflineBanner status={status.data} />}
+          <Box style={{ flex: 1, minHeight: 0 }}>
+            {screen === "tenants" && (
+              <TenantsScreen openTenantId={openTenant} onOpenTenant={setOpenTenant} onCloseTenant={() => setOpenTenant(null)} />
+            )}
+            {screen === "audit" && <AuditScreen />}
+            {screen === null && (
+              <EmptyView title="Nothing to show for your role" description="Your staff role grants none of this console's screens. Ask a super admin for access." />
+            )}
+          </Box>
+        </AppShell.Main>
+      </AppShell>
+      {hasTenants && <CommandPalette onJump={jump} />}
+    </SessionContext>
+  );
+}
