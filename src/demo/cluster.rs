@@ -82,11 +82,14 @@ fn is_root() -> bool {
 fn run_tool(tool: &str, args: &[&str]) -> Result<String, ClusterError> {
     let path = bin_dir()?.join(tool);
     let output = if is_root() {
-        Command::new("runuser").arg("-u").arg("postgres").arg("--").arg(&path).args(args).output()
+        // runuser lives in /usr/sbin, which a minimal PATH may lack.
+        let runuser =
+            ["/usr/sbin/runuser", "/sbin/runuser"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("runuser");
+        Command::new(runuser).arg("-u").arg("postgres").arg("--").arg(&path).args(args).output()
     } else {
         Command::new(&path).args(args).output()
     }
-    .map_err(io(format!("running {tool}")))?;
+    .map_err(io(format!("running {tool}{}", if is_root() { " as postgres through runuser" } else { "" })))?;
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     if output.status.success() {
         Ok(text)
@@ -121,8 +124,16 @@ fn template() -> Result<PathBuf, ClusterError> {
             std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
             chown_postgres(&dir).map_err(|e| e.to_string())?;
             let data_s = data.to_string_lossy().to_string();
-            run_tool("initdb", &["-D", &data_s, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
-                .map_err(|e| e.to_string())?;
+            // An explicit locale: the caller's LANG may be unset or name a locale this
+            // machine lacks (initdb then refuses with "invalid locale settings").
+            run_tool(
+                "initdb",
+                &["-D", &data_s, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"],
+            )
+            .map_err(|e| match e {
+                ClusterError::Tool { output, .. } => output,
+                other => other.to_string(),
+            })?;
             Ok(data)
         })
         .clone()
