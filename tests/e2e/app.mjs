@@ -78,6 +78,8 @@ export async function textsOf(browser, selector) {
 
 export async function shot(browser, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  // Let the last state change paint (and drawers finish sliding) before capturing.
+  await browser.pause(400);
   await browser.saveScreenshot(path.join(SCREENSHOTS, `${name}.png`));
 }
 

@@ -8,12 +8,15 @@ import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, sign
 /** The tenant the admin opened, for the support scenario to compare with. */
 const seen = { id: "", name: "", emails: [] };
 
+/** Runs a scenario in a freshly launched app; on failure, screenshots the window. */
 async function withApp(name, body) {
   const browser = await openApp();
   try {
     await body(browser);
+  } catch (error) {
+    await shot(browser, `${name}-failed`).catch(() => {});
+    throw error;
   } finally {
-    await shot(browser, name).catch(() => {});
     await browser.deleteSession().catch(() => {});
   }
 }
@@ -23,7 +26,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
   after(stopDriver);
 
   it("starts the demo, signs in as admin, syncs, searches and opens a tenant's members", async () => {
-    await withApp("01-admin-tenant-detail", async (browser) => {
+    await withApp("admin", async (browser) => {
       await browser.$(testId("choose-demo")).waitForClickable({ timeout: 30_000 });
       await shot(browser, "00-first-run");
       await browser.$(testId("choose-demo")).click();
@@ -45,6 +48,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       seen.emails = await memberEmails(browser);
       assert.ok(seen.emails.length > 0, "the tenant has members");
       for (const email of seen.emails) assert.match(email, /^[^\s•]+@[^\s•]+\.[a-z]+$/i, "admin sees real emails");
+      await shot(browser, "02-admin-tenant-members");
 
       await browser.keys("Escape");
       await browser.$(testId("tenant-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
@@ -53,7 +57,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
 
   it("shows support the same tenant with members' emails masked", async () => {
     assert.ok(seen.id, "needs the tenant the admin scenario opened");
-    await withApp("02-support-masked", async (browser) => {
+    await withApp("support", async (browser) => {
       await signIn(browser, demoEmail("support"), DEMO_PASSWORD);
       await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
       await openTenant(browser, seen.name, seen.id);
@@ -64,11 +68,12 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         assert.ok(!seen.emails.includes(email), "no real email is shown to support");
       }
       assert.ok(!(await browser.$(testId("nav-audit")).isExisting()), "support has no audit screen");
+      await shot(browser, "03-support-masked-members");
     });
   });
 
   it("locks the account after five wrong passwords and says until when", async () => {
-    await withApp("03-lockout", async (browser) => {
+    await withApp("lockout", async (browser) => {
       await browser.$(testId("signin-screen")).waitForDisplayed({ timeout: 30_000 });
       for (let attempt = 1; attempt <= 5; attempt++) {
         await typeInto(browser, testId("email"), demoEmail("ops"));
@@ -84,16 +89,18 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       const locked = browser.$(testId("signin-locked"));
       await locked.waitForDisplayed({ timeout: 15_000 });
       assert.match(await textOf(browser, testId("signin-locked")), /locked until \d{1,2}:\d{2}/i);
+      await shot(browser, "04-lockout");
     });
   });
 
   it("shows finance the tenants without any tenant action", async () => {
-    await withApp("04-finance-no-actions", async (browser) => {
+    await withApp("finance", async (browser) => {
       await signIn(browser, demoEmail("finance"), DEMO_PASSWORD);
       await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
       await openTenant(browser, seen.name, seen.id);
       assert.ok(!(await browser.$(testId("tenant-actions")).isExisting()), "finance sees no tenant actions");
       assert.ok(await browser.$(testId("nav-audit")).isExisting(), "finance sees the audit log");
+      await shot(browser, "05-finance-tenant");
     });
   });
 });

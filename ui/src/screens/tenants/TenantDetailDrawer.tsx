@@ -2,7 +2,7 @@
 // status and last login; workspaces; subscription; feature flags.
 import { Badge, CopyButton, Drawer, Group, SimpleGrid, Stack, Tabs, Text, Title, Tooltip, UnstyledButton } from "@mantine/core";
 import { IconCheck, IconCopy } from "@tabler/icons-react";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
 import { commands, type TenantDetail } from "../../bindings";
 import { errorCode, unwrap } from "../../backend/call";
@@ -17,6 +17,8 @@ export function TenantDetailDrawer({ tenantId, onClose }: { tenantId: string | n
     queryKey: ["tenant", tenantId],
     queryFn: () => unwrap(commands.tenantDetail(tenantId ?? "")),
     enabled: tenantId !== null,
+    // Keeps the last tenant on screen while the drawer slides shut.
+    placeholderData: keepPreviousData,
   });
 
   let body;
@@ -80,7 +82,7 @@ function DetailBody({ detail }: { detail: TenantDetail }) {
       <SimpleGrid cols={4} spacing="md">
         <Fact label="Plan" value={tenant.plan ?? "None"} />
         <Fact label="MRR" value={formatCents(tenant.mrr_cents)} />
-        <Fact label="Members" value={String(tenant.members)} />
+        <Fact label="Active members" value={String(tenant.members)} />
         <Fact label="Created" value={formatDate(tenant.created)} />
       </SimpleGrid>
       <Tabs defaultValue="members" keepMounted={false}>
