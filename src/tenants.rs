@@ -207,6 +207,20 @@ pub struct TenantPage {
 /// Longest search text accepted; longer input is cut (a search box, not a document).
 pub const MAX_SEARCH_CHARS: usize = 200;
 
+/// A [`TenantRow`] from `tenant_id, name, plan, status, members, workspaces, mrr_cents, created`.
+fn tenant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TenantRow> {
+    Ok(TenantRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        plan: r.get(2)?,
+        status: r.get(3)?,
+        members: r.get(4)?,
+        workspaces: r.get(5)?,
+        mrr_cents: r.get(6)?,
+        created: r.get(7)?,
+    })
+}
+
 /// Lists tenants, filtered, sorted and paged in SQL.
 pub fn list(conn: &Connection, q: &TenantQuery) -> Result<TenantPage, CacheError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
@@ -241,18 +255,7 @@ pub fn list(conn: &Connection, q: &TenantQuery) -> Result<TenantPage, CacheError
         ))
         .map_err(CacheError::sql("listing tenants"))?;
     let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok(TenantRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                plan: r.get(2)?,
-                status: r.get(3)?,
-                members: r.get(4)?,
-                workspaces: r.get(5)?,
-                mrr_cents: r.get(6)?,
-                created: r.get(7)?,
-            })
-        })
+        .query_map(params_from_iter(args.iter()), tenant_row)
         .map_err(CacheError::sql("listing tenants"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(CacheError::sql("listing tenants"))?;
@@ -357,21 +360,7 @@ pub fn detail(conn: &Connection, id: &str) -> Result<Option<TenantDetail>, Cache
         "SELECT tenant_id, COALESCE(name, ''), plan, status, members, workspaces, mrr_cents, created, sandbox
          FROM tenant_overview WHERE tenant_id = ?1",
         [id],
-        |r| {
-            Ok((
-                TenantRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    plan: r.get(2)?,
-                    status: r.get(3)?,
-                    members: r.get(4)?,
-                    workspaces: r.get(5)?,
-                    mrr_cents: r.get(6)?,
-                    created: r.get(7)?,
-                },
-                r.get::<_, i64>(8)? != 0,
-            ))
-        },
+        |r| Ok((tenant_row(r)?, r.get::<_, i64>(8)? != 0)),
     );
     let (tenant, sandbox) = match head {
         Ok(v) => v,
