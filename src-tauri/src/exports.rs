@@ -18,9 +18,8 @@ pub struct ExportedFile {
 
 /// A path for a new export file named `{stem}-{local time}.{extension}`.
 pub fn new_file_path(stem: &str, format: ExportFormat) -> Result<PathBuf, AppError> {
-    let dir = dirs::download_dir().or_else(dirs::home_dir).ok_or_else(|| AppError {
-        code: ErrorCode::Internal,
-        message: "Found neither a Downloads nor a home folder to export to.".into(),
+    let dir = dirs::download_dir().or_else(dirs::home_dir).ok_or_else(|| {
+        AppError::new(ErrorCode::Internal, "Found neither a Downloads nor a home folder to export to.")
     })?;
     let extension = match format {
         ExportFormat::Csv => "csv",

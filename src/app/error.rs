@@ -47,12 +47,15 @@ pub struct AppError {
     pub code: ErrorCode,
     /// Human message.
     pub message: String,
+    /// When the condition ends, RFC 3339 UTC (a locked account's expiry), so the UI can
+    /// show it in the viewer's time zone without parsing the message.
+    pub until: Option<String>,
 }
 
 impl AppError {
     /// A new error.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError { code, message: message.into() }
+        AppError { code, message: message.into(), until: None }
     }
     /// Bad input.
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -69,7 +72,11 @@ impl From<AuthError> for AppError {
             AuthError::Database(_) => ErrorCode::Offline,
             AuthError::NotInstalled => ErrorCode::Internal,
         };
-        AppError::new(code, e.to_string())
+        let until = match &e {
+            AuthError::Locked { until } => Some(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            _ => None,
+        };
+        AppError { until, ..AppError::new(code, e.to_string()) }
     }
 }
 

@@ -1,8 +1,8 @@
 // Drives the built desktop app through tauri-driver (WebKitWebDriver) with
 // WebdriverIO's standalone `remote()`. Each `openApp()` launches a fresh app process;
 // the app data of the whole run lives in the private HOME that .ci/e2e sets up.
-import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,4 +123,37 @@ export async function openTenant(browser, name, id) {
 
 export async function memberEmails(browser) {
   return textsOf(browser, testId("member-email"));
+}
+
+/** The demo's PostgreSQL data directory: the throwaway cluster lives under TMPDIR,
+ *  which .ci/e2e points into the run's private directory. */
+function demoDataDir() {
+  const base = process.env.TMPDIR ?? "/tmp";
+  for (const entry of readdirSync(base)) {
+    const dir = path.join(base, entry, "data");
+    if (entry.startsWith("penguin-pg-cluster-") && existsSync(path.join(dir, "postmaster.pid"))) return dir;
+  }
+  throw new Error(`no running demo cluster under ${base}`);
+}
+
+/** Runs a PostgreSQL server tool as the postgres user (the tests run as root in CI). */
+function pgTool(args) {
+  const pgCtl = readdirSync("/usr/lib/postgresql").map((v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`).find(existsSync);
+  if (!pgCtl) throw new Error("pg_ctl not found under /usr/lib/postgresql");
+  const asRoot = process.getuid?.() === 0;
+  execFileSync(asRoot ? "/usr/sbin/runuser" : pgCtl, asRoot ? ["-u", "postgres", "--", pgCtl, ...args] : args, { stdio: "pipe" });
+}
+
+/** Stops the demo's database; returns a function that starts it again with the same options. */
+export function stopDemoDatabase() {
+  const dir = demoDataDir();
+  // postmaster.opts holds the server's command line: `postgres "-D" "DIR" "-p" "PORT" …`.
+  const args = [...readFileSync(path.join(dir, "postmaster.opts"), "utf8").matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+  const options = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-D") i++;
+    else options.push(/\s/.test(args[i]) ? `'${args[i]}'` : args[i]);
+  }
+  pgTool(["-D", dir, "-m", "fast", "-w", "stop"]);
+  return () => pgTool(["-D", dir, "-o", options.join(" "), "-l", path.join(dir, "server.log"), "-w", "start"]);
 }

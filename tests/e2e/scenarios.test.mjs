@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDriver, testId, textOf, typeInto, waitForSync } from "./app.mjs";
+import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, typeInto, waitForSync } from "./app.mjs";
 
 /** The tenant the admin opened, for the support scenario to compare with. */
 const seen = { id: "", name: "", emails: [] };
@@ -102,5 +102,24 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       assert.ok(await browser.$(testId("nav-audit")).isExisting(), "finance sees the audit log");
       await shot(browser, "05-finance-tenant");
     });
+  });
+
+  it("keeps working from the cache with an offline banner when the platform is down", async () => {
+    assert.ok(seen.id, "needs the tenant the admin scenario opened");
+    const restartDatabase = stopDemoDatabase();
+    try {
+      await withApp("offline", async (browser) => {
+        // Signs in against the verifier remembered from the admin's online sign-in.
+        await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+        await browser.$(testId("offline-banner")).waitForDisplayed({ timeout: 30_000 });
+        assert.match(await textOf(browser, testId("offline-banner")), /The data is from .+\((just now|.+ ago)\)/, "the banner gives the data's age");
+        assert.equal((await textOf(browser, testId("sync-now"))).trim(), "Reconnect");
+        await openTenant(browser, seen.name, seen.id);
+        assert.deepEqual(await memberEmails(browser), seen.emails, "the cached members are shown offline");
+        await shot(browser, "06-offline-tenant");
+      });
+    } finally {
+      restartDatabase();
+    }
   });
 });

@@ -45,6 +45,11 @@ export type AppError = {
 	code: ErrorCode,
 	/**  Human message. */
 	message: string,
+	/**
+	 *  When the condition ends, RFC 3339 UTC (a locked account's expiry), so the UI can
+	 *  show it in the viewer's time zone without parsing the message.
+	 */
+	until: string | null,
 };
 
 /**  What the status area shows. */

@@ -8,11 +8,14 @@ type Reply<T> = { status: "ok"; data: T } | { status: "error"; error: AppError }
 
 export class BackendError extends Error {
   readonly code: ErrorCode;
+  /** When the condition ends (a lock's expiry), RFC 3339 UTC. */
+  readonly until: string | null;
 
   constructor(error: AppError) {
     super(error.message);
     this.name = "BackendError";
     this.code = error.code;
+    this.until = error.until;
   }
 }
 
@@ -24,6 +27,10 @@ export async function unwrap<T>(reply: Promise<Reply<T>>): Promise<T> {
 
 export function errorCode(error: unknown): ErrorCode | undefined {
   return error instanceof BackendError ? error.code : undefined;
+}
+
+export function errorUntil(error: unknown): string | null {
+  return error instanceof BackendError ? error.until : null;
 }
 
 export function errorMessage(error: unknown): string {

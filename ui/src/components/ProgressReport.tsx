@@ -2,8 +2,8 @@
 import { Group, Progress, Stack, Text } from "@mantine/core";
 
 import type { Progress as ProgressReport } from "../bindings";
+import { numbers } from "../format/locale";
 
-const numbers = new Intl.NumberFormat();
 
 export function progressPercent(report: ProgressReport | null): number {
   if (!report || report.total <= 0) return 0;

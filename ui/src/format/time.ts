@@ -1,7 +1,9 @@
 // Timestamps arrive as UTC ISO-8601 strings and are shown in the viewer's timezone.
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+import { LOCALE } from "./locale";
+
+const dateTime = new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short" });
+const dateOnly = new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium" });
+const clock = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" });
 
 function parse(iso: string | null | undefined): Date | null {
   if (!iso) return null;

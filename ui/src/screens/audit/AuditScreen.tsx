@@ -13,9 +13,9 @@ import { AuditEntryDrawer } from "./AuditEntryDrawer";
 import { AuditExport } from "./AuditExport";
 import { AuditFilters, EMPTY_FILTERS, toBackendFilter, type AuditFilterValues } from "./AuditFilters";
 import { AuditTable } from "./AuditTable";
+import { numbers } from "../../format/locale";
 
 const PAGE_SIZE = 100;
-const numbers = new Intl.NumberFormat();
 
 export function AuditScreen() {
   const [filters, setFilters] = useState<AuditFilterValues>(EMPTY_FILTERS);

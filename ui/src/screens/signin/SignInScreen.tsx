@@ -7,10 +7,10 @@ import { IconAlertTriangle, IconLock } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 
 import { commands, type StaffInfo } from "../../bindings";
-import { errorCode, errorMessage, unwrap } from "../../backend/call";
+import { errorCode, errorMessage, errorUntil, unwrap } from "../../backend/call";
 import { Brand } from "../../components/Brand";
 import { DemoAccounts } from "./DemoAccounts";
-import { firstTimestamp, localizeTimes } from "./localizeTimes";
+import { localizeTimes } from "./localizeTimes";
 import { formatClock } from "../../format/time";
 
 type Failure = { locked: boolean; title: string; message: string };
@@ -47,7 +47,7 @@ export function SignInScreen({
       form.setFieldValue("password", "");
       const message = errorMessage(error);
       if (errorCode(error) === "locked") {
-        const until = firstTimestamp(message);
+        const until = errorUntil(error);
         setFailure({ locked: true, title: until ? `Locked until ${formatClock(until)}` : "Account locked", message: localizeTimes(message) });
       } else {
         setFailure({ locked: false, title: "Not signed in", message: localizeTimes(message) });

@@ -8,12 +8,6 @@ function toIso(date: string, time: string, offset: string | undefined): string {
   return `${date}T${time}${offset ?? "Z"}`;
 }
 
-/** The first UTC timestamp in a message, as ISO-8601, or null. */
-export function firstTimestamp(message: string): string | null {
-  const match = new RegExp(UTC_TIMESTAMP.source).exec(message);
-  return match?.[1] && match[2] ? toIso(match[1], match[2], match[3]) : null;
-}
-
 /** Rewrites the timestamps in a message as HH:MM in the viewer's timezone. */
 export function localizeTimes(message: string): string {
   return message.replace(UTC_TIMESTAMP, (whole, date: string, time: string, offset: string | undefined) =>

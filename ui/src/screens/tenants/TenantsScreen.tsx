@@ -13,10 +13,10 @@ import { useSession } from "../../shell/session";
 import { TenantDetailDrawer } from "./TenantDetailDrawer";
 import { TenantTable } from "./TenantTable";
 import { useTenantPages } from "./useTenantPages";
+import { numbers } from "../../format/locale";
 
 /** The backend searches at most this many characters (tenants::MAX_SEARCH_CHARS). */
 const SEARCH_LIMIT = 200;
-const numbers = new Intl.NumberFormat();
 
 export function TenantsScreen({
   openTenantId,

@@ -7,12 +7,12 @@ import type { TenantRow, TenantSort } from "../../bindings";
 import { formatCents } from "../../format/money";
 import { formatDate } from "../../format/time";
 import { StatusBadge } from "./StatusBadge";
+import { numbers } from "../../format/locale";
 
 /** A row of the list, or `null` while its page is still loading. */
 export type Slot = TenantRow | null;
 
 const column = createColumnHelper<Slot>();
-const numbers = new Intl.NumberFormat();
 
 export const GRID_TEMPLATE = "minmax(200px, 3fr) minmax(100px, 1fr) 130px 84px 100px 110px 116px";
 
