@@ -4,6 +4,8 @@
 //! anything; errors cross the boundary as the library's serialisable [`AppError`].
 //!
 //! Long work (demo start, sync) streams [`Progress`] through a Tauri [`Channel`].
+//! Commands that touch the cache, the keyring or the disk are `command(async)`: Tauri
+//! runs plain commands on the main thread, where a slow query would freeze the window.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use crate::exports::{self, ExportedFile};
 type Reply<T> = Result<T, AppError>;
 
 /// The connection profiles on this machine.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn profiles(app: State<'_, App>) -> Reply<Vec<ProfileSummary>> {
     app.profiles()
@@ -30,7 +32,7 @@ pub fn profiles(app: State<'_, App>) -> Reply<Vec<ProfileSummary>> {
 
 /// Saves a new connection profile (secrets go to the OS keyring, or stay in memory
 /// for this session when `session_only_secrets` is set).
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn create_profile(app: State<'_, App>, input: NewProfile) -> Reply<ProfileSummary> {
     app.create_profile(input)
@@ -65,7 +67,7 @@ pub fn sign_out(app: State<'_, App>) {
 }
 
 /// Profile, signed-in staff member, connectivity and sync state.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn status(app: State<'_, App>) -> AppStatus {
     app.status()
@@ -86,28 +88,28 @@ pub fn cancel_sync(app: State<'_, App>) {
 }
 
 /// One page of the tenant list, searched and sorted in SQL.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn tenants(app: State<'_, App>, query: TenantQuery) -> Reply<TenantPage> {
     app.tenants(query)
 }
 
 /// A tenant's members, workspaces, subscription and feature flags.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn tenant_detail(app: State<'_, App>, id: String) -> Reply<TenantDetail> {
     app.tenant_detail(&id)
 }
 
 /// Tenants, users and workspaces matching a name, email or id (the Ctrl+K palette).
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn palette(app: State<'_, App>, text: String) -> Reply<Vec<PaletteHit>> {
     app.palette(&text)
 }
 
 /// One page of the audit log, filtered.
-#[tauri::command]
+#[tauri::command(async)]
 #[specta::specta]
 pub fn audit(app: State<'_, App>, filter: AuditFilter) -> Reply<AuditPage> {
     app.audit(filter)

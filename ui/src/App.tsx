@@ -37,8 +37,12 @@ export function App() {
   const queryClient = useQueryClient();
 
   useEffect(() => {
+    performance.mark("startup-commands-start");
     initialStage()
-      .then(setStage)
+      .then((first) => {
+        performance.mark("startup-commands-done");
+        setStage(first);
+      })
       .catch((error: unknown) => {
         setStage({ kind: "profiles", error: error instanceof Error ? error.message : String(error) });
       });

@@ -13,6 +13,9 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
 import { theme } from "./theme";
 
+// Startup marks, read by the cold-start benchmark (tests/e2e/coldstart.mjs).
+performance.mark("script-start");
+
 const queryClient = new QueryClient({
   defaultOptions: {
     // The cache is local: a failure is not a flaky network, so show it at once.

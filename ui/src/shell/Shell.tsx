@@ -4,9 +4,9 @@ import { useEffect, useMemo, useState } from "react";
 import { AppShell, Box, Divider, Kbd, NavLink, Stack, Text, UnstyledButton } from "@mantine/core";
 import { spotlight } from "@mantine/spotlight";
 import { IconSearch } from "@tabler/icons-react";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { commands, type PaletteHit, type StaffInfo } from "../bindings";
+import { commands, type AppStatus, type PaletteHit, type StaffInfo } from "../bindings";
 import { Brand } from "../components/Brand";
 import { EmptyView } from "../components/StateViews";
 import { AuditScreen } from "../screens/audit/AuditScreen";
@@ -21,6 +21,9 @@ import { useSync } from "./useSync";
 
 /** Background sync while the app is open. */
 const SYNC_EVERY_MS = 10 * 60_000;
+/** With a filled cache, the first sync waits until the screen has drawn from it, so the
+ *  sync does not compete with the first render for the CPU. */
+const FIRST_SYNC_DELAY_MS = 2_000;
 
 export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (profile: string | null) => void }) {
   const can = useMemo(() => makeCan(staff), [staff]);
@@ -29,17 +32,21 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
   const [openTenant, setOpenTenant] = useState<string | null>(null);
   const status = useQuery({ queryKey: ["status"], queryFn: () => commands.status(), refetchInterval: 15_000 });
   const sync = useSync();
+  const queryClient = useQueryClient();
   const canSync = can("sync.run");
   const startSync = sync.start;
 
+  const statusLoaded = status.data !== undefined;
   useEffect(() => {
-    if (!canSync) return;
-    startSync();
+    if (!canSync || !statusLoaded) return;
+    const cacheFilled = Boolean(queryClient.getQueryData<AppStatus>(["status"])?.last_sync);
+    const first = setTimeout(startSync, cacheFilled ? FIRST_SYNC_DELAY_MS : 0);
     const timer = setInterval(startSync, SYNC_EVERY_MS);
     return () => {
+      clearTimeout(first);
       clearInterval(timer);
     };
-  }, [canSync, startSync]);
+  }, [canSync, startSync, statusLoaded, queryClient]);
 
   const offline = status.data ? !status.data.online : false;
   const session: Session = useMemo(

@@ -41,7 +41,9 @@ export function SignInScreen({
     setBusy(true);
     setFailure(null);
     try {
+      performance.mark("sign-in-start");
       const staff = await unwrap(commands.signIn(email.trim(), password));
+      performance.mark("sign-in-done");
       onSignedIn(staff);
     } catch (error) {
       form.setFieldValue("password", "");
