@@ -60,6 +60,8 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Oltp, "public", "tenant_policies"),
     t(DbKind::Oltp, "auth", "sessions"),
     t(DbKind::Oltp, "penguin_console", "sandbox_tenants"),
+    t(DbKind::Oltp, "penguin_console", "workspace_members"),
+    t(DbKind::Oltp, "penguin_console", "user_suspensions"),
     t(DbKind::Queue, "public", "job_queues"),
     t(DbKind::Queue, "public", "jobs"),
     t(DbKind::Queue, "public", "job_logs"),
