@@ -134,6 +134,18 @@ fn valid_email(e: &str) -> bool {
         && e.len() <= 254
 }
 
+/// The physical line (1-based) of the record starting at a byte offset. The csv crate
+/// counts lines without the blank lines it skips, and its offset points before them, so
+/// both would name the wrong line.
+fn line_of(text: &str, byte: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut end = (byte as usize).min(bytes.len());
+    while end < bytes.len() && (bytes[end] == b'\n' || bytes[end] == b'\r') {
+        end += 1;
+    }
+    bytes[..end].iter().filter(|b| **b == b'\n').count() as u64 + 1
+}
+
 /// Parses and checks every row on its own (syntax, duplicates); returns rows and errors.
 fn parse(text: &str) -> (Vec<Row0>, Vec<LineError>) {
     let mut errors = Vec::new();
@@ -160,12 +172,12 @@ fn parse(text: &str) -> (Vec<Row0>, Vec<LineError>) {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map(|p| line_of(text, p.byte())).unwrap_or(0);
                 errors.push(LineError { line, message: format!("unreadable CSV: {e}") });
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record.position().map(|p| line_of(text, p.byte())).unwrap_or(0);
         if record.iter().all(|f| f.is_empty()) {
             continue;
         }
