@@ -12,6 +12,7 @@
 //! - [`sync`]: central → cache, incremental and crash-safe.
 //! - [`tenants`]: tenant reads over the cache.
 //! - [`users`]: users across tenants (search, detail, sessions, sign-ins) over the cache.
+//! - [`health`]: workspace health scores (compute, history, findings) and the workspace list.
 //! - [`members`]: member, session and workspace-membership actions against central.
 //! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
 //! - [`auth`]: staff sign-in, lockout, permissions, masking of personal data.
@@ -25,6 +26,7 @@ pub mod bench;
 pub mod cache;
 pub mod central;
 pub mod demo;
+pub mod health;
 pub mod members;
 pub mod profiles;
 pub mod sync;

@@ -13,6 +13,7 @@ use penguin_admin::auth::{self, permissions};
 use penguin_admin::central::{install, Central, DbKind};
 use penguin_admin::demo;
 use penguin_admin::demo::seed::{self, SeedOptions};
+use penguin_admin::health;
 use penguin_admin::members::{self, import::RowAction};
 use penguin_admin::profiles::{self, Profile};
 use penguin_admin::tenants::{self, TenantQuery, TenantSort};
@@ -98,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         action: MembersAction,
     },
+    /// Workspace health scores.
+    Health {
+        #[command(subcommand)]
+        action: HealthAction,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -176,6 +182,24 @@ enum MembersAction {
         #[arg(long = "as", value_name = "EMAIL")]
         as_staff: String,
     },
+}
+
+#[derive(Subcommand)]
+enum HealthAction {
+    /// Score every workspace for a day (default: today, UTC) into the history and print the
+    /// drops of 15+ points within 7 days and the crossings into red, as JSON. Runs as the
+    /// profile's service identity (the headless watcher runs it daily).
+    Compute {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Day to score, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: Option<chrono::NaiveDate>,
+    },
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date; use YYYY-MM-DD"))
 }
 
 #[derive(Subcommand)]
@@ -312,6 +336,14 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Members { action } => members_command(action).await,
+        Command::Health { action: HealthAction::Compute { profile, date } } => {
+            let profile = Profile::load(&profile.profile)?;
+            let central = Central::connect(&profile.targets()?, 2).await?;
+            let day = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let run = health::compute(&central, &auth::Staff::service(&profile.name), day).await?;
+            println!("{}", serde_json::to_string_pretty(&run)?);
+            Ok(())
+        }
         Command::Audit { action: AuditAction::Verify(p) } => {
             let profile = Profile::load(&p.profile)?;
             let central = Central::connect(&profile.targets()?, 2).await?;

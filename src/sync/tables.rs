@@ -70,6 +70,7 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Olap, "public", "mailbox_analytics"),
     t(DbKind::Olap, "public", "warmup_analytics"),
     t(DbKind::Olap, "public", "admin_audit_log"),
+    t(DbKind::Olap, "penguin_console", "workspace_health"),
     t(DbKind::Notifications, "public", "notifications"),
     t(DbKind::Notifications, "public", "admin_system_events"),
 ];
