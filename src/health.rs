@@ -501,6 +501,7 @@ pub fn workspaces(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
