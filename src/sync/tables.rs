@@ -62,6 +62,7 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Oltp, "penguin_console", "sandbox_tenants"),
     t(DbKind::Oltp, "penguin_console", "workspace_members"),
     t(DbKind::Oltp, "penguin_console", "user_suspensions"),
+    t(DbKind::Oltp, "penguin_console", "workspace_deletions"),
     t(DbKind::Queue, "public", "job_queues"),
     t(DbKind::Queue, "public", "jobs"),
     t(DbKind::Queue, "public", "job_logs"),
