@@ -183,3 +183,47 @@ async fn cli_computes_a_day_as_the_service_identity() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_comes_with_health_history_and_workspace_roles() {
+    use penguin_admin::demo::{self, seed::SeedOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.toml");
+    let now = chrono::Utc::now();
+    let (profile, _) = demo::up(&path, &SeedOptions { scale: 1, seed: 42, now }, false, &|_| {}).await.unwrap();
+    let central = penguin_admin::central::Central::connect(&profile.targets().unwrap(), 2).await.unwrap();
+    let days: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT day::text FROM penguin_console.workspace_health ORDER BY 1")
+            .fetch_all(&central.olap)
+            .await
+            .unwrap();
+    assert_eq!(days.len(), 14, "{days:?}");
+    assert_eq!(days.last().cloned(), Some(now.date_naive().to_string()));
+    let run = health::compute(&central, &Staff::service("demo"), now.date_naive()).await.unwrap();
+    assert!(run.scored > 0 && run.green + run.yellow + run.red == run.scored);
+    eprintln!(
+        "demo health today: {} green, {} yellow, {} red, {} findings",
+        run.green,
+        run.yellow,
+        run.red,
+        run.findings.len()
+    );
+    let (roles, admins): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE role = 'admin') FROM penguin_console.workspace_members",
+    )
+    .fetch_one(&central.oltp)
+    .await
+    .unwrap();
+    assert!(roles > admins && admins > 0, "{roles} roles, {admins} admins");
+    // Every workspace role belongs to a member of the workspace's own tenant.
+    let strays: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM penguin_console.workspace_members w JOIN companies c ON c.id = w.company_id
+         WHERE NOT EXISTS (SELECT 1 FROM tenant_users tu WHERE tu.tenant_id = c.tenant_id AND tu.user_id = w.user_id)",
+    )
+    .fetch_one(&central.oltp)
+    .await
+    .unwrap();
+    assert_eq!(strays, 0);
+    central.oltp.close().await;
+    demo::down(&path).unwrap();
+}
