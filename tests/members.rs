@@ -8,9 +8,11 @@ mod team;
 
 use common::Platform;
 use penguin_admin::auth::ClientInfo;
+use penguin_admin::cache;
 use penguin_admin::central::Central;
 use penguin_admin::members::{self, MemberError, RemovalRequest, TenantRole, WorkspaceRole};
-use penguin_admin::users::sessions::SessionKind;
+use penguin_admin::sync::{self, Cancel};
+use penguin_admin::users::{self, sessions::SessionKind};
 use sqlx::Row;
 use team::*;
 
@@ -238,6 +240,14 @@ async fn sessions_revoke_one_or_all_and_say_when_a_jwt_outlives_it() {
     );
     assert_eq!(live_sessions(c, BOB).await, 0);
     assert_eq!(audited(c, "user.sessions.revoked").await.len(), 2);
+    // The user detail keeps showing the revoked JWT, because it is still usable.
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let d = users::detail(&conn, &admin, BOB).unwrap();
+    let s = &d.sessions.active;
+    assert_eq!(s.len(), 1);
+    assert_eq!((s[0].id.as_str(), s[0].kind, s[0].revoked), (BOB_JWT_SESSION, SessionKind::Jwt, true));
+    assert!(s[0].note.as_deref().unwrap().starts_with("Revoked, but still usable."));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,7 +143,10 @@ async fn user_detail_shows_tenants_workspaces_sessions_sign_ins_and_audit() {
     assert!(d.sessions.device_info_recorded);
     let s = &d.sessions.active;
     assert_eq!(s.len(), 2);
-    assert_eq!((s[0].id.as_str(), s[0].kind, s[0].revocable_before_expiry), (BOB_JWT_SESSION, SessionKind::Jwt, false));
+    assert_eq!(
+        (s[0].id.as_str(), s[0].kind, s[0].revocable_before_expiry, s[0].revoked),
+        (BOB_JWT_SESSION, SessionKind::Jwt, false, false)
+    );
     assert!(s[0].note.as_deref().unwrap().contains("cannot end it before it expires"));
     assert_eq!((s[0].device.as_deref(), s[0].browser.as_deref()), (Some("iPhone"), Some("Safari")));
     assert_eq!(

@@ -63,6 +63,8 @@ pub struct SessionRow {
     pub expires: Option<String>,
     /// Whether revoking it ends it now.
     pub revocable_before_expiry: bool,
+    /// Revoked already: only a JWT is listed then, because it stays valid until expiry.
+    pub revoked: bool,
     /// Plain words for the screen when it cannot be revoked before expiry.
     pub note: Option<String>,
 }
@@ -71,7 +73,7 @@ pub struct SessionRow {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct UserSessions {
-    /// Not revoked and not expired, newest first.
+    /// Not expired and either not revoked or a revoked JWT (still usable), newest first.
     pub active: Vec<SessionRow>,
     /// Whether the platform's sessions table records device and IP at all.
     pub device_info_recorded: bool,
@@ -183,8 +185,10 @@ pub(crate) fn read_sessions(conn: &Connection, user_id: &str, masked: bool) -> R
     let ua = optional_col(conn, "auth_sessions", &["user_agent"])?;
     let device_info_recorded = ip.is_some() || ua.is_some();
     let sql = format!(
-        "SELECT s.id, {jwt}, {ip}, {ua}, s.created_at, s.updated_at, s.expires_at FROM auth_sessions s
-         WHERE s.user_id = ?1 AND s.deleted_at IS NULL AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        "SELECT s.id, {jwt}, {ip}, {ua}, s.created_at, s.updated_at, s.expires_at, s.deleted_at IS NOT NULL
+         FROM auth_sessions s
+         WHERE s.user_id = ?1 AND (s.deleted_at IS NULL OR {jwt})
+           AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
          ORDER BY s.created_at DESC",
         jwt = jwt_expr(conn)?,
         ip = ip.as_deref().unwrap_or("NULL"),
@@ -198,6 +202,7 @@ pub(crate) fn read_sessions(conn: &Connection, user_id: &str, masked: bool) -> R
             let ua: Option<String> = r.get(3)?;
             let (device, browser) = ua.as_deref().map(device_and_browser).unwrap_or((None, None));
             let expires: Option<String> = r.get(6)?;
+            let revoked = r.get::<_, i64>(7)? != 0;
             Ok(SessionRow {
                 id: r.get(0)?,
                 kind: if jwt { SessionKind::Jwt } else { SessionKind::Database },
@@ -207,7 +212,8 @@ pub(crate) fn read_sessions(conn: &Connection, user_id: &str, masked: bool) -> R
                 created: r.get(4)?,
                 last_active: r.get(5)?,
                 revocable_before_expiry: !jwt,
-                note: jwt.then(|| jwt_note(expires.as_deref())),
+                revoked,
+                note: jwt.then(|| jwt_note(expires.as_deref(), revoked)),
                 expires,
             })
         })
@@ -217,10 +223,11 @@ pub(crate) fn read_sessions(conn: &Connection, user_id: &str, masked: bool) -> R
 }
 
 /// What the screen says about a JWT session.
-pub fn jwt_note(expires: Option<&str>) -> String {
+pub fn jwt_note(expires: Option<&str>, revoked: bool) -> String {
     format!(
-        "This is a JWT session: the token is checked by its signature alone, so revoking it cannot end it before it \
+        "{}This is a JWT session: the token is checked by its signature alone, so revoking it cannot end it before it \
          expires ({}). Suspend the account or change the password to stop new sign-ins meanwhile.",
+        if revoked { "Revoked, but still usable. " } else { "" },
         expires.unwrap_or("expiry unknown")
     )
 }
