@@ -15,6 +15,8 @@
 //!    workspace, in the platform's schema (no `company_id`), so they stay.
 //!
 //! Every step needs `workspaces.delete`, runs in one transaction with its audit entry.
+//! [`export`] writes the workspace (JSON and one CSV per part) from the cache first, so
+//! the danger zone can offer it before anything is deleted.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, Row};
@@ -426,4 +428,129 @@ async fn purge_in(
     )
     .await?;
     Ok(report)
+}
+
+/// Files written by [`export`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ExportFiles {
+    /// The JSON document with everything.
+    pub json: String,
+    /// One CSV per part: workspace, campaigns, domains, email_accounts, members.
+    pub csv: Vec<String>,
+    /// Rows per part, in the same order.
+    pub rows: Vec<u32>,
+}
+
+/// Errors of [`export`].
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading failed or was refused.
+    #[error(transparent)]
+    Read(#[from] crate::users::UserError),
+    /// Writing failed.
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+    /// Writing CSV failed.
+    #[error("writing the export: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// Exports a workspace from the cache before deletion: `workspace-ID.json` and one
+/// `workspace-ID-PART.csv` per part into `dir`. Emails and names are masked for viewers
+/// without `pii.view`.
+pub fn export(
+    conn: &rusqlite::Connection,
+    staff: &Staff,
+    workspace_id: &str,
+    dir: &std::path::Path,
+) -> Result<ExportFiles, ExportError> {
+    use crate::cache::CacheError;
+    use crate::users::{has_table, UserError};
+    staff.require_any(&[permissions::TENANTS_READ, permissions::TENANTS_READ_SANDBOX]).map_err(UserError::from)?;
+    let tenant: Option<String> = conn
+        .query_row("SELECT tenant_id FROM companies WHERE id = ?1", [workspace_id], |r| r.get(0))
+        .map(Some)
+        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
+        .map_err(|e| UserError::from(CacheError::sql("reading a workspace")(e)))?;
+    let Some(tenant) = tenant else { return Err(UserError::NotFound(format!("workspace {workspace_id}")).into()) };
+    if staff.sandbox_only() {
+        // The team read refuses tenants outside the sandbox.
+        crate::users::team(conn, staff, &tenant)?;
+    }
+    let members = if has_table(conn, "console_workspace_members").map_err(UserError::from)? {
+        "SELECT u.id AS user_id, u.name, u.email, w.role FROM console_workspace_members w JOIN users u ON u.id = w.user_id
+         WHERE w.company_id = ?1 ORDER BY u.email"
+    } else {
+        "SELECT NULL AS user_id, NULL AS name, NULL AS email, NULL AS role WHERE ?1 IS NULL"
+    };
+    let parts: [(&str, &str); 5] = [
+        ("workspace", "SELECT * FROM companies WHERE id = ?1"),
+        ("campaigns", "SELECT * FROM campaigns WHERE company_id = ?1 ORDER BY created, id"),
+        ("domains", "SELECT * FROM domains WHERE company_id = ?1 ORDER BY domain"),
+        (
+            "email_accounts",
+            "SELECT e.* FROM email_accounts e JOIN domains d ON d.id = e.domain_id WHERE d.company_id = ?1 ORDER BY e.email",
+        ),
+        ("members", members),
+    ];
+    let masked = staff.masked();
+    let mut doc = serde_json::Map::new();
+    let mut files = ExportFiles { json: String::new(), csv: Vec::new(), rows: Vec::new() };
+    for (part, sql) in parts {
+        let mut stmt = conn.prepare(sql).map_err(|e| UserError::from(CacheError::sql("exporting a workspace")(e)))?;
+        let cols: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let rows: Vec<Vec<serde_json::Value>> = stmt
+            .query_map([workspace_id], |r| {
+                (0..cols.len())
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                            rusqlite::types::ValueRef::Integer(v) => v.into(),
+                            rusqlite::types::ValueRef::Real(v) => v.into(),
+                            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                                String::from_utf8_lossy(t).into_owned().into()
+                            }
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| UserError::from(CacheError::sql("exporting a workspace")(e)))?;
+        let rows: Vec<Vec<serde_json::Value>> = rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .zip(&cols)
+                    .map(|(v, c)| match (&v, c.as_str(), masked) {
+                        (serde_json::Value::String(s), "email", true) => crate::auth::masking::email(s).into(),
+                        (serde_json::Value::String(s), "name", true) if part == "members" => {
+                            crate::auth::masking::name(s).into()
+                        }
+                        _ => v,
+                    })
+                    .collect()
+            })
+            .collect();
+        let path = dir.join(format!("workspace-{workspace_id}-{part}.csv"));
+        let mut w = csv::Writer::from_path(&path)?;
+        w.write_record(&cols)?;
+        for row in &rows {
+            w.write_record(row.iter().map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            }))?;
+        }
+        w.flush()?;
+        files.csv.push(path.display().to_string());
+        files.rows.push(rows.len() as u32);
+        let objects: Vec<serde_json::Value> =
+            rows.into_iter().map(|row| serde_json::Value::Object(cols.iter().cloned().zip(row).collect())).collect();
+        doc.insert(part.to_string(), objects.into());
+    }
+    let json_path = dir.join(format!("workspace-{workspace_id}.json"));
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&serde_json::Value::Object(doc)).unwrap_or_default())?;
+    files.json = json_path.display().to_string();
+    Ok(files)
 }

@@ -167,3 +167,32 @@ async fn explains_why_a_user_can_or_cannot_use_a_workspace() {
     let masked = rbac::explain(&conn, &staff("support"), ANA, ACME_US).unwrap();
     assert_eq!((masked.user.as_deref(), masked.allowed.len()), (Some("a•••@•••.test"), 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_a_workspace_as_json_and_csv_before_deletion() {
+    let p = platform().await;
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = workspaces::export(&conn, &staff("admin"), ACME_US, out.path()).unwrap();
+    // workspace, campaigns, domains, email_accounts, members.
+    assert_eq!(files.rows, [1, 2, 1, 2, 1]);
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&files.json).unwrap()).unwrap();
+    assert_eq!(doc["workspace"][0]["name"], "Acme US");
+    assert_eq!(doc["members"][0]["email"], "bob@acme.test");
+    assert_eq!(doc["members"][0]["role"], "viewer");
+    let campaigns = std::fs::read_to_string(&files.csv[1]).unwrap();
+    assert_eq!(campaigns.lines().count(), 3, "header and two campaigns");
+    assert!(campaigns.contains("US launch") && campaigns.contains("US draft"));
+
+    // Support: the same export with people masked.
+    let masked_dir = tempfile::tempdir().unwrap();
+    let files = workspaces::export(&conn, &staff("support"), ACME_US, masked_dir.path()).unwrap();
+    let members = std::fs::read_to_string(&files.csv[4]).unwrap();
+    assert!(members.contains(",B. S.,b•••@•••.test,viewer"), "{members}");
+    assert!(!members.contains("bob@") && !members.contains("Stone"));
+    let accounts = std::fs::read_to_string(&files.csv[3]).unwrap();
+    assert!(!accounts.contains("a@us.acme.test"));
+    // qa: Acme is not a sandbox tenant.
+    assert!(workspaces::export(&conn, &staff("qa"), ACME_US, out.path()).is_err());
+}
