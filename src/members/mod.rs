@@ -33,15 +33,19 @@
 pub mod import;
 pub mod notify;
 mod removal;
+mod sessions;
+mod workspace_members;
 
 pub use removal::{gdpr_delete, remove_member, GdprReport, Reassigned, RemovalReport, RemovalRequest};
+pub(crate) use sessions::revoke_in;
+pub use sessions::{revoke_all_sessions, revoke_session, Revocation, RevokedSession};
+pub use workspace_members::{remove_workspace_member, set_workspace_member};
 
 use sqlx::{PgConnection, Row};
 
 use crate::audit::{self, AuditEntry, AuditError};
 use crate::auth::{permissions, AuthError, ClientInfo, Staff};
 use crate::central::Central;
-use crate::users::sessions::SessionKind;
 
 /// Action errors.
 #[derive(Debug, thiserror::Error)]
@@ -140,76 +144,9 @@ impl WorkspaceRole {
     }
 }
 
-/// A session the action revoked.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RevokedSession {
-    /// `auth.sessions.id`.
-    pub id: String,
-    /// Database or JWT.
-    pub kind: SessionKind,
-    /// For a JWT: it stays valid until then (UTC); `None` = ended now.
-    pub valid_until: Option<String>,
-}
-
-/// What a revocation did, in plain words for the screen.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Revocation {
-    /// Sessions revoked.
-    pub sessions: Vec<RevokedSession>,
-    /// Sessions that ended now.
-    pub ended_now: u32,
-    /// JWT sessions that stay valid until their expiry.
-    pub valid_until_expiry: u32,
-    /// Plain summary ("2 sessions ended now; 1 JWT session stays valid until …").
-    pub message: String,
-}
-
 pub(crate) fn parse_id(value: &str, what: &str) -> Result<uuid::Uuid, MemberError> {
     uuid::Uuid::parse_str(value.trim())
         .map_err(|_| MemberError::BadInput(format!("`{value}` is not a valid {what} id")))
-}
-
-/// Revokes the user's live sessions (all, or the one `only`) inside `tx`.
-pub(crate) async fn revoke_in(
-    tx: &mut PgConnection,
-    user: uuid::Uuid,
-    only: Option<uuid::Uuid>,
-) -> Result<Revocation, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE auth.sessions SET deleted_at = now(), updated_at = now()
-         WHERE user_id = $1 AND ($2::uuid IS NULL OR id = $2) AND deleted_at IS NULL AND expires_at > now()
-         RETURNING id, session_token LIKE 'eyJ%.%.%' AS jwt,
-                   to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires",
-    )
-    .bind(user)
-    .bind(only)
-    .fetch_all(&mut *tx)
-    .await?;
-    let sessions: Vec<RevokedSession> = rows
-        .iter()
-        .map(|r| {
-            let jwt: bool = r.get("jwt");
-            RevokedSession {
-                id: r.get::<uuid::Uuid, _>("id").to_string(),
-                kind: if jwt { SessionKind::Jwt } else { SessionKind::Database },
-                valid_until: if jwt { r.get("expires") } else { None },
-            }
-        })
-        .collect();
-    let jwt = sessions.iter().filter(|s| s.kind == SessionKind::Jwt).count() as u32;
-    let ended = sessions.len() as u32 - jwt;
-    let mut message = format!("{ended} session{} ended now", if ended == 1 { "" } else { "s" });
-    if jwt > 0 {
-        let last = sessions.iter().filter_map(|s| s.valid_until.clone()).max().unwrap_or_default();
-        message.push_str(&format!(
-            "; {jwt} JWT session{} cannot be revoked before expiry and stay{} valid until {last} at the latest",
-            if jwt == 1 { "" } else { "s" },
-            if jwt == 1 { "s" } else { "" }
-        ));
-    }
-    Ok(Revocation { sessions, ended_now: ended, valid_until_expiry: jwt, message })
 }
 
 /// After commit: deliver audit entries and notifications. A failure here is retried by
@@ -355,7 +292,7 @@ pub async fn change_role(
 }
 
 /// The first active tenant of a user, for the audit entry of an account-wide action.
-async fn home_tenant(tx: &mut PgConnection, user: uuid::Uuid) -> Result<Option<String>, sqlx::Error> {
+pub(crate) async fn home_tenant(tx: &mut PgConnection, user: uuid::Uuid) -> Result<Option<String>, sqlx::Error> {
     let t: Option<uuid::Uuid> = sqlx::query_scalar(
         "SELECT tenant_id FROM tenant_users WHERE user_id = $1 AND deleted IS NULL ORDER BY created, tenant_id LIMIT 1",
     )
@@ -689,171 +626,4 @@ pub async fn revoke_invitation(
     tx.commit().await?;
     after_commit(central).await;
     Ok(dropped)
-}
-
-/// Revokes one session of a user.
-pub async fn revoke_session(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-    session_id: &str,
-) -> Result<Revocation, MemberError> {
-    revoke(central, staff, client, user_id, Some(session_id)).await
-}
-
-/// Revokes every live session of a user.
-pub async fn revoke_all_sessions(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-) -> Result<Revocation, MemberError> {
-    revoke(central, staff, client, user_id, None).await
-}
-
-async fn revoke(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-    session_id: Option<&str>,
-) -> Result<Revocation, MemberError> {
-    staff.require(permissions::USERS_SESSIONS_REVOKE)?;
-    let user = parse_id(user_id, "user")?;
-    let only = session_id.map(|s| parse_id(s, "session")).transpose()?;
-    let mut tx = central.oltp.begin().await?;
-    let r = revoke_in(&mut tx, user, only).await?;
-    if r.sessions.is_empty() {
-        return Err(MemberError::NotFound(match only {
-            Some(s) => format!("session {s} of user {user} is not active (already revoked or expired)"),
-            None => format!("user {user} has no active session"),
-        }));
-    }
-    let tenant = home_tenant(&mut tx, user).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "user.sessions.revoked".into(),
-            resource_type: "user".into(),
-            resource_id: user.to_string(),
-            tenant_id: tenant,
-            old_values: None,
-            new_values: Some(serde_json::json!({
-                "revoked_sessions": r.sessions.iter().map(|s| &s.id).collect::<Vec<_>>(),
-                "jwt_valid_until_expiry": r.valid_until_expiry,
-            })),
-            notes: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(r)
-}
-
-/// Adds a member of the workspace's tenant to the workspace, or changes their role.
-pub async fn set_workspace_member(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    workspace_id: &str,
-    user_id: &str,
-    role: WorkspaceRole,
-) -> Result<Option<WorkspaceRole>, MemberError> {
-    staff.require(permissions::WORKSPACES_MANAGE)?;
-    let (ws, user) = (parse_id(workspace_id, "workspace")?, parse_id(user_id, "user")?);
-    let mut tx = central.oltp.begin().await?;
-    let tenant: uuid::Uuid = sqlx::query_scalar("SELECT tenant_id FROM companies WHERE id = $1 FOR SHARE")
-        .bind(ws)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten()
-        .ok_or_else(|| MemberError::NotFound(format!("no workspace {ws}")))?;
-    let m = lock_member(&mut tx, tenant, user).await.map_err(|e| match e {
-        MemberError::NotFound(_) => MemberError::Conflict(
-            "only members of the workspace's own tenant can be added to it; invite them to the tenant first".into(),
-        ),
-        e => e,
-    })?;
-    if m.removed {
-        return Err(MemberError::Conflict("this member was removed from the tenant".into()));
-    }
-    let old: Option<String> =
-        sqlx::query_scalar("SELECT role FROM penguin_console.workspace_members WHERE company_id = $1 AND user_id = $2")
-            .bind(ws)
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO penguin_console.workspace_members (company_id, user_id, tenant_id, role) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (company_id, user_id) DO UPDATE SET role = EXCLUDED.role",
-    )
-    .bind(ws)
-    .bind(user)
-    .bind(tenant)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: if old.is_some() { "workspace.member.role_changed" } else { "workspace.member.added" }.into(),
-            resource_type: "workspace".into(),
-            resource_id: ws.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: old.as_ref().map(|r| serde_json::json!({ "user_id": user, "role": r })),
-            new_values: Some(serde_json::json!({ "user_id": user, "role": role.as_str() })),
-            notes: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(old.as_deref().and_then(WorkspaceRole::parse))
-}
-
-/// Removes a user from a workspace. Returns the role they had.
-pub async fn remove_workspace_member(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    workspace_id: &str,
-    user_id: &str,
-) -> Result<WorkspaceRole, MemberError> {
-    staff.require(permissions::WORKSPACES_MANAGE)?;
-    let (ws, user) = (parse_id(workspace_id, "workspace")?, parse_id(user_id, "user")?);
-    let mut tx = central.oltp.begin().await?;
-    let row = sqlx::query(
-        "DELETE FROM penguin_console.workspace_members WHERE company_id = $1 AND user_id = $2 RETURNING role, tenant_id",
-    )
-    .bind(ws)
-    .bind(user)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| MemberError::NotFound(format!("user {user} is not a member of workspace {ws}")))?;
-    let role: String = row.get("role");
-    let tenant: uuid::Uuid = row.get("tenant_id");
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "workspace.member.removed".into(),
-            resource_type: "workspace".into(),
-            resource_id: ws.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(serde_json::json!({ "user_id": user, "role": role })),
-            new_values: None,
-            notes: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    WorkspaceRole::parse(&role).ok_or_else(|| MemberError::Conflict(format!("unknown workspace role `{role}`")))
 }
