@@ -11,6 +11,11 @@
 //! - [`cache`]: the local SQLite cache file: opening, validation, bookkeeping.
 //! - [`sync`]: central → cache, incremental and crash-safe.
 //! - [`tenants`]: tenant reads over the cache.
+//! - [`users`]: users across tenants (search, detail, sessions, sign-ins) over the cache.
+//! - [`health`]: workspace health scores (compute, history, findings) and the workspace list.
+//! - [`rbac`]: the platform's tenant × workspace role rules, the matrix and access explanations.
+//! - [`workspaces`]: workspace deletion (30-day grace), restore and purge.
+//! - [`members`]: member, session and workspace-membership actions against central.
 //! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
 //! - [`auth`]: staff sign-in, lockout, permissions, masking of personal data.
 //! - [`audit`]: the hash-chained audit log: writing (outbox), verifying, reading.
@@ -23,6 +28,11 @@ pub mod bench;
 pub mod cache;
 pub mod central;
 pub mod demo;
+pub mod health;
+pub mod members;
 pub mod profiles;
+pub mod rbac;
 pub mod sync;
 pub mod tenants;
+pub mod users;
+pub mod workspaces;

@@ -13,6 +13,8 @@ use penguin_admin::auth::{self, permissions};
 use penguin_admin::central::{install, Central, DbKind};
 use penguin_admin::demo;
 use penguin_admin::demo::seed::{self, SeedOptions};
+use penguin_admin::health;
+use penguin_admin::members::{self, import::RowAction};
 use penguin_admin::profiles::{self, Profile};
 use penguin_admin::tenants::{self, TenantQuery, TenantSort};
 use penguin_admin::{bench, cache, sync};
@@ -92,6 +94,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Team members of a tenant: bulk import from CSV and export to CSV.
+    Members {
+        #[command(subcommand)]
+        action: MembersAction,
+    },
+    /// Workspace health scores.
+    Health {
+        #[command(subcommand)]
+        action: HealthAction,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -128,6 +140,66 @@ enum DemoAction {
         #[arg(long)]
         profile: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum MembersAction {
+    /// Validate every row, preview, and apply all-or-nothing (columns: email, name, tenant role,
+    /// workspaces as "Name:role;Name:role"). Exits with an error listing line numbers if any row is wrong.
+    Import {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// CSV file.
+        #[arg(long)]
+        file: PathBuf,
+        /// Preview only: write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Act as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_staff: String,
+    },
+    /// Write a tenant's members as CSV from the cache (masked for roles without pii.view).
+    Export {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Cache file (default: the profile's cache).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Act as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_staff: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum HealthAction {
+    /// Score every workspace for a day (default: today, UTC) into the history and print the
+    /// drops of 15+ points within 7 days and the crossings into red, as JSON. Runs as the
+    /// profile's service identity (the headless watcher runs it daily).
+    Compute {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// Day to score, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: Option<chrono::NaiveDate>,
+    },
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date; use YYYY-MM-DD"))
 }
 
 #[derive(Subcommand)]
@@ -263,6 +335,15 @@ async fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Members { action } => members_command(action).await,
+        Command::Health { action: HealthAction::Compute { profile, date } } => {
+            let profile = Profile::load(&profile.profile)?;
+            let central = Central::connect(&profile.targets()?, 2).await?;
+            let day = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let run = health::compute(&central, &auth::Staff::service(&profile.name), day).await?;
+            println!("{}", serde_json::to_string_pretty(&run)?);
+            Ok(())
+        }
         Command::Audit { action: AuditAction::Verify(p) } => {
             let profile = Profile::load(&p.profile)?;
             let central = Central::connect(&profile.targets()?, 2).await?;
@@ -286,6 +367,69 @@ async fn run(command: Command) -> Result<()> {
         Command::Bench { action: BenchAction::Sync { scale } } => {
             let figures = bench::sync_vs_floor(scale, &|line| println!("{line}")).await?;
             println!("{}", serde_json::to_string_pretty(&figures)?);
+            Ok(())
+        }
+    }
+}
+
+async fn members_command(action: MembersAction) -> Result<()> {
+    match action {
+        MembersAction::Import { profile, tenant, file, dry_run, json, as_staff } => {
+            let profile = Profile::load(&profile.profile)?;
+            let staff = sign_in_as(&profile, &as_staff).await?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let central = Central::connect(&profile.targets()?, 2).await?;
+            let client = auth::ClientInfo {
+                ip: None,
+                user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))),
+            };
+            let report = members::import::import(&central, &staff, &client, &tenant, &text, dry_run).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for e in &report.errors {
+                    println!("line {}: {}", e.line, e.message);
+                }
+                for p in report.plan.iter().filter(|p| p.action != RowAction::Unchanged) {
+                    let ws: Vec<String> = p
+                        .workspaces
+                        .iter()
+                        .map(|w| format!("{}: {} -> {}", w.workspace, w.old_role.as_deref().unwrap_or("-"), w.new_role))
+                        .collect();
+                    println!(
+                        "line {}: {:?} {} ({} -> {}) {}",
+                        p.line,
+                        p.action,
+                        p.email,
+                        p.old_role.as_deref().unwrap_or("-"),
+                        p.new_role,
+                        ws.join(", ")
+                    );
+                }
+                let verb = if report.applied { "applied" } else { "not applied" };
+                println!(
+                    "{} rows, {} changes, {} errors: {verb}",
+                    report.rows,
+                    report.plan.iter().filter(|p| p.action != RowAction::Unchanged).count(),
+                    report.errors.len()
+                );
+            }
+            if !report.errors.is_empty() {
+                bail!("{} errors; nothing was written", report.errors.len());
+            }
+            Ok(())
+        }
+        MembersAction::Export { profile, tenant, out, cache, as_staff } => {
+            let profile = Profile::load(&profile.profile)?;
+            let staff = sign_in_as(&profile, &as_staff).await?;
+            let conn = cache::open_read(&cache.unwrap_or_else(|| cache::default_path(&profile.name)))?;
+            let rows = match &out {
+                Some(path) => members::import::export(&conn, &staff, &tenant, std::fs::File::create(path)?)?,
+                None => members::import::export(&conn, &staff, &tenant, std::io::stdout().lock())?,
+            };
+            if let Some(path) = out {
+                eprintln!("{rows} members written to {}", path.display());
+            }
             Ok(())
         }
     }

@@ -27,6 +27,9 @@ const MIGRATIONS: &[(&str, &[DbKind], &str)] = &[
     ("0003_auth", &[DbKind::Oltp], include_str!("sql/console/0003_auth_audit.sql")),
     ("0004_audit_outbox", &DbKind::ALL, include_str!("sql/console/0004_audit_outbox.sql")),
     ("0005_audit_chain", &[DbKind::Olap], include_str!("sql/console/0005_audit_chain.sql")),
+    ("0006_members", &[DbKind::Oltp], include_str!("sql/console/0006_members.sql")),
+    ("0007_health", &[DbKind::Olap], include_str!("sql/console/0007_health.sql")),
+    ("0008_workspace_deletions", &[DbKind::Oltp], include_str!("sql/console/0008_workspace_deletions.sql")),
 ];
 
 /// Advisory lock key shared by every console install ("PENGUIN" in ASCII).

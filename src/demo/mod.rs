@@ -40,6 +40,9 @@ pub enum DemoError {
     /// The audit chain could not be started.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// The demo's health history could not be computed.
+    #[error(transparent)]
+    Health(#[from] crate::health::HealthError),
 }
 
 /// Starts a cluster, creates the platform's tables, seeds them, installs the console's
@@ -91,6 +94,29 @@ async fn populate(
     .execute(&central.oltp)
     .await
     .map_err(CentralError::sql("marking the sandbox tenants"))?;
+    // Workspace roles live in the console's own table (the platform's schema has none):
+    // owners and admins administer every workspace of their tenant; members get a role in
+    // three workspaces out of four, one in three of them as viewers (deterministic).
+    sqlx::query(
+        "INSERT INTO penguin_console.workspace_members (company_id, user_id, tenant_id, role)
+         SELECT c.id, tu.user_id, c.tenant_id,
+                CASE WHEN tu.roles && ARRAY['owner', 'admin'] THEN 'admin'
+                     WHEN abs(hashtext(c.id::text || tu.user_id::text)) % 3 = 0 THEN 'viewer' ELSE 'member' END
+         FROM companies c JOIN tenant_users tu ON tu.tenant_id = c.tenant_id
+         WHERE tu.deleted IS NULL
+           AND (tu.roles && ARRAY['owner', 'admin'] OR abs(hashtext(c.id::text || tu.user_id::text)) % 4 <> 0)
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&central.oltp)
+    .await
+    .map_err(CentralError::sql("giving the demo's members workspace roles"))?;
+    // Health history for the days the demo has analytics for (the declining workspaces
+    // show up as drops and crossings into red).
+    let today = options.now.date_naive();
+    for back in (0..14).rev() {
+        crate::health::compute(&central, &crate::auth::Staff::service("demo"), today - chrono::Duration::days(back))
+            .await?;
+    }
     crate::audit::chain_existing(&central).await?;
     central.oltp.close().await;
     profile.save(path)?;

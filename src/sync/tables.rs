@@ -60,6 +60,9 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Oltp, "public", "tenant_policies"),
     t(DbKind::Oltp, "auth", "sessions"),
     t(DbKind::Oltp, "penguin_console", "sandbox_tenants"),
+    t(DbKind::Oltp, "penguin_console", "workspace_members"),
+    t(DbKind::Oltp, "penguin_console", "user_suspensions"),
+    t(DbKind::Oltp, "penguin_console", "workspace_deletions"),
     t(DbKind::Queue, "public", "job_queues"),
     t(DbKind::Queue, "public", "jobs"),
     t(DbKind::Queue, "public", "job_logs"),
@@ -68,6 +71,7 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Olap, "public", "mailbox_analytics"),
     t(DbKind::Olap, "public", "warmup_analytics"),
     t(DbKind::Olap, "public", "admin_audit_log"),
+    t(DbKind::Olap, "penguin_console", "workspace_health"),
     t(DbKind::Notifications, "public", "notifications"),
     t(DbKind::Notifications, "public", "admin_system_events"),
 ];

@@ -1,0 +1,443 @@
+//! Member actions against a real throwaway PostgreSQL: each one permission-checked,
+//! audited in its transaction, and leaving the invariants (an owner remains) intact.
+//! Fixture and expectations: tests/team/mod.rs.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+mod team;
+
+use common::Platform;
+use penguin_admin::auth::ClientInfo;
+use penguin_admin::cache;
+use penguin_admin::central::Central;
+use penguin_admin::members::{self, MemberError, RemovalRequest, TenantRole, WorkspaceRole};
+use penguin_admin::sync::{self, Cancel};
+use penguin_admin::users::{self, sessions::SessionKind};
+use sqlx::Row;
+use team::*;
+
+async fn platform() -> Platform {
+    let p = Platform::installed().await;
+    team_fixture(&p.central).await;
+    p
+}
+
+fn client() -> ClientInfo {
+    ClientInfo { ip: Some("192.0.2.1".into()), user_agent: Some("members-test".into()) }
+}
+
+fn uid(s: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(s).unwrap()
+}
+
+async fn roles(c: &Central, tenant: &str, user: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT roles FROM tenant_users WHERE tenant_id = $1 AND user_id = $2")
+        .bind(uid(tenant))
+        .bind(uid(user))
+        .fetch_one(&c.oltp)
+        .await
+        .unwrap()
+}
+
+async fn live_sessions(c: &Central, user: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM auth.sessions WHERE user_id = $1 AND deleted_at IS NULL AND expires_at > now()",
+    )
+    .bind(uid(user))
+    .fetch_one(&c.oltp)
+    .await
+    .unwrap()
+}
+
+/// Audit entries delivered to the OLAP log for `action`: (resource_id, old, new, notes).
+async fn audited(c: &Central, action: &str) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+    sqlx::query("SELECT resource_id, old_values, new_values FROM admin_audit_log WHERE action = $1 ORDER BY id")
+        .bind(action)
+        .fetch_all(&c.olap)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+async fn audit_count(c: &Central) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM admin_audit_log").fetch_one(&c.olap).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_change_revokes_sessions_and_keeps_an_owner() {
+    let p = platform().await;
+    let c = &p.central;
+    let admin = staff("admin");
+    let out = members::change_role(c, &admin, &client(), ACME, BOB, TenantRole::Admin).await.unwrap();
+    assert_eq!((out.old_roles, out.new_roles), (vec!["member".to_string()], vec!["admin".to_string()]));
+    assert_eq!(roles(c, ACME, BOB).await, ["admin"]);
+    // Both live sessions revoked in the same transaction; the JWT one says it outlives that.
+    assert_eq!(live_sessions(c, BOB).await, 0);
+    assert_eq!((out.revocation.ended_now, out.revocation.valid_until_expiry), (1, 1));
+    assert!(out.revocation.message.contains("cannot be revoked before expiry"), "{}", out.revocation.message);
+    let jwt = out.revocation.sessions.iter().find(|s| s.kind == SessionKind::Jwt).unwrap();
+    assert_eq!(jwt.id, BOB_JWT_SESSION);
+    assert!(jwt.valid_until.is_some());
+    let entries = audited(c, "tenant.member.role_changed").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, BOB);
+    assert_eq!(entries[0].1.as_ref().unwrap()["roles"], serde_json::json!(["member"]));
+    assert_eq!(entries[0].2.as_ref().unwrap()["roles"], serde_json::json!(["admin"]));
+    assert_eq!(entries[0].2.as_ref().unwrap()["revoked_sessions"].as_array().unwrap().len(), 2);
+
+    // Alice is Acme's only owner: demoting her is refused and changes nothing.
+    let before = audit_count(c).await;
+    let err = members::change_role(c, &admin, &client(), ACME, ALICE, TenantRole::Member).await.unwrap_err();
+    assert!(matches!(err, MemberError::LastOwner), "{err}");
+    assert_eq!(roles(c, ACME, ALICE).await, ["owner"]);
+    assert_eq!(live_sessions(c, ALICE).await, 1);
+    assert_eq!(audit_count(c).await, before);
+
+    // Two owners demoted concurrently: the row locks let exactly one through.
+    members::change_role(c, &admin, &client(), ACME, BOB, TenantRole::Owner).await.unwrap();
+    let cl = client();
+    let (a, b) = tokio::join!(
+        members::change_role(c, &admin, &cl, ACME, ALICE, TenantRole::Member),
+        members::change_role(c, &admin, &cl, ACME, BOB, TenantRole::Member),
+    );
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tenant_users WHERE tenant_id = $1 AND 'owner' = ANY(roles) AND deleted IS NULL",
+    )
+    .bind(uid(ACME))
+    .fetch_one(&c.oltp)
+    .await
+    .unwrap();
+    assert_eq!(owners, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_finance_and_qa_cannot_act() {
+    let p = platform().await;
+    let c = &p.central;
+    for role in ["support", "finance", "qa", "ops"] {
+        let s = staff(role);
+        let forbidden = |r: Result<_, MemberError>| matches!(r, Err(MemberError::Forbidden(_)));
+        assert!(forbidden(members::change_role(c, &s, &client(), ACME, BOB, TenantRole::Admin).await.map(|_| ())));
+        assert!(forbidden(members::suspend(c, &s, &client(), BOB, "test").await.map(|_| ())));
+        assert!(forbidden(members::unlock(c, &s, &client(), BOB).await.map(|_| ())));
+        assert!(forbidden(members::send_password_reset(c, &s, &client(), ACME, BOB).await.map(|_| ())));
+        assert!(forbidden(members::revoke_all_sessions(c, &s, &client(), BOB).await.map(|_| ())));
+        let req = RemovalRequest {
+            tenant_id: ACME.into(),
+            user_id: BOB.into(),
+            confirm_email: "bob@acme.test".into(),
+            reassign_to: ALICE.into(),
+        };
+        assert!(forbidden(members::remove_member(c, &s, &client(), &req).await.map(|_| ())));
+        assert!(forbidden(members::gdpr_delete(c, &s, &client(), ERIN, "erin@acme.test").await.map(|_| ())));
+        assert!(forbidden(
+            members::set_workspace_member(c, &s, &client(), ACME_US, ALICE, WorkspaceRole::Viewer).await.map(|_| ())
+        ));
+    }
+    // Admins may remove members but not erase them (GDPR is super_admin only).
+    let err = members::gdpr_delete(c, &staff("admin"), &client(), ERIN, "erin@acme.test").await.unwrap_err();
+    assert!(err.to_string().contains("users.gdpr_delete"), "{err}");
+    assert_eq!(roles(c, ACME, BOB).await, ["member"]);
+    assert_eq!(live_sessions(c, BOB).await, 2);
+    assert_eq!(audit_count(c).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_reactivate_unlock_and_emails() {
+    let p = platform().await;
+    let c = &p.central;
+    let admin = staff("admin");
+    assert!(matches!(members::suspend(c, &admin, &client(), BOB, "  ").await, Err(MemberError::BadInput(_))));
+    let s = members::suspend(c, &admin, &client(), BOB, "Compromised laptop, ticket #4242").await.unwrap();
+    // One live credential disabled (the other was already deleted 90 days ago), sessions gone.
+    assert_eq!(s.credentials_disabled, 1);
+    assert_eq!(live_sessions(c, BOB).await, 0);
+    let live_creds = "SELECT count(*) FROM auth.credentials WHERE user_id = $1 AND deleted IS NULL";
+    let creds = || sqlx::query_scalar::<_, i64>(live_creds).bind(uid(BOB)).fetch_one(&c.oltp);
+    assert_eq!(creds().await.unwrap(), 0);
+    assert!(matches!(members::suspend(c, &admin, &client(), BOB, "again").await, Err(MemberError::Conflict(_))));
+    // Reactivation restores exactly the one it disabled, not the old one.
+    assert_eq!(members::reactivate(c, &admin, &client(), BOB).await.unwrap(), 1);
+    assert_eq!(creds().await.unwrap(), 1);
+    assert!(matches!(members::reactivate(c, &admin, &client(), BOB).await, Err(MemberError::Conflict(_))));
+    let e = audited(c, "user.suspended").await;
+    assert_eq!(e[0].2.as_ref().unwrap()["credentials_disabled"], 1);
+
+    // Unlock resolves Bob's open lockout, audited from the notifications database.
+    assert_eq!(members::unlock(c, &admin, &client(), BOB).await.unwrap(), 1);
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM admin_system_events WHERE user_id = $1 AND event_type = 'login_lockout' AND NOT is_resolved",
+    )
+    .bind(uid(BOB))
+    .fetch_one(&c.notifications)
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    assert!(matches!(members::unlock(c, &admin, &client(), BOB).await, Err(MemberError::Conflict(_))));
+    let e = audited(c, "tenant.member.unlocked").await;
+    assert_eq!((e.len(), e[0].1.as_ref().unwrap()["failed_attempts"].clone()), (1, serde_json::json!(5)));
+
+    // Emails go to the notifications database through the outbox.
+    let reset = members::send_password_reset(c, &admin, &client(), ACME, BOB).await.unwrap();
+    let row = sqlx::query("SELECT user_id, tenant_id, type, channel FROM notifications WHERE id = $1")
+        .bind(reset)
+        .fetch_one(&c.notifications)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<uuid::Uuid, _>(0), uid(BOB));
+    assert_eq!(
+        (row.get::<String, _>(2), row.get::<Option<String>, _>(3)),
+        ("password_reset".into(), Some("email".into()))
+    );
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM penguin_console.notification_outbox")
+        .fetch_one(&c.oltp)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "delivered and cleared");
+    // Dave has not accepted his invitation: no reset, but the invitation can be resent or revoked.
+    assert!(matches!(
+        members::send_password_reset(c, &admin, &client(), ACME, DAVE).await,
+        Err(MemberError::Conflict(_))
+    ));
+    assert!(matches!(members::resend_invitation(c, &admin, &client(), ACME, BOB).await, Err(MemberError::Conflict(_))));
+    let inv = members::resend_invitation(c, &admin, &client(), ACME, DAVE).await.unwrap();
+    let kind: String = sqlx::query_scalar("SELECT type FROM notifications WHERE id = $1")
+        .bind(inv)
+        .fetch_one(&c.notifications)
+        .await
+        .unwrap();
+    assert_eq!(kind, "invitation");
+    members::revoke_invitation(c, &admin, &client(), ACME, DAVE).await.unwrap();
+    let gone: bool =
+        sqlx::query_scalar("SELECT deleted IS NOT NULL FROM tenant_users WHERE tenant_id = $1 AND user_id = $2")
+            .bind(uid(ACME))
+            .bind(uid(DAVE))
+            .fetch_one(&c.oltp)
+            .await
+            .unwrap();
+    assert!(gone);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_revoke_one_or_all_and_say_when_a_jwt_outlives_it() {
+    let p = platform().await;
+    let c = &p.central;
+    let admin = staff("admin");
+    let r = members::revoke_session(c, &admin, &client(), BOB, BOB_DB_SESSION).await.unwrap();
+    assert_eq!((r.ended_now, r.valid_until_expiry), (1, 0));
+    assert_eq!(live_sessions(c, BOB).await, 1);
+    let again = members::revoke_session(c, &admin, &client(), BOB, BOB_DB_SESSION).await.unwrap_err();
+    assert!(matches!(again, MemberError::NotFound(_)), "{again}");
+    let r = members::revoke_all_sessions(c, &admin, &client(), BOB).await.unwrap();
+    assert_eq!((r.ended_now, r.valid_until_expiry, r.sessions.len()), (0, 1, 1));
+    assert!(
+        r.message.starts_with("0 sessions ended now; 1 JWT session cannot be revoked before expiry"),
+        "{}",
+        r.message
+    );
+    assert_eq!(live_sessions(c, BOB).await, 0);
+    assert_eq!(audited(c, "user.sessions.revoked").await.len(), 2);
+    // The user detail keeps showing the revoked JWT, because it is still usable.
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let d = users::detail(&conn, &admin, BOB).unwrap();
+    let s = &d.sessions.active;
+    assert_eq!(s.len(), 1);
+    assert_eq!((s[0].id.as_str(), s[0].kind, s[0].revoked), (BOB_JWT_SESSION, SessionKind::Jwt, true));
+    assert!(s[0].note.as_deref().unwrap().starts_with("Revoked, but still usable."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_confirms_revokes_reassigns_notifies_and_audits_once() {
+    let p = platform().await;
+    let c = &p.central;
+    // The platform's real campaigns table has an owner column (the guide's has none).
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE campaigns ADD COLUMN created_by uuid;
+         INSERT INTO campaigns (tenant_id, company_id, name, status, created_by) VALUES
+           ('{ACME}', '{ACME_EU}', 'Q1 EU outreach', 'sending', '{BOB}'),
+           ('{ACME}', '{ACME_US}', 'US follow-up', 'draft', '{BOB}'),
+           ('{ACME}', '{ACME_US}', 'Alice own', 'draft', '{ALICE}'),
+           ('{GLOBEX}', '{GLOBEX_WS}', 'Other tenant', 'draft', '{BOB}');"
+    ))
+    .execute(&c.oltp)
+    .await
+    .unwrap();
+    let admin = staff("admin");
+    let req = |email: &str, heir: &str| RemovalRequest {
+        tenant_id: ACME.into(),
+        user_id: BOB.into(),
+        confirm_email: email.into(),
+        reassign_to: heir.into(),
+    };
+    let err = members::remove_member(c, &admin, &client(), &req("bob@acme.tes", ALICE)).await.unwrap_err();
+    assert!(matches!(err, MemberError::Confirmation(_)), "{err}");
+    let err = members::remove_member(c, &admin, &client(), &req("bob@acme.test", CAROL)).await.unwrap_err();
+    assert!(matches!(err, MemberError::BadInput(_)), "another tenant's user cannot take over: {err}");
+    let err = members::remove_member(c, &admin, &client(), &req("bob@acme.test", DAVE)).await.unwrap_err();
+    assert!(matches!(err, MemberError::BadInput(_)), "an invited member cannot take over: {err}");
+    assert_eq!(live_sessions(c, BOB).await, 2, "nothing happened yet");
+    assert_eq!(audit_count(c).await, 0);
+
+    let report = members::remove_member(c, &admin, &client(), &req("  BOB@acme.test ", ALICE)).await.unwrap();
+    let removed: bool =
+        sqlx::query_scalar("SELECT deleted IS NOT NULL FROM tenant_users WHERE tenant_id = $1 AND user_id = $2")
+            .bind(uid(ACME))
+            .bind(uid(BOB))
+            .fetch_one(&c.oltp)
+            .await
+            .unwrap();
+    assert!(removed);
+    assert_eq!(live_sessions(c, BOB).await, 0);
+    assert_eq!(report.revocation.sessions.len(), 2);
+    // Workspaces: Bob was admin of EU and viewer of US; Alice was member of EU. Alice
+    // keeps the higher role: admin of EU, and gets viewer of US.
+    let ws: Vec<(String, String)> = sqlx::query(
+        "SELECT c.name, w.role FROM penguin_console.workspace_members w JOIN companies c ON c.id = w.company_id
+         WHERE w.tenant_id = $1 ORDER BY c.name, w.user_id",
+    )
+    .bind(uid(ACME))
+    .fetch_all(&c.oltp)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    assert_eq!(ws, [("Acme EU".to_string(), "admin".to_string()), ("Acme US".to_string(), "viewer".to_string())]);
+    // Campaigns: Bob's two Acme campaigns now Alice's; the Globex one is untouched.
+    let owners: Vec<(String, String)> = sqlx::query("SELECT name, created_by::text FROM campaigns ORDER BY name")
+        .fetch_all(&c.oltp)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("Alice own".to_string(), ALICE.to_string()),
+            ("Other tenant".to_string(), BOB.to_string()),
+            ("Q1 EU outreach".to_string(), ALICE.to_string()),
+            ("US follow-up".to_string(), ALICE.to_string()),
+        ]
+    );
+    let got: Vec<(String, u64)> = report.reassigned.iter().map(|r| (r.what.clone(), r.rows)).collect();
+    assert_eq!(got, [("workspace_members".to_string(), 2), ("campaigns.created_by".to_string(), 2)]);
+    assert_eq!(report.unowned, ["leads", "companies"]);
+    let kind: String = sqlx::query_scalar("SELECT type FROM notifications WHERE id = $1::uuid")
+        .bind(&report.notification_id)
+        .fetch_one(&c.notifications)
+        .await
+        .unwrap();
+    assert_eq!(kind, "member_removed");
+    // Exactly one audit entry, with the old and new values of everything that changed.
+    assert_eq!(audit_count(c).await, 1);
+    let e = audited(c, "tenant.member.removed").await;
+    let (old, new) = (e[0].1.clone().unwrap(), e[0].2.clone().unwrap());
+    assert_eq!(old["roles"], serde_json::json!(["member"]));
+    assert_eq!(old["workspaces"].as_array().unwrap().len(), 2);
+    assert_eq!(old["heir_workspaces"], serde_json::json!([{ "workspace_id": ACME_EU, "role": "member" }]));
+    assert_eq!(new["reassigned_to"], ALICE);
+    assert_eq!(new["heir_workspaces"].as_array().unwrap().len(), 2);
+    assert_eq!(new["revoked_sessions"].as_array().unwrap().len(), 2);
+
+    // Removed twice: refused. The last owner cannot be removed.
+    let again = members::remove_member(c, &admin, &client(), &req("bob@acme.test", ALICE)).await.unwrap_err();
+    assert!(matches!(again, MemberError::Conflict(_)));
+    let alice = RemovalRequest {
+        tenant_id: ACME.into(),
+        user_id: ALICE.into(),
+        confirm_email: "alice@acme.test".into(),
+        reassign_to: ANA.into(),
+    };
+    assert!(matches!(members::remove_member(c, &admin, &client(), &alice).await, Err(MemberError::LastOwner)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdpr_delete_erases_the_user_and_leaves_an_entry_without_personal_data() {
+    let p = platform().await;
+    let c = &p.central;
+    sqlx::query("UPDATE payments SET initiated_by_user_id = $1 WHERE stripe_payment_intent_id = 'pi_1'")
+        .bind(uid(ERIN))
+        .execute(&c.oltp)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO notifications (user_id, tenant_id, type, title, message, channel) VALUES ($1, $2, 'digest', 'Hi Erin', 'Weekly digest for erin@acme.test', 'email')")
+        .bind(uid(ERIN))
+        .bind(uid(ACME))
+        .execute(&c.notifications)
+        .await
+        .unwrap();
+    let root = staff("super_admin");
+    let err = members::gdpr_delete(c, &root, &client(), ERIN, "erin@acme.com").await.unwrap_err();
+    assert!(matches!(err, MemberError::Confirmation(_)));
+    // Carol is Globex's only owner.
+    assert!(matches!(
+        members::gdpr_delete(c, &root, &client(), CAROL, "carol@globex.test").await,
+        Err(MemberError::LastOwner)
+    ));
+
+    let r = members::gdpr_delete(c, &root, &client(), ERIN, "erin@acme.test").await.unwrap();
+    // Erin: two memberships, one (expired) session, no credentials, no workspaces;
+    // one payment pointed at her; her two failed sign-in events are scrubbed.
+    assert_eq!((r.memberships, r.sessions, r.credentials, r.workspace_memberships), (2, 1, 0, 0));
+    assert_eq!(
+        r.references_cleared.iter().map(|x| (x.what.as_str(), x.rows)).collect::<Vec<_>>(),
+        [("payments.initiated_by_user_id", 1)]
+    );
+    assert_eq!((r.notifications_deleted, r.events_scrubbed), (1, 2));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE id = $1")
+        .bind(uid(ERIN))
+        .fetch_one(&c.oltp)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_users WHERE user_id = $1")
+        .bind(uid(ERIN))
+        .fetch_one(&c.oltp)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    // The audit entry says what was erased but holds nothing personal.
+    let row: String = sqlx::query_scalar(
+        "SELECT concat_ws('|', resource_id, old_values::text, new_values::text, notes) FROM admin_audit_log WHERE action = 'user.gdpr_deleted'",
+    )
+    .fetch_one(&c.olap)
+    .await
+    .unwrap();
+    assert!(row.starts_with(ERIN), "{row}");
+    let lower = row.to_lowercase();
+    assert!(!lower.contains("erin") && !lower.contains("walsh") && !lower.contains('@'), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspace_members_come_from_the_same_tenant_only() {
+    let p = platform().await;
+    let c = &p.central;
+    let admin = staff("admin");
+    let err =
+        members::set_workspace_member(c, &admin, &client(), ACME_EU, CAROL, WorkspaceRole::Member).await.unwrap_err();
+    assert!(matches!(err, MemberError::Conflict(_)), "{err}");
+    assert_eq!(
+        members::set_workspace_member(c, &admin, &client(), ACME_US, ALICE, WorkspaceRole::Viewer).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        members::set_workspace_member(c, &admin, &client(), ACME_US, ALICE, WorkspaceRole::Admin).await.unwrap(),
+        Some(WorkspaceRole::Viewer)
+    );
+    assert_eq!(
+        members::remove_workspace_member(c, &admin, &client(), ACME_US, ALICE).await.unwrap(),
+        WorkspaceRole::Admin
+    );
+    assert!(matches!(
+        members::remove_workspace_member(c, &admin, &client(), ACME_US, ALICE).await,
+        Err(MemberError::NotFound(_))
+    ));
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM admin_audit_log ORDER BY id").fetch_all(&c.olap).await.unwrap();
+    assert_eq!(actions, ["workspace.member.added", "workspace.member.role_changed", "workspace.member.removed"]);
+}
