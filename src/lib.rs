@@ -11,6 +11,8 @@
 //! - [`cache`]: the local SQLite cache file: opening, validation, bookkeeping.
 //! - [`sync`]: central → cache, incremental and crash-safe.
 //! - [`tenants`]: tenant reads over the cache.
+//! - [`stripe`]: the Stripe client, its fake, and Stripe → cache sync.
+//! - [`finance`]: payments, revenue (MRR) and reconciliation over the cache.
 //! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
 //! - [`auth`]: staff sign-in, lockout, permissions, masking of personal data.
 //! - [`audit`]: the hash-chained audit log: writing (outbox), verifying, reading.
@@ -23,6 +25,8 @@ pub mod bench;
 pub mod cache;
 pub mod central;
 pub mod demo;
+pub mod finance;
 pub mod profiles;
+pub mod stripe;
 pub mod sync;
 pub mod tenants;

@@ -1,0 +1,566 @@
+//! A fake Stripe that speaks Stripe's real HTTP API on 127.0.0.1, for the tests and
+//! the demo (Stripe itself cannot run here).
+//!
+//! What it honours, because the console depends on it: `Authorization: Bearer
+//! sk_test_…` (401 otherwise); form-encoded POST bodies; list objects `{object:
+//! "list", data, has_more, url}` newest first with `limit`, `starting_after`,
+//! `created[gte|gt|lte|lt]` and the usual filters (`customer`, `charge`, `payout`,
+//! `type`, `types[]`, subscriptions' `status=all`, since Stripe hides canceled
+//! subscriptions otherwise); `/v1/events`; error bodies `{error: {type, code,
+//! message, param}}`; and `Idempotency-Key`: the same key with the same body replays
+//! the first answer without a second effect, the same key with another body is a 400
+//! `idempotency_error`. Failures can be injected (`fail_next`: a 429 with
+//! `Retry-After`, a 500), and every request is recorded for the tests to inspect.
+//!
+//! Objects are kept as JSON exactly as Stripe sends them; every change made through
+//! the API (or [`FakeStripe::put`]) emits the matching event with the object's new
+//! state. The clock is fixed when [`FakeOptions::now`] is set (deterministic tests:
+//! each change advances it by one second), the system clock otherwise.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Objects the fake starts with.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Stripe objects as JSON (each with `id`, `object` and `created`).
+    pub objects: Vec<Value>,
+    /// Which balance transactions each payout paid out (`GET /v1/balance_transactions?payout=`).
+    pub payout_transactions: Vec<(String, Vec<String>)>,
+}
+
+/// How the fake runs.
+#[derive(Debug, Clone)]
+pub struct FakeOptions {
+    /// The secret key it accepts.
+    pub secret_key: String,
+    /// A fixed clock (Unix seconds) for deterministic runs; `None` = system clock.
+    pub now: Option<i64>,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        FakeOptions { secret_key: "sk_test_penguin_fake".into(), now: None }
+    }
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// GET / POST / DELETE.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+    /// The status answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    key: String,
+    fixed_now: Option<i64>,
+    ticks: i64,
+    seq: u64,
+    /// collection → id → object.
+    objects: HashMap<String, BTreeMap<String, Value>>,
+    /// id → insertion order (ties of `created` list newest-inserted first, like Stripe).
+    order: HashMap<String, u64>,
+    payout_txns: HashMap<String, Vec<String>>,
+    idempotency: HashMap<String, (String, u16, Vec<u8>)>,
+    failures: VecDeque<(u16, Option<u64>)>,
+    /// Answers to lose: the change is made and saved under its key, then a 500 is sent.
+    lose_answers: usize,
+    requests: Vec<RecordedRequest>,
+}
+
+fn collection_of(object: &str) -> String {
+    match object {
+        "customer" => "customers",
+        "subscription" => "subscriptions",
+        "invoice" => "invoices",
+        "charge" => "charges",
+        "payment_intent" => "payment_intents",
+        "refund" => "refunds",
+        "dispute" => "disputes",
+        "balance_transaction" => "balance_transactions",
+        "payout" => "payouts",
+        "event" => "events",
+        "coupon" => "coupons",
+        "price" => "prices",
+        "invoiceitem" => "invoiceitems",
+        other => other,
+    }
+    .to_string()
+}
+
+impl State {
+    fn now(&self) -> i64 {
+        match self.fixed_now {
+            Some(t) => t + self.ticks,
+            None => chrono::Utc::now().timestamp(),
+        }
+    }
+
+    fn next_id(&mut self, prefix: &str) -> String {
+        self.seq += 1;
+        format!("{prefix}_fake{:010}", self.seq)
+    }
+
+    fn insert(&mut self, obj: Value) {
+        let id = obj["id"].as_str().unwrap_or_default().to_string();
+        let coll = collection_of(obj["object"].as_str().unwrap_or_default());
+        self.seq += 1;
+        self.order.entry(id.clone()).or_insert(self.seq);
+        self.objects.entry(coll).or_default().insert(id, obj);
+    }
+
+    fn get(&self, id: &str) -> Option<&Value> {
+        self.objects.values().find_map(|m| m.get(id))
+    }
+
+    /// Stores `obj` and emits `event_type` carrying its new state.
+    fn change(&mut self, obj: Value, event_type: &str) {
+        self.insert(obj.clone());
+        let id = self.next_id("evt");
+        let created = self.now();
+        self.insert(json!({"id": id, "object": "event", "type": event_type, "created": created,
+                           "data": {"object": obj}, "livemode": false, "api_version": "2024-06-20"}));
+        if self.fixed_now.is_some() {
+            self.ticks += 1;
+        }
+    }
+}
+
+/// A running fake Stripe. Stops when dropped.
+pub struct FakeStripe {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeStripe {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeStripe {
+    /// Starts the fake on a free port of 127.0.0.1.
+    pub async fn start(data: Dataset, options: FakeOptions) -> std::io::Result<FakeStripe> {
+        let mut state = State { key: options.secret_key, fixed_now: options.now, ..Default::default() };
+        for obj in data.objects {
+            state.insert(obj);
+        }
+        state.payout_txns = data.payout_transactions.into_iter().collect();
+        let state = Arc::new(Mutex::new(state));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let st = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(st.clone(), req));
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        Ok(FakeStripe { addr, state, task })
+    }
+
+    /// The base URL to give the client (`http://127.0.0.1:PORT`).
+    pub fn api_base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The secret key the fake accepts.
+    pub fn secret_key(&self) -> String {
+        self.lock().key.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic in a handler cannot leave the maps half-written in a way that matters
+        // to a test double; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores `obj` as if it changed inside Stripe (a dashboard edit, a renewal) and
+    /// emits `event_type` with its new state.
+    pub fn put(&self, obj: Value, event_type: &str) {
+        self.lock().change(obj, event_type);
+    }
+
+    /// Stores `obj` without an event (balance transactions have none in Stripe).
+    pub fn put_quietly(&self, obj: Value) {
+        self.lock().insert(obj);
+    }
+
+    /// Records which balance transactions `payout` paid out.
+    pub fn link_payout(&self, payout: &str, transactions: &[&str]) {
+        self.lock().payout_txns.insert(payout.into(), transactions.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// The current state of an object.
+    pub fn object(&self, id: &str) -> Option<Value> {
+        self.lock().get(id).cloned()
+    }
+
+    /// The next `times` requests fail with `status` (and `Retry-After` for a 429).
+    pub fn fail_next(&self, status: u16, retry_after: Option<u64>, times: usize) {
+        let mut s = self.lock();
+        for _ in 0..times {
+            s.failures.push_back((status, retry_after));
+        }
+    }
+
+    /// The next `times` POSTs take effect but their answer is "lost" (a 500 is sent
+    /// instead), like a connection dropped after Stripe acted.
+    pub fn lose_next_answers(&self, times: usize) {
+        self.lock().lose_answers += times;
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// How many objects of a collection (`charges`, `refunds`, `events`, …) exist.
+    pub fn count(&self, collection: &str) -> usize {
+        self.lock().objects.get(collection).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+fn reply(status: u16, body: &Value) -> (u16, Vec<u8>) {
+    (status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn error(status: u16, kind: &str, code: Option<&str>, message: &str, param: Option<&str>) -> (u16, Vec<u8>) {
+    reply(status, &json!({"error": {"type": kind, "code": code, "message": message, "param": param}}))
+}
+
+fn not_found(id: &str) -> (u16, Vec<u8>) {
+    error(404, "invalid_request_error", Some("resource_missing"), &format!("No such object: '{id}'"), Some("id"))
+}
+
+async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let method = req.method().as_str().to_string();
+    let uri = req.uri().to_string();
+    let path = req.uri().path().to_string();
+    let query: Vec<(String, String)> =
+        req.uri().query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let auth = header("authorization");
+    let idem = header("idempotency-key");
+    let body = req.into_body().collect().await?.to_bytes();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+
+    let (status, bytes, retry_after) = {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        let (status, bytes, retry_after) = if let Some((status, retry)) = s.failures.pop_front() {
+            let (st, b) = if status == 429 {
+                error(
+                    429,
+                    "invalid_request_error",
+                    Some("rate_limit"),
+                    "Too many requests hit the API too quickly.",
+                    None,
+                )
+            } else {
+                error(status, "api_error", None, "Something went wrong on Stripe's end.", None)
+            };
+            (st, b, retry)
+        } else if auth.as_deref() != Some(&format!("Bearer {}", s.key)) {
+            let (st, b) = error(
+                401,
+                "invalid_request_error",
+                None,
+                "Invalid API Key provided. Authenticate with `Authorization: Bearer sk_test_…`.",
+                None,
+            );
+            (st, b, None)
+        } else if method == "GET" {
+            let (st, b) = get(&s, &path, &query);
+            (st, b, None)
+        } else {
+            let (st, b) = match idem.clone() {
+                None => error(
+                    400,
+                    "invalid_request_error",
+                    Some("idempotency_key_missing"),
+                    "The console's fake requires an Idempotency-Key on every POST.",
+                    None,
+                ),
+                Some(key) => {
+                    let fingerprint = format!("{method} {path} {}", hex::encode(Sha256::digest(&body)));
+                    match s.idempotency.get(&key) {
+                        Some((fp, st, b)) if *fp == fingerprint => (*st, b.clone()),
+                        Some(_) => error(
+                            400,
+                            "idempotency_error",
+                            None,
+                            &format!(
+                                "Keys for idempotent requests can only be used with the same parameters they were \
+                                 first used with. Try using a key other than '{key}' if you meant to execute a \
+                                 different request."
+                            ),
+                            None,
+                        ),
+                        None => {
+                            let (st, b) = write(&mut s, &method, &path, &form);
+                            // Stripe does not save answers to requests that failed validation.
+                            if st != 400 {
+                                s.idempotency.insert(key, (fingerprint, st, b.clone()));
+                            }
+                            if s.lose_answers > 0 {
+                                s.lose_answers -= 1;
+                                error(500, "api_error", None, "The connection was lost.", None)
+                            } else {
+                                (st, b)
+                            }
+                        }
+                    }
+                }
+            };
+            (st, b, None)
+        };
+        s.requests.push(RecordedRequest { method, uri, idempotency_key: idem, status });
+        (status, bytes, retry_after)
+    };
+    let mut resp = Response::builder().status(status).header("content-type", "application/json");
+    if let Some(secs) = retry_after {
+        resp = resp.header("retry-after", secs.to_string());
+    }
+    Ok(resp.body(Full::new(Bytes::from(bytes))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn int_param(q: &[(String, String)], name: &str) -> Option<i64> {
+    param(q, name).and_then(|v| v.parse().ok())
+}
+
+fn get(s: &State, path: &str, q: &[(String, String)]) -> (u16, Vec<u8>) {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["v1", "balance", "history"] => list(s, "balance_transactions", path, q),
+        ["v1", "invoices", id, "lines"] => match s.objects.get("invoices").and_then(|m| m.get(*id)) {
+            Some(inv) => {
+                let lines = inv["lines"]["data"].as_array().cloned().unwrap_or_default();
+                page(lines, path, q)
+            }
+            None => not_found(id),
+        },
+        ["v1", coll] => list(s, coll, path, q),
+        ["v1", coll, id] => match s.objects.get(*coll).and_then(|m| m.get(*id)) {
+            Some(obj) => reply(200, obj),
+            None => not_found(id),
+        },
+        _ => error(404, "invalid_request_error", None, &format!("Unrecognized request URL (GET: {path})."), None),
+    }
+}
+
+fn list(s: &State, coll: &str, path: &str, q: &[(String, String)]) -> (u16, Vec<u8>) {
+    let Some(all) = s.objects.get(coll) else {
+        return page(Vec::new(), path, q);
+    };
+    let mut objs: Vec<&Value> = all.values().collect();
+    objs.sort_by_key(|o| {
+        let id = o["id"].as_str().unwrap_or_default();
+        std::cmp::Reverse((o["created"].as_i64().unwrap_or(0), s.order.get(id).copied().unwrap_or(0)))
+    });
+    let payout_set: Option<Vec<String>> = param(q, "payout").map(|p| s.payout_txns.get(p).cloned().unwrap_or_default());
+    let types: Vec<&str> = q.iter().filter(|(k, _)| k == "types[]" || k == "type").map(|(_, v)| v.as_str()).collect();
+    let status = param(q, "status");
+    let filtered: Vec<Value> = objs
+        .into_iter()
+        .filter(|o| {
+            let created = o["created"].as_i64().unwrap_or(0);
+            let ok_created = int_param(q, "created[gte]").is_none_or(|t| created >= t)
+                && int_param(q, "created[gt]").is_none_or(|t| created > t)
+                && int_param(q, "created[lte]").is_none_or(|t| created <= t)
+                && int_param(q, "created[lt]").is_none_or(|t| created < t);
+            let field_eq = |field: &str| param(q, field).is_none_or(|v| o[field].as_str() == Some(v));
+            let ok_status = match (coll, status) {
+                ("subscriptions", None) => o["status"].as_str() != Some("canceled"),
+                ("subscriptions", Some("all")) => true,
+                (_, Some(st)) => o["status"].as_str() == Some(st),
+                (_, None) => true,
+            };
+            let ok_type = coll != "events" || types.is_empty() || types.contains(&o["type"].as_str().unwrap_or(""));
+            let ok_payout = payout_set.as_ref().is_none_or(|ids| ids.iter().any(|i| o["id"].as_str() == Some(i)));
+            ok_created
+                && ok_status
+                && ok_type
+                && ok_payout
+                && field_eq("customer")
+                && field_eq("charge")
+                && field_eq("payment_intent")
+                && field_eq("subscription")
+        })
+        .cloned()
+        .collect();
+    page(filtered, path, q)
+}
+
+fn page(objs: Vec<Value>, path: &str, q: &[(String, String)]) -> (u16, Vec<u8>) {
+    let limit = int_param(q, "limit").unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("parameter_invalid_integer"),
+            "This value must be greater than or equal to 1 and less than or equal to 100.",
+            Some("limit"),
+        );
+    }
+    let start = match param(q, "starting_after") {
+        Some(after) => match objs.iter().position(|o| o["id"].as_str() == Some(after)) {
+            Some(i) => i + 1,
+            None => return not_found(after),
+        },
+        None => 0,
+    };
+    let end = (start + limit as usize).min(objs.len());
+    let data: Vec<Value> = objs[start.min(end)..end].to_vec();
+    reply(200, &json!({"object": "list", "data": data, "has_more": end < objs.len(), "url": path}))
+}
+
+/// POST and DELETE: the changes the console's money actions make.
+fn write(s: &mut State, method: &str, path: &str, form: &[(String, String)]) -> (u16, Vec<u8>) {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        ("POST", ["v1", "refunds"]) => create_refund(s, form),
+        ("POST", ["v1", "invoices", id, "send"]) => match s.get(id).cloned() {
+            Some(inv) => {
+                s.change(inv.clone(), "invoice.sent");
+                reply(200, &inv)
+            }
+            None => not_found(id),
+        },
+        ("POST", ["v1", "invoices", id, "pay"]) => pay_invoice(s, id),
+        _ => error(404, "invalid_request_error", None, &format!("Unrecognized request URL ({method}: {path})."), None),
+    }
+}
+
+fn create_refund(s: &mut State, form: &[(String, String)]) -> (u16, Vec<u8>) {
+    let Some(charge_id) = param(form, "charge").map(str::to_string) else {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing required param: charge.",
+            Some("charge"),
+        );
+    };
+    let Some(charge) = s.get(&charge_id).cloned() else { return not_found(&charge_id) };
+    let amount = charge["amount"].as_i64().unwrap_or(0);
+    let refunded = charge["amount_refunded"].as_i64().unwrap_or(0);
+    let remaining = amount - refunded;
+    let wanted = match param(form, "amount") {
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    Some("parameter_invalid_integer"),
+                    "Invalid integer.",
+                    Some("amount"),
+                )
+            }
+        },
+        None => remaining,
+    };
+    if charge["status"].as_str() != Some("succeeded") {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("charge_not_refundable"),
+            "This charge cannot be refunded.",
+            None,
+        );
+    }
+    if remaining <= 0 {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("charge_already_refunded"),
+            &format!("Charge {charge_id} has already been refunded."),
+            None,
+        );
+    }
+    if wanted > remaining {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("amount_too_large"),
+            &format!("Refund amount ({wanted}) is greater than unrefunded amount on charge ({remaining})"),
+            Some("amount"),
+        );
+    }
+    let now = s.now();
+    let currency = charge["currency"].clone();
+    let re_id = s.next_id("re");
+    let txn_id = s.next_id("txn");
+    let metadata: serde_json::Map<String, Value> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("metadata[").and_then(|k| k.strip_suffix(']')).map(|k| (k.to_string(), json!(v)))
+        })
+        .collect();
+    let refund = json!({"id": re_id, "object": "refund", "amount": wanted, "currency": currency, "charge": charge_id,
+        "payment_intent": charge["payment_intent"], "status": "succeeded", "reason": param(form, "reason"),
+        "balance_transaction": txn_id, "metadata": metadata, "created": now});
+    s.insert(json!({"id": txn_id, "object": "balance_transaction", "type": "refund", "source": re_id,
+        "amount": -wanted, "fee": 0, "net": -wanted, "currency": currency, "status": "available",
+        "available_on": now, "created": now}));
+    let mut charge = charge;
+    charge["amount_refunded"] = json!(refunded + wanted);
+    charge["refunded"] = json!(refunded + wanted == amount);
+    s.change(refund.clone(), "refund.created");
+    s.change(charge, "charge.refunded");
+    reply(200, &refund)
+}
+
+fn pay_invoice(s: &mut State, id: &str) -> (u16, Vec<u8>) {
+    let Some(mut inv) = s.get(id).cloned() else { return not_found(id) };
+    if inv["status"].as_str() != Some("open") {
+        return error(400, "invalid_request_error", Some("invoice_not_open"), "Invoice is not open.", None);
+    }
+    let now = s.now();
+    let amount = inv["amount_remaining"].as_i64().unwrap_or(0);
+    let ch_id = s.next_id("ch");
+    let txn_id = s.next_id("txn");
+    let card =
+        s.get(inv["charge"].as_str().unwrap_or("")).map(|c| c["payment_method_details"].clone()).unwrap_or(Value::Null);
+    let charge = json!({"id": ch_id, "object": "charge", "amount": amount, "amount_refunded": 0, "amount_captured": amount,
+        "currency": inv["currency"], "customer": inv["customer"], "invoice": id, "payment_intent": inv["payment_intent"],
+        "status": "succeeded", "paid": true, "refunded": false, "disputed": false, "balance_transaction": txn_id,
+        "payment_method_details": card, "created": now});
+    s.insert(json!({"id": txn_id, "object": "balance_transaction", "type": "charge", "source": ch_id,
+        "amount": amount, "fee": 0, "net": amount, "currency": inv["currency"], "status": "pending",
+        "available_on": now + 2 * 86400, "created": now}));
+    s.change(charge, "charge.succeeded");
+    inv["status"] = json!("paid");
+    inv["amount_paid"] = json!(inv["amount_paid"].as_i64().unwrap_or(0) + amount);
+    inv["amount_remaining"] = json!(0);
+    inv["attempt_count"] = json!(inv["attempt_count"].as_i64().unwrap_or(0) + 1);
+    inv["next_payment_attempt"] = Value::Null;
+    inv["charge"] = json!(ch_id);
+    inv["status_transitions"]["paid_at"] = json!(now);
+    s.change(inv.clone(), "invoice.paid");
+    reply(200, &inv)
+}

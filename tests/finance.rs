@@ -1,0 +1,170 @@
+//! Finance reads over a cache synced from a real throwaway PostgreSQL (tenants,
+//! `tenant_config`) and the fake Stripe (`finance_common::dataset`). Expected rows and
+//! numbers are worked out by hand from those fixtures.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+mod finance_common;
+
+use common::{small_fixture, Platform};
+use finance_common::{client, fake, staff, ACME, GLOBEX};
+use penguin_admin::cache;
+use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
+use penguin_admin::finance::FinanceError;
+use penguin_admin::stripe::fake::FakeStripe;
+use penguin_admin::stripe::sync as stripe_sync;
+use penguin_admin::sync::{self, Cancel};
+
+struct Env {
+    _p: Platform,
+    _fake: FakeStripe,
+    conn: rusqlite::Connection,
+}
+
+async fn synced() -> Env {
+    let p = Platform::installed().await;
+    small_fixture(&p.central).await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO tenant_config (tenant_id, stripe_customer_id, billing_email) VALUES
+           ('{ACME}', 'cus_acme', 'billing@acme.test'), ('{GLOBEX}', 'cus_globex', 'carol@globex.test');"
+    ))
+    .execute(&p.central.oltp)
+    .await
+    .unwrap();
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let fake = fake().await;
+    stripe_sync::sync(&client(&fake), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    Env { _p: p, _fake: fake, conn }
+}
+
+fn ids(conn: &rusqlite::Connection, q: PaymentQuery) -> Vec<String> {
+    payments::list(conn, &staff("finance"), &q).unwrap().rows.into_iter().map(|r| r.id).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_filter_sort_page_and_search() {
+    let env = synced().await;
+    let c = &env.conn;
+    let newest = PaymentQuery { descending: true, ..Default::default() };
+    let page = payments::list(c, &staff("finance"), &newest).unwrap();
+    assert_eq!(page.total, 7);
+    assert_eq!(
+        page.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["ch_o2", "ch_a3", "ch_a2", "ch_o1", "ch_g2", "ch_a1", "ch_g1"]
+    );
+    let a3 = &page.rows[1];
+    assert_eq!(
+        (a3.status.as_str(), a3.amount, a3.amount_refunded, a3.currency.as_str()),
+        ("partially_refunded", 9900, 2000, "usd")
+    );
+    assert_eq!((a3.tenant_id.as_deref(), a3.tenant_name.as_deref()), (Some(ACME), Some("Acme Outreach")));
+    assert_eq!(
+        (a3.invoice_number.as_deref(), a3.customer_email.as_deref()),
+        (Some("ACME-0002"), Some("billing@acme.test"))
+    );
+    assert_eq!((a3.card_brand.as_deref(), a3.card_last4.as_deref()), (Some("visa"), Some("4242")));
+    assert_eq!(a3.created, "2026-11-02T00:05:00Z");
+    assert_eq!(page.rows[0].tenant_id, None, "a customer no tenant points at");
+
+    // Paging.
+    let p2 = ids(c, PaymentQuery { descending: true, limit: Some(3), offset: Some(3), ..Default::default() });
+    assert_eq!(p2, ["ch_o1", "ch_g2", "ch_a1"]);
+    // Tenant.
+    let acme = ids(c, PaymentQuery { tenant_id: Some(ACME.into()), descending: true, ..Default::default() });
+    assert_eq!(acme, ["ch_a3", "ch_a2", "ch_a1"]);
+    // Status.
+    let failed = payments::list(
+        c,
+        &staff("finance"),
+        &PaymentQuery { statuses: vec![PaymentStatus::Failed], ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(failed.total, 1);
+    assert_eq!(failed.rows[0].failure_code.as_deref(), Some("insufficient_funds"));
+    let refunds = ids(
+        c,
+        PaymentQuery {
+            statuses: vec![PaymentStatus::Refunded, PaymentStatus::PartiallyRefunded],
+            ..Default::default()
+        },
+    );
+    assert_eq!(refunds, ["ch_g2", "ch_a3"]);
+    assert_eq!(ids(c, PaymentQuery { statuses: vec![PaymentStatus::Disputed], ..Default::default() }), ["ch_o1"]);
+    // Date range: [Nov 1, Nov 2) holds only the failed attempt.
+    let nov1 =
+        ids(c, PaymentQuery { from: Some("2026-11-01".into()), to: Some("2026-11-02".into()), ..Default::default() });
+    assert_eq!(nov1, ["ch_a2"]);
+    // Amount range 20.00–99.00 (inclusive): the three Acme charges, 49 EUR and 30 USD.
+    let mid = ids(c, PaymentQuery { min_amount: Some(2000), max_amount: Some(9900), ..Default::default() });
+    assert_eq!(mid, ["ch_a1", "ch_g2", "ch_a2", "ch_a3", "ch_o2"]);
+    // Currency, failure reason.
+    assert_eq!(ids(c, PaymentQuery { currency: Some("EUR".into()), ..Default::default() }), ["ch_g2"]);
+    assert_eq!(
+        ids(c, PaymentQuery { failure_code: Some("insufficient_funds".into()), ..Default::default() }),
+        ["ch_a2"]
+    );
+    // Sort by amount, largest first; ties newest first.
+    let by_amount =
+        ids(c, PaymentQuery { sort: PaymentSort::Amount, descending: true, limit: Some(4), ..Default::default() });
+    assert_eq!(by_amount, ["ch_g1", "ch_a3", "ch_a2", "ch_a1"]);
+
+    // Free text: invoice number, customer email, tenant name, Stripe ids.
+    let search = |s: &str| ids(c, PaymentQuery { search: Some(s.into()), ..Default::default() });
+    assert_eq!(search("ACME-0002"), ["ch_a2", "ch_a3"]);
+    assert_eq!(search("acme-0002"), ["ch_a2", "ch_a3"], "invoice numbers are matched in upper case too");
+    assert_eq!(search("carol@globex"), ["ch_g1", "ch_g2"]);
+    assert_eq!(search("Globex Gro"), ["ch_g1", "ch_g2"]);
+    assert_eq!(search("ch_o1"), ["ch_o1"]);
+    assert_eq!(search("pi_a2"), ["ch_a2"]);
+    assert_eq!(search("in_a2"), ["ch_a2", "ch_a3"]);
+    assert_eq!(search("cus_orphan"), ["ch_o1", "ch_o2"]);
+    assert!(search("100%_off' OR 1=1 --").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_sees_masked_emails_and_ops_nothing() {
+    let env = synced().await;
+    let q = PaymentQuery { tenant_id: Some(ACME.into()), ..Default::default() };
+    let page = payments::list(&env.conn, &staff("support"), &q).unwrap();
+    assert!(page.rows.iter().all(|r| r.customer_email.as_deref() == Some("b•••@•••.test")), "{:?}", page.rows);
+    let mut out = Vec::new();
+    payments::export_csv(&env.conn, &staff("support"), &q, &mut out, |_, _| true).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("billing@acme.test") && text.contains("b•••@•••.test"), "{text}");
+
+    let err = payments::list(&env.conn, &staff("ops"), &q).unwrap_err();
+    assert!(matches!(err, FinanceError::Forbidden(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_export_holds_exactly_the_filtered_rows() {
+    let env = synced().await;
+    let q = PaymentQuery { tenant_id: Some(ACME.into()), descending: true, limit: Some(1), ..Default::default() };
+    let mut out = Vec::new();
+    let mut calls = Vec::new();
+    let n = payments::export_csv(&env.conn, &staff("finance"), &q, &mut out, |done, total| {
+        calls.push((done, total));
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 3, "every matching row, not the page");
+    assert_eq!(calls.last(), Some(&(3, 3)));
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "charge_id,created_utc,status,amount,amount_refunded,currency,tenant_id,tenant_name,customer_id,\
+         customer_email,invoice_id,invoice_number,payment_intent_id,card_brand,card_last4,failure_code,failure_message"
+    );
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[1],
+        format!("ch_a3,2026-11-02T00:05:00Z,partially_refunded,99.00,20.00,USD,{ACME},Acme Outreach,cus_acme,billing@acme.test,in_a2,ACME-0002,pi_a3,visa,4242,,")
+    );
+    assert_eq!(
+        lines[2],
+        format!("ch_a2,2026-11-01T00:05:00Z,failed,99.00,0.00,USD,{ACME},Acme Outreach,cus_acme,billing@acme.test,in_a2,ACME-0002,pi_a2,visa,4242,insufficient_funds,Your card has insufficient funds.")
+    );
+    assert!(lines[3].starts_with("ch_a1,2026-10-01T00:05:00Z,succeeded,99.00,0.00,USD,"));
+}
