@@ -17,6 +17,9 @@ use penguin_admin::profiles::{self, Profile};
 use penguin_admin::tenants::{self, TenantQuery, TenantSort};
 use penguin_admin::{bench, cache, sync};
 
+#[path = "cli/finance.rs"]
+mod finance_cli;
+
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
 /// perf), mimalloc a fraction of that.
@@ -101,6 +104,11 @@ enum Command {
     Profile {
         #[command(subcommand)]
         action: ProfileAction,
+    },
+    /// Stripe sync, payments, revenue (MRR) and reconciliation.
+    Finance {
+        #[command(subcommand)]
+        action: finance_cli::FinanceAction,
     },
     /// Benchmarks (print figures and ratios; they assert nothing).
     Bench {
@@ -283,6 +291,7 @@ async fn run(command: Command) -> Result<()> {
             println!("stored in the OS keyring as {}/{}", profile.name, db.key());
             Ok(())
         }
+        Command::Finance { action } => finance_cli::run(action).await,
         Command::Bench { action: BenchAction::Sync { scale } } => {
             let figures = bench::sync_vs_floor(scale, &|line| println!("{line}")).await?;
             println!("{}", serde_json::to_string_pretty(&figures)?);

@@ -10,6 +10,7 @@ use common::{small_fixture, Platform};
 use finance_common::{client, fake, staff, ACME, GLOBEX};
 use penguin_admin::cache;
 use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
+use penguin_admin::finance::revenue::{self, Movements, PlanMrr};
 use penguin_admin::finance::FinanceError;
 use penguin_admin::stripe::fake::FakeStripe;
 use penguin_admin::stripe::sync as stripe_sync;
@@ -48,10 +49,10 @@ async fn payments_filter_sort_page_and_search() {
     let c = &env.conn;
     let newest = PaymentQuery { descending: true, ..Default::default() };
     let page = payments::list(c, &staff("finance"), &newest).unwrap();
-    assert_eq!(page.total, 7);
+    assert_eq!(page.total, 8);
     assert_eq!(
         page.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-        ["ch_o2", "ch_a3", "ch_a2", "ch_o1", "ch_g2", "ch_a1", "ch_g1"]
+        ["ch_o2", "ch_a3", "ch_a2", "ch_o1", "ch_g2", "ch_u1", "ch_a1", "ch_g1"]
     );
     let a3 = &page.rows[1];
     assert_eq!(
@@ -69,7 +70,7 @@ async fn payments_filter_sort_page_and_search() {
 
     // Paging.
     let p2 = ids(c, PaymentQuery { descending: true, limit: Some(3), offset: Some(3), ..Default::default() });
-    assert_eq!(p2, ["ch_o1", "ch_g2", "ch_a1"]);
+    assert_eq!(p2, ["ch_o1", "ch_g2", "ch_u1"]);
     // Tenant.
     let acme = ids(c, PaymentQuery { tenant_id: Some(ACME.into()), descending: true, ..Default::default() });
     assert_eq!(acme, ["ch_a3", "ch_a2", "ch_a1"]);
@@ -95,9 +96,9 @@ async fn payments_filter_sort_page_and_search() {
     let nov1 =
         ids(c, PaymentQuery { from: Some("2026-11-01".into()), to: Some("2026-11-02".into()), ..Default::default() });
     assert_eq!(nov1, ["ch_a2"]);
-    // Amount range 20.00–99.00 (inclusive): the three Acme charges, 49 EUR and 30 USD.
+    // Amount range 20.00–99.00 (inclusive): all but Globex's 4,990.00.
     let mid = ids(c, PaymentQuery { min_amount: Some(2000), max_amount: Some(9900), ..Default::default() });
-    assert_eq!(mid, ["ch_a1", "ch_g2", "ch_a2", "ch_a3", "ch_o2"]);
+    assert_eq!(mid, ["ch_a1", "ch_u1", "ch_g2", "ch_o1", "ch_a2", "ch_a3", "ch_o2"]);
     // Currency, failure reason.
     assert_eq!(ids(c, PaymentQuery { currency: Some("EUR".into()), ..Default::default() }), ["ch_g2"]);
     assert_eq!(
@@ -167,4 +168,82 @@ async fn csv_export_holds_exactly_the_filtered_rows() {
         format!("ch_a2,2026-11-01T00:05:00Z,failed,99.00,0.00,USD,{ACME},Acme Outreach,cus_acme,billing@acme.test,in_a2,ACME-0002,pi_a2,visa,4242,insufficient_funds,Your card has insufficient funds.")
     );
     assert!(lines[3].starts_with("ch_a1,2026-10-01T00:05:00Z,succeeded,99.00,0.00,USD,"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revenue_for_november_worked_out_by_hand() {
+    let env = synced().await;
+    let r = revenue::report(&env.conn, &staff("finance"), "2026-11").unwrap();
+    assert_eq!(r.currencies.len(), 1, "only USD lines are recurring: {:?}", r.currencies);
+    let usd = &r.currencies[0];
+    assert_eq!(usd.currency, "usd");
+    // End of November: Acme Pro 9,900 + Globex (499,000 − 49,900 + 30,000) / 12 = 39,925.
+    // Hooli is in trial (0.00), Umbrella's invoice is uncollectible, Initech canceled.
+    assert_eq!((usd.mrr, usd.paying_customers), (49_825, 2));
+    // End of October: 9,900 + 39,925 + Initech 2,900 + Umbrella 4,900.
+    assert_eq!((usd.mrr_previous, usd.paying_customers_previous), (57_625, 4));
+    assert_eq!(
+        usd.by_plan,
+        vec![
+            PlanMrr { plan: "Enterprise".into(), mrr: 37_425, customers: 1 }, // 449,100 / 12
+            PlanMrr { plan: "Pro".into(), mrr: 9_900, customers: 1 },
+            PlanMrr { plan: "Extra seats".into(), mrr: 2_500, customers: 1 }, // 30,000 / 12
+        ]
+    );
+    assert_eq!(usd.movements, Movements { churned: 2_900 + 4_900, ..Default::default() });
+    assert_eq!(usd.churned_customers, 2);
+    assert_eq!(usd.customer_churn_bp, Some(5_000)); // 2 of 4
+    assert_eq!(usd.revenue_churn_bp, Some(1_354)); // 7,800 / 57,625 = 13.536 %
+    assert_eq!(usd.arpa, Some(24_913)); // 49,825 / 2 = 24,912.5, half away from zero
+    assert_eq!(usd.ltv, Some(49_826)); // 24,913 / 50 %
+                                       // November's charges: ch_a2 failed, ch_a3 paid (partly refunded), ch_o2 pending (not counted).
+    assert_eq!((r.payments_succeeded, r.payments_failed, r.payment_success_bp), (1, 1, Some(5_000)));
+
+    let oct = revenue::report(&env.conn, &staff("finance"), "2026-10").unwrap();
+    // Acme Starter 2,900 → Pro 9,900; Initech back after a month without; Umbrella new.
+    assert_eq!(
+        oct.currencies[0].movements,
+        Movements { new: 4_900, expansion: 7_000, reactivation: 2_900, contraction: 0, churned: 0 }
+    );
+    assert_eq!((oct.payments_succeeded, oct.payments_failed), (4, 0), "refunded and disputed charges were paid");
+
+    let history = revenue::history(&env.conn, &staff("finance"), "2026-07", "2026-11").unwrap();
+    let mrr: Vec<(String, i64)> = history.iter().map(|p| (p.month.clone(), p.mrr)).collect();
+    assert_eq!(
+        mrr,
+        [("2026-07", 39_925), ("2026-08", 42_825), ("2026-09", 42_825), ("2026-10", 57_625), ("2026-11", 49_825)]
+            .map(|(m, v)| (m.to_string(), v))
+    );
+    let sep = &history[2].movements;
+    assert_eq!((sep.new, sep.churned), (2_900, 2_900), "Acme starts, Initech lapses");
+    for w in history.windows(2) {
+        let m = &w[1].movements;
+        assert_eq!(w[0].mrr + m.new + m.reactivation + m.expansion - m.contraction - m.churned, w[1].mrr);
+    }
+    assert!(matches!(revenue::report(&env.conn, &staff("ops"), "2026-11"), Err(FinanceError::Forbidden(_))));
+    assert!(matches!(revenue::report(&env.conn, &staff("finance"), "2026-13"), Err(FinanceError::BadInput(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_prints_the_mrr_report_as_json() {
+    let env = synced().await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_penguin-admin"))
+        .args(["finance", "mrr", "--cache"])
+        .arg(env._p.cache_path())
+        .args(["--month", "2026-11", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["month"], "2026-11");
+    assert_eq!(v["currencies"][0]["mrr"], 49_825);
+    assert_eq!(v["currencies"][0]["movements"]["churned"], 7_800);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_penguin-admin"))
+        .args(["finance", "mrr", "--cache"])
+        .arg(env._p.cache_path())
+        .args(["--month", "November"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM"));
 }

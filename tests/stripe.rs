@@ -189,16 +189,19 @@ async fn full_then_incremental_sync_into_the_cache() {
     assert_eq!(report.mode, "full");
     assert!(!seen.lock().unwrap().is_empty());
     let conn = rusqlite::Connection::open(&cache).unwrap();
-    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_customers"), 3);
-    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_subscriptions"), 3, "canceled ones too (status=all)");
-    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_charges"), 7);
+    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_customers"), 5);
+    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_subscriptions"), 5, "canceled ones too (status=all)");
+    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_charges"), 8);
     assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_invoice_lines WHERE invoice = 'in_g1'"), 3);
-    assert_eq!(q::<i64>(&conn, "SELECT sum(amount) FROM stripe_invoice_lines WHERE invoice = 'in_g1'"), 499000);
-    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_balance_transactions"), 8);
-    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_payout_transactions WHERE payout = 'po_1'"), 2);
+    assert_eq!(
+        q::<i64>(&conn, "SELECT sum(amount - discount) FROM stripe_invoice_lines WHERE invoice = 'in_g1'"),
+        499000
+    );
+    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_balance_transactions"), 9);
+    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_payout_transactions WHERE payout = 'po_1'"), 3);
     assert_eq!(
         q::<String>(&conn, "SELECT group_concat(id || ':' || payment_status, ' ') FROM (SELECT * FROM stripe_charges ORDER BY id)"),
-        "ch_a1:succeeded ch_a2:failed ch_a3:partially_refunded ch_g1:succeeded ch_g2:refunded ch_o1:disputed ch_o2:pending"
+        "ch_a1:succeeded ch_a2:failed ch_a3:partially_refunded ch_g1:succeeded ch_g2:refunded ch_o1:disputed ch_o2:pending ch_u1:succeeded"
     );
     assert_eq!(q::<i64>(&conn, "SELECT coupon_percent_off_bp FROM stripe_subscriptions WHERE id = 'sub_globex'"), 1000);
     assert_eq!(q::<String>(&conn, "SELECT note FROM stripe_refunds WHERE id = 're_a3'"), "goodwill: outage on Nov 2");
@@ -257,7 +260,7 @@ async fn full_then_incremental_sync_into_the_cache() {
     assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_disputes"), 2);
     assert_eq!(q::<i64>(&conn, "SELECT deleted FROM stripe_customers WHERE id = 'cus_orphan'"), 1);
     assert_eq!(q::<String>(&conn, "SELECT status FROM stripe_subscriptions WHERE id = 'sub_acme'"), "canceled");
-    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_charges"), 8);
+    assert_eq!(q::<i64>(&conn, "SELECT count(*) FROM stripe_charges"), 9);
     assert_eq!(q::<i64>(&conn, "SELECT amount FROM stripe_balance_transactions WHERE id = 'txn_n1'"), 1234);
     assert!(stripe_sync::as_of(&conn).unwrap().unwrap() >= as_of_1);
     drop(conn);

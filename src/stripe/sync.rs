@@ -102,7 +102,8 @@ CREATE INDEX IF NOT EXISTS stripe_invoices_created ON stripe_invoices (created);
 CREATE TABLE IF NOT EXISTS stripe_invoice_lines (id TEXT NOT NULL, invoice TEXT NOT NULL, description TEXT,
     amount INTEGER NOT NULL, currency TEXT NOT NULL, quantity INTEGER, period_start INTEGER, period_end INTEGER,
     price_id TEXT, proration INTEGER NOT NULL, discount INTEGER NOT NULL, tax INTEGER NOT NULL,
-    PRIMARY KEY (invoice, id));
+    plan TEXT, interval TEXT, interval_count INTEGER, PRIMARY KEY (invoice, id));
+CREATE INDEX IF NOT EXISTS stripe_invoice_lines_period ON stripe_invoice_lines (period_end);
 CREATE TABLE IF NOT EXISTS stripe_charges (id TEXT PRIMARY KEY, customer TEXT, invoice TEXT, payment_intent TEXT,
     amount INTEGER NOT NULL, amount_refunded INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL,
     payment_status TEXT NOT NULL, refunded INTEGER NOT NULL, disputed INTEGER NOT NULL, failure_code TEXT,
@@ -152,9 +153,34 @@ const TABLES: &[&str] = &[
     "stripe_payout_transactions",
 ];
 
-/// Creates the Stripe tables if missing (the sync does it; tests and fixtures may too).
+/// Version of the `stripe_*` tables' shape; a cache written with another one drops
+/// them and reloads in full (they are a copy of Stripe, nothing is lost).
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Creates the Stripe tables if missing, replacing those of another shape version.
 pub fn ensure_schema(conn: &Connection) -> Result<(), CacheError> {
-    conn.execute_batch(SCHEMA).map_err(CacheError::sql("creating the Stripe tables"))
+    let e = CacheError::sql("creating the Stripe tables");
+    let exists: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'stripe_sync_state')", [], |r| r.get(0))
+        .map_err(CacheError::sql("reading the schema"))?;
+    let version: Option<String> = if exists {
+        conn.query_row("SELECT value FROM stripe_sync_state WHERE key = 'schema'", [], |r| r.get(0))
+            .optional()
+            .map_err(CacheError::sql("reading the Stripe schema version"))?
+    } else {
+        None
+    };
+    if exists && version.as_deref() != Some(SCHEMA_VERSION) {
+        let mut drop = String::from("DROP TABLE IF EXISTS stripe_sync_state;");
+        for t in TABLES {
+            drop.push_str(&format!("DROP TABLE IF EXISTS {t};"));
+        }
+        conn.execute_batch(&drop).map_err(CacheError::sql("replacing the Stripe tables"))?;
+    }
+    conn.execute_batch(SCHEMA).map_err(e)?;
+    conn.execute("INSERT OR REPLACE INTO stripe_sync_state (key, value) VALUES ('schema', ?1)", [SCHEMA_VERSION])
+        .map_err(CacheError::sql("writing the Stripe schema version"))?;
+    Ok(())
 }
 
 /// Everything fetched by one sync, applied in one transaction.
@@ -493,7 +519,7 @@ fn apply(
         let mut del_lines =
             tx.prepare("DELETE FROM stripe_invoice_lines WHERE invoice = ?1").map_err(e("invoice lines"))?;
         let mut line = tx
-            .prepare("INSERT OR REPLACE INTO stripe_invoice_lines VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")
+            .prepare("INSERT OR REPLACE INTO stripe_invoice_lines VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")
             .map_err(e("invoice lines"))?;
         for i in &b.invoices {
             st.execute(params![
@@ -539,6 +565,9 @@ fn apply(
                     l.proration,
                     sum(&l.discount_amounts),
                     sum(&l.tax_amounts),
+                    l.price.as_ref().and_then(|p| p.nickname.clone().or_else(|| p.product.clone())),
+                    l.price.as_ref().and_then(|p| p.recurring.as_ref().map(|r| r.interval.clone())),
+                    l.price.as_ref().and_then(|p| p.recurring.as_ref().map(|r| r.interval_count)),
                 ])
                 .map_err(e("invoice lines"))?;
             }

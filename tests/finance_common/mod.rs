@@ -90,10 +90,19 @@ pub fn subscription(
                                "quantity": quantity}]}})
 }
 
-pub fn line(id: &str, description: &str, amount: i64, currency: &str) -> Value {
-    json!({"id": id, "object": "line_item", "description": description, "amount": amount, "currency": currency,
-           "quantity": 1, "period": {"start": null, "end": null}, "proration": false, "discount_amounts": [],
-           "tax_amounts": []})
+/// An invoice line: `price` None for a one-off item; `discount` in minor units.
+pub fn line(
+    id: &str,
+    description: &str,
+    amount: i64,
+    price: Option<Value>,
+    period: (i64, i64),
+    discount: i64,
+) -> Value {
+    let discounts = if discount > 0 { json!([{"amount": discount, "discount": "di_x"}]) } else { json!([]) };
+    json!({"id": id, "object": "line_item", "description": description, "amount": amount, "currency": "usd",
+           "quantity": 1, "period": {"start": period.0, "end": period.1}, "proration": false, "price": price,
+           "discount_amounts": discounts, "tax_amounts": []})
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -129,54 +138,150 @@ pub fn txn(id: &str, kind: &str, source: &str, amount: i64, currency: &str, crea
 
 /// The account. Charges (newest first):
 ///
-/// | charge | tenant | amount | status | created |
+/// | charge | customer (tenant) | amount | status | created |
 /// |---|---|---|---|---|
-/// | ch_o2 | (none) | 30.00 USD | pending | 2026-11-10 |
+/// | ch_o2 | Initech (none) | 30.00 USD | pending | 2026-11-10 |
 /// | ch_a3 | Acme | 99.00 USD, 20.00 refunded | partially_refunded | 2026-11-02 |
 /// | ch_a2 | Acme | 99.00 USD, insufficient_funds | failed | 2026-11-01 |
-/// | ch_o1 | (none) | 15.00 USD | disputed | 2026-10-20 |
-/// | ch_g2 | Globex | 49.00 EUR, all refunded | refunded | 2026-10-15 |
+/// | ch_o1 | Initech (none) | 29.00 USD | disputed | 2026-10-20 |
+/// | ch_g2 | Globex | 49.00 EUR, all refunded | refunded | 2026-10-15 12:00 |
+/// | ch_u1 | Umbrella (none) | 49.00 USD | succeeded | 2026-10-15 09:00 |
 /// | ch_a1 | Acme | 99.00 USD | succeeded | 2026-10-01 |
 /// | ch_g1 | Globex | 4,990.00 USD | succeeded | 2026-03-01 |
+///
+/// Subscription invoices (for MRR, at each month's end, USD):
+/// - Globex: Enterprise yearly 4,990.00 − 10 % + Extra seats yearly 300.00 from
+///   2026-03-01 for a year: (499,000 − 49,900 + 30,000) / 12 = 39,925 a month; plus a
+///   one-off setup fee (not recurring).
+/// - Initech: Starter 29.00 for Aug 5 – Sep 5, none for September, again Oct 5 – Nov 5,
+///   then canceled.
+/// - Acme: Starter 29.00 in September, Pro 99.00 from October.
+/// - Umbrella: Growth 49.00 Oct 15 – Nov 15; the next invoice is uncollectible.
+/// - Hooli: a 0.00 trial invoice from Nov 10.
 pub fn dataset() -> Dataset {
     let pro = price("price_pro_m", "Pro", 9900, "usd", "month");
-    let ent = price("price_ent_y", "Enterprise", 499000, "usd", "year");
     let starter = price("price_starter_m", "Starter", 2900, "usd", "month");
+    let growth = price("price_growth_m", "Growth", 4900, "usd", "month");
+    let ent = price("price_ent_y", "Enterprise", 499000, "usd", "year");
+    let seats = price("price_seats_y", "Extra seats", 30000, "usd", "year");
+    let setup = json!({"id": "price_setup", "object": "price", "product": "prod_setup", "nickname": "Setup fee",
+                        "unit_amount": 19900, "currency": "usd", "recurring": null});
     let ten_off = json!({"id": "TEN", "object": "coupon", "percent_off": 10.0, "amount_off": null, "currency": null,
                           "duration": "forever"});
+    let year = (t("2026-03-01 00:00"), t("2027-03-01 00:00"));
+    let mut globex_sub =
+        subscription("sub_globex", "cus_globex", "active", ent.clone(), 1, Some(ten_off), t("2026-03-01 00:00"), year);
+    globex_sub["items"]["data"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "si_globex_seats", "object": "subscription_item", "price": seats.clone(), "quantity": 1}));
+    let mut in_u2 = invoice(
+        "in_u2",
+        "UMB-0002",
+        "cus_umbrella",
+        Some("sub_umbrella"),
+        "uncollectible",
+        4900,
+        0,
+        None,
+        vec![line(
+            "il_u2",
+            "Growth × 1",
+            4900,
+            Some(growth.clone()),
+            (t("2026-11-15 00:00"), t("2026-12-15 00:00")),
+            0,
+        )],
+        false,
+        t("2026-11-15 00:00"),
+    );
+    in_u2["attempt_count"] = json!(4);
     let objects = vec![
         customer("cus_acme", "billing@acme.test", "Acme Billing", t("2026-01-10 09:00")),
         customer("cus_globex", "carol@globex.test", "Carol Diaz", t("2026-02-20 09:00")),
         customer("cus_orphan", "ops@initech.test", "Initech Ops", t("2026-05-05 09:00")),
+        customer("cus_umbrella", "ap@umbrella.test", "Umbrella AP", t("2026-10-15 08:00")),
+        customer("cus_hooli", "gavin@hooli.test", "Gavin B", t("2026-11-10 08:00")),
         subscription(
             "sub_acme",
             "cus_acme",
             "active",
-            pro,
+            pro.clone(),
             1,
             None,
-            t("2026-01-10 09:00"),
+            t("2026-09-01 00:00"),
             (t("2026-11-01 00:00"), t("2026-12-01 00:00")),
         ),
-        subscription(
-            "sub_globex",
-            "cus_globex",
-            "active",
-            ent,
-            1,
-            Some(ten_off),
-            t("2026-03-01 00:00"),
-            (t("2026-03-01 00:00"), t("2027-03-01 00:00")),
-        ),
+        globex_sub,
         subscription(
             "sub_orphan",
             "cus_orphan",
             "canceled",
-            starter,
+            starter.clone(),
             1,
             None,
-            t("2026-05-05 09:00"),
+            t("2026-08-05 00:00"),
             (t("2026-10-05 00:00"), t("2026-11-05 00:00")),
+        ),
+        subscription(
+            "sub_umbrella",
+            "cus_umbrella",
+            "unpaid",
+            growth.clone(),
+            1,
+            None,
+            t("2026-10-15 09:00"),
+            (t("2026-11-15 00:00"), t("2026-12-15 00:00")),
+        ),
+        subscription(
+            "sub_hooli",
+            "cus_hooli",
+            "trialing",
+            pro.clone(),
+            1,
+            None,
+            t("2026-11-10 08:00"),
+            (t("2026-11-10 08:00"), t("2026-12-10 08:00")),
+        ),
+        invoice(
+            "in_o0",
+            "INIT-0001",
+            "cus_orphan",
+            Some("sub_orphan"),
+            "paid",
+            2900,
+            2900,
+            None,
+            vec![line(
+                "il_o0",
+                "Starter × 1",
+                2900,
+                Some(starter.clone()),
+                (t("2026-08-05 00:00"), t("2026-09-05 00:00")),
+                0,
+            )],
+            false,
+            t("2026-08-05 00:00"),
+        ),
+        invoice(
+            "in_a0",
+            "ACME-0000",
+            "cus_acme",
+            Some("sub_acme"),
+            "paid",
+            2900,
+            2900,
+            None,
+            vec![line(
+                "il_a0",
+                "Starter × 1",
+                2900,
+                Some(starter.clone()),
+                (t("2026-09-01 00:00"), t("2026-10-01 00:00")),
+                0,
+            )],
+            false,
+            t("2026-09-01 00:00"),
         ),
         invoice(
             "in_a1",
@@ -187,9 +292,49 @@ pub fn dataset() -> Dataset {
             9900,
             9900,
             Some("ch_a1"),
-            vec![line("il_a1", "Pro × 1 (Oct 2026)", 9900, "usd")],
+            vec![line("il_a1", "Pro × 1", 9900, Some(pro.clone()), (t("2026-10-01 00:00"), t("2026-11-01 00:00")), 0)],
             false,
             t("2026-10-01 00:00"),
+        ),
+        invoice(
+            "in_o1",
+            "INIT-0002",
+            "cus_orphan",
+            Some("sub_orphan"),
+            "paid",
+            2900,
+            2900,
+            Some("ch_o1"),
+            vec![line(
+                "il_o1",
+                "Starter × 1",
+                2900,
+                Some(starter.clone()),
+                (t("2026-10-05 00:00"), t("2026-11-05 00:00")),
+                0,
+            )],
+            false,
+            t("2026-10-05 00:00"),
+        ),
+        invoice(
+            "in_u1",
+            "UMB-0001",
+            "cus_umbrella",
+            Some("sub_umbrella"),
+            "paid",
+            4900,
+            4900,
+            Some("ch_u1"),
+            vec![line(
+                "il_u1",
+                "Growth × 1",
+                4900,
+                Some(growth.clone()),
+                (t("2026-10-15 09:00"), t("2026-11-15 00:00")),
+                0,
+            )],
+            false,
+            t("2026-10-15 09:00"),
         ),
         invoice(
             "in_a2",
@@ -200,11 +345,33 @@ pub fn dataset() -> Dataset {
             9900,
             9900,
             Some("ch_a3"),
-            vec![line("il_a2", "Pro × 1 (Nov 2026)", 9900, "usd")],
+            vec![line("il_a2", "Pro × 1", 9900, Some(pro.clone()), (t("2026-11-01 00:00"), t("2026-12-01 00:00")), 0)],
             false,
             t("2026-11-01 00:00"),
         ),
+        invoice(
+            "in_h1",
+            "HOOLI-0001",
+            "cus_hooli",
+            Some("sub_hooli"),
+            "paid",
+            0,
+            0,
+            None,
+            vec![line(
+                "il_h1",
+                "Trial period for Pro",
+                0,
+                Some(pro),
+                (t("2026-11-10 08:00"), t("2026-12-10 08:00")),
+                0,
+            )],
+            false,
+            t("2026-11-10 08:00"),
+        ),
+        in_u2,
         // Three lines, only two embedded: the sync must fetch the rest from /lines.
+        // 499,000 − 49,900 (10 % off) + 30,000 + 19,900 (one-off) = 499,000.
         invoice(
             "in_g1",
             "GLOBEX-0001",
@@ -215,9 +382,9 @@ pub fn dataset() -> Dataset {
             499000,
             Some("ch_g1"),
             vec![
-                line("il_g1a", "Enterprise × 1 (year)", 449100, "usd"),
-                line("il_g1b", "Extra seats", 30000, "usd"),
-                line("il_g1c", "Dedicated IP", 19900, "usd"),
+                line("il_g1a", "Enterprise × 1", 499000, Some(ent), year, 49900),
+                line("il_g1b", "Extra seats", 30000, Some(seats), year, 0),
+                line("il_g1c", "Setup fee", 19900, Some(setup), (year.0, year.0), 0),
             ],
             true,
             t("2026-03-01 00:00"),
@@ -251,6 +418,20 @@ pub fn dataset() -> Dataset {
             t("2026-10-01 00:05"),
         ),
         charge(
+            "ch_u1",
+            "cus_umbrella",
+            Some("in_u1"),
+            4900,
+            "usd",
+            "succeeded",
+            0,
+            false,
+            None,
+            "visa",
+            "3155",
+            t("2026-10-15 09:00"),
+        ),
+        charge(
             "ch_g2",
             "cus_globex",
             None,
@@ -267,8 +448,8 @@ pub fn dataset() -> Dataset {
         charge(
             "ch_o1",
             "cus_orphan",
-            None,
-            1500,
+            Some("in_o1"),
+            2900,
             "usd",
             "succeeded",
             0,
@@ -327,20 +508,25 @@ pub fn dataset() -> Dataset {
         json!({"id": "re_g2", "object": "refund", "charge": "ch_g2", "payment_intent": "pi_g2", "amount": 4900,
                "currency": "eur", "status": "succeeded", "reason": "duplicate", "balance_transaction": "txn_re_g2",
                "metadata": {}, "created": t("2026-10-16 09:00")}),
-        json!({"id": "dp_o1", "object": "dispute", "charge": "ch_o1", "amount": 1500, "currency": "usd",
+        json!({"id": "dp_o1", "object": "dispute", "charge": "ch_o1", "amount": 2900, "currency": "usd",
                "status": "needs_response", "reason": "fraudulent", "created": t("2026-10-25 00:00")}),
         txn("txn_g1", "charge", "ch_g1", 499000, "usd", t("2026-03-01 00:05")),
         txn("txn_a1", "charge", "ch_a1", 9900, "usd", t("2026-10-01 00:05")),
+        txn("txn_u1", "charge", "ch_u1", 4900, "usd", t("2026-10-15 09:00")),
         txn("txn_g2", "charge", "ch_g2", 4900, "eur", t("2026-10-15 12:00")),
-        txn("txn_o1", "charge", "ch_o1", 1500, "usd", t("2026-10-20 08:30")),
+        txn("txn_o1", "charge", "ch_o1", 2900, "usd", t("2026-10-20 08:30")),
         txn("txn_a3", "charge", "ch_a3", 9900, "usd", t("2026-11-02 00:05")),
         txn("txn_re_g2", "refund", "re_g2", -4900, "eur", t("2026-10-16 09:00")),
         txn("txn_re_a3", "refund", "re_a3", -2000, "usd", t("2026-11-03 10:00")),
-        txn("txn_po1", "payout", "po_1", -11400, "usd", t("2026-10-22 00:00")),
-        json!({"id": "po_1", "object": "payout", "amount": 11400, "currency": "usd", "status": "paid",
+        txn("txn_po1", "payout", "po_1", -17700, "usd", t("2026-10-22 00:00")),
+        // Pays out Acme's October charge, Umbrella's and Initech's: 9,900 + 4,900 + 2,900.
+        json!({"id": "po_1", "object": "payout", "amount": 17700, "currency": "usd", "status": "paid",
                "arrival_date": t("2026-10-24 00:00"), "created": t("2026-10-22 00:00")}),
     ];
-    Dataset { objects, payout_transactions: vec![("po_1".into(), vec!["txn_a1".into(), "txn_o1".into()])] }
+    Dataset {
+        objects,
+        payout_transactions: vec![("po_1".into(), vec!["txn_a1".into(), "txn_u1".into(), "txn_o1".into()])],
+    }
 }
 
 pub async fn fake() -> FakeStripe {
