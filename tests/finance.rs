@@ -10,6 +10,7 @@ use common::{small_fixture, Platform};
 use finance_common::{client, fake, staff, ACME, GLOBEX};
 use penguin_admin::cache;
 use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
+use penguin_admin::finance::reconcile::{self, CurrencyTotals, DiscrepancyKind};
 use penguin_admin::finance::revenue::{self, Movements, PlanMrr};
 use penguin_admin::finance::FinanceError;
 use penguin_admin::stripe::fake::FakeStripe;
@@ -23,6 +24,12 @@ struct Env {
 }
 
 async fn synced() -> Env {
+    synced_with("", |_| {}).await
+}
+
+/// Like [`synced`], with extra platform SQL run first and Stripe changes made before
+/// the Stripe sync.
+async fn synced_with(platform_sql: &str, stripe_setup: impl FnOnce(&FakeStripe)) -> Env {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
     sqlx::raw_sql(&format!(
@@ -32,8 +39,12 @@ async fn synced() -> Env {
     .execute(&p.central.oltp)
     .await
     .unwrap();
+    if !platform_sql.is_empty() {
+        sqlx::raw_sql(platform_sql).execute(&p.central.oltp).await.unwrap();
+    }
     sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
     let fake = fake().await;
+    stripe_setup(&fake);
     stripe_sync::sync(&client(&fake), &p.cache_path(), None, &Cancel::default()).await.unwrap();
     let conn = cache::open_read(&p.cache_path()).unwrap();
     Env { _p: p, _fake: fake, conn }
@@ -246,4 +257,143 @@ async fn cli_prints_the_mrr_report_as_json() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_finds_one_discrepancy_of_each_kind() {
+    // The platform's view of Oct 1 – Nov 15: every Stripe charge of the period but
+    // Umbrella's (missing in platform), one payment Stripe never saw, one amount, one
+    // currency and one status that disagree; Globex's subscription past due where
+    // Stripe has it active.
+    let platform = "DELETE FROM payments;
+        UPDATE subscriptions SET stripe_subscription_id = 'sub_acme' WHERE id = '00000000-0000-0000-0000-0000000000e1';
+        UPDATE subscriptions SET stripe_subscription_id = 'sub_globex', status = 'past_due'
+          WHERE id = '00000000-0000-0000-0000-0000000000e2';
+        INSERT INTO payments (id, subscription_id, amount, currency, status, processed, created, stripe_payment_intent_id) VALUES
+         ('00000000-0000-0000-0000-00000000f0a1', '00000000-0000-0000-0000-0000000000e1', 99.00, 'USD', 'succeeded',
+          '2026-10-01T00:06:00Z', '2026-10-01T00:05:00Z', 'pi_a1'),
+         ('00000000-0000-0000-0000-00000000f0a2', '00000000-0000-0000-0000-0000000000e1', 99.00, 'USD', 'failed',
+          NULL, '2026-11-01T00:05:00Z', 'pi_a2'),
+         ('00000000-0000-0000-0000-00000000f0a3', '00000000-0000-0000-0000-0000000000e1', 90.00, 'USD', 'succeeded',
+          '2026-11-02T00:06:00Z', '2026-11-02T00:05:00Z', 'pi_a3'),
+         ('00000000-0000-0000-0000-00000000f0b2', '00000000-0000-0000-0000-0000000000e2', 49.00, 'USD', 'refunded',
+          '2026-10-15T12:01:00Z', '2026-10-15T12:00:00Z', 'pi_g2'),
+         ('00000000-0000-0000-0000-00000000f0c1', NULL, 29.00, 'USD', 'succeeded',
+          '2026-10-20T08:31:00Z', '2026-10-20T08:30:00Z', 'pi_o1'),
+         ('00000000-0000-0000-0000-00000000f0c2', NULL, 30.00, 'USD', 'succeeded',
+          '2026-11-10T10:01:00Z', '2026-11-10T10:00:00Z', 'pi_o2'),
+         ('00000000-0000-0000-0000-00000000f0d1', '00000000-0000-0000-0000-0000000000e1', 12.00, 'USD', 'succeeded',
+          '2026-10-10T10:00:00Z', '2026-10-10T10:00:00Z', 'pi_zz1'),
+         -- Outside the period: ignored.
+         ('00000000-0000-0000-0000-00000000f0e9', NULL, 5.00, 'USD', 'succeeded',
+          '2026-09-10T10:00:00Z', '2026-09-10T10:00:00Z', 'pi_nowhere');";
+    let env = synced_with(platform, |fake| {
+        // Paid in Stripe with no payment; a payout of 100.00 paying out 99.00.
+        let mut x1 = finance_common::invoice(
+            "in_x1",
+            "ACME-0099",
+            "cus_acme",
+            None,
+            "paid",
+            5000,
+            5000,
+            None,
+            vec![],
+            false,
+            finance_common::t("2026-10-12 00:00"),
+        );
+        x1["status_transitions"]["paid_at"] = serde_json::json!(finance_common::t("2026-10-12 00:00"));
+        fake.put(x1, "invoice.paid");
+        fake.put(
+            serde_json::json!({"id": "po_2", "object": "payout", "amount": 10000, "currency": "usd",
+                                    "status": "paid", "arrival_date": finance_common::t("2026-11-07 00:00"),
+                                    "created": finance_common::t("2026-11-05 00:00")}),
+            "payout.paid",
+        );
+        fake.link_payout("po_2", &["txn_a3"]);
+    })
+    .await;
+    let r = reconcile::reconcile(&env.conn, &staff("finance"), "2026-10-01", "2026-11-15").unwrap();
+    let got: Vec<(DiscrepancyKind, Option<&str>, Option<&str>, Option<i64>, Option<i64>)> = r
+        .discrepancies
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                d.platform_id.as_deref().map(|s| &s[28..]),
+                d.stripe_id.as_deref(),
+                d.platform_amount,
+                d.stripe_amount,
+            )
+        })
+        .collect();
+    use DiscrepancyKind::*;
+    assert_eq!(
+        got,
+        vec![
+            (MissingInStripe, Some("0000f0d1"), Some("pi_zz1"), Some(1200), None),
+            (MissingInPlatform, None, Some("ch_u1"), None, Some(4900)),
+            (AmountMismatch, Some("0000f0a3"), Some("ch_a3"), Some(9000), Some(9900)),
+            (CurrencyMismatch, Some("0000f0b2"), Some("ch_g2"), Some(4900), Some(4900)),
+            (StatusMismatch, Some("0000f0c2"), Some("ch_o2"), Some(3000), Some(3000)),
+            (PaidInvoiceWithoutPayment, None, Some("in_x1"), None, Some(5000)),
+            (PayoutMismatch, None, Some("po_2"), Some(9900), Some(10000)),
+            (SubscriptionStatusMismatch, Some("000000e2"), Some("sub_globex"), None, None),
+        ]
+    );
+    let status = &r.discrepancies[4];
+    assert_eq!(
+        (status.platform_value.as_deref(), status.stripe_value.as_deref()),
+        (Some("succeeded"), Some("pending"))
+    );
+    assert_eq!(r.discrepancies[2].tenant_id.as_deref(), Some(ACME));
+    assert_eq!(r.counts.values().sum::<u32>(), 8);
+    assert_eq!(
+        r.totals,
+        vec![
+            CurrencyTotals {
+                currency: "eur".into(),
+                stripe_charged: 4_900,
+                stripe_refunded: 4_900,
+                stripe_net: 0,
+                ..Default::default()
+            },
+            CurrencyTotals {
+                currency: "usd".into(),
+                // 99 + 90 + 49 (the platform says USD) + 29 + 30 + 12; the failed one not.
+                platform_collected: 30_900,
+                // ch_a1 99 + ch_u1 49 + ch_o1 29 (disputed later) + ch_a3 99.
+                stripe_charged: 27_600,
+                stripe_refunded: 2_000,
+                stripe_net: 25_600,
+                payouts: 17_700 + 10_000,
+            },
+        ]
+    );
+
+    let mut out = Vec::new();
+    reconcile::export_csv(&r, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 8);
+    assert_eq!(
+        lines[0],
+        "kind,date_utc,platform_id,stripe_id,tenant_id,currency,platform_amount,stripe_amount,difference,platform_value,stripe_value"
+    );
+    assert_eq!(lines[3], format!("amount_mismatch,2026-11-02T00:06:00Z,00000000-0000-0000-0000-00000000f0a3,ch_a3,{ACME},USD,90.00,99.00,9.00,,"));
+
+    assert!(matches!(
+        reconcile::reconcile(&env.conn, &staff("support"), "2026-10-01", "2026-11-15"),
+        Err(FinanceError::Forbidden(_))
+    ));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_penguin-admin"))
+        .args(["finance", "reconcile", "--cache"])
+        .arg(env._p.cache_path())
+        .args(["--from", "2026-10-01", "--to", "2026-11-15", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["payout_mismatch"], 1);
+    assert_eq!(v["discrepancies"].as_array().unwrap().len(), 8);
 }

@@ -13,7 +13,7 @@ use clap::Subcommand;
 
 use penguin_admin::auth::{permissions, Staff};
 use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
-use penguin_admin::finance::{major_units, revenue};
+use penguin_admin::finance::{major_units, reconcile, revenue};
 use penguin_admin::profiles::Profile;
 use penguin_admin::stripe::{self, Stripe, StripeConfig};
 use penguin_admin::{cache, sync};
@@ -83,6 +83,24 @@ pub enum FinanceAction {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Compare the platform's payments and subscriptions with Stripe over a period.
+    Reconcile {
+        /// Cache file.
+        #[arg(long)]
+        cache: PathBuf,
+        /// Period start (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        from: String,
+        /// Period end (YYYY-MM-DD, exclusive).
+        #[arg(long)]
+        to: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write the discrepancies to this CSV file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
 }
 
@@ -246,6 +264,50 @@ pub async fn run(action: FinanceAction) -> Result<()> {
                 r.payments_failed,
                 pct(r.payment_success_bp)
             );
+            Ok(())
+        }
+        FinanceAction::Reconcile { cache: path, from, to, json, csv } => {
+            let conn = cache::open_read(&path)?;
+            let r = reconcile::reconcile(&conn, &cache_owner(), &from, &to)?;
+            if let Some(file) = csv {
+                let out = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+                reconcile::export_csv(&r, std::io::BufWriter::new(out))?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            println!("Reconciliation {} – {} (Stripe as of {})", r.from, r.to, r.stripe_as_of);
+            for t in &r.totals {
+                let m = |v: i64| format!("{} {}", major_units(v, &t.currency), t.currency.to_uppercase());
+                println!(
+                    "  {}: platform collected {}, Stripe charged {}, refunded {}, net {}, payouts {}",
+                    t.currency.to_uppercase(),
+                    m(t.platform_collected),
+                    m(t.stripe_charged),
+                    m(t.stripe_refunded),
+                    m(t.stripe_net),
+                    m(t.payouts)
+                );
+            }
+            if r.discrepancies.is_empty() {
+                println!("no discrepancies");
+            }
+            for d in &r.discrepancies {
+                let cur = d.currency.clone().unwrap_or_else(|| "usd".into());
+                let m = |v: Option<i64>| v.map(|v| major_units(v, &cur)).unwrap_or_else(|| "-".into());
+                println!(
+                    "  {:<30} {} platform {:<38} stripe {:<24} {:>12} {:>12} {} {}",
+                    d.kind.as_str(),
+                    d.date,
+                    d.platform_id.as_deref().unwrap_or("-"),
+                    d.stripe_id.as_deref().unwrap_or("-"),
+                    m(d.platform_amount),
+                    m(d.stripe_amount),
+                    d.platform_value.as_deref().unwrap_or(""),
+                    d.stripe_value.as_deref().unwrap_or("")
+                );
+            }
             Ok(())
         }
     }
