@@ -8,13 +8,16 @@ mod finance_common;
 
 use common::{small_fixture, Platform};
 use finance_common::{client, fake, staff, ACME, GLOBEX};
+use penguin_admin::auth::ClientInfo;
 use penguin_admin::cache;
+use penguin_admin::finance::actions::{self, ActionContext, ActionError, RefundRequest, SubscriptionChange};
 use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
 use penguin_admin::finance::reconcile::{self, CurrencyTotals, DiscrepancyKind};
 use penguin_admin::finance::revenue::{self, Movements, PlanMrr};
 use penguin_admin::finance::FinanceError;
 use penguin_admin::stripe::fake::FakeStripe;
 use penguin_admin::stripe::sync as stripe_sync;
+use penguin_admin::stripe::{Stripe, StripeConfig};
 use penguin_admin::sync::{self, Cancel};
 
 struct Env {
@@ -396,4 +399,221 @@ async fn reconciliation_finds_one_discrepancy_of_each_kind() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["counts"]["payout_mismatch"], 1);
     assert_eq!(v["discrepancies"].as_array().unwrap().len(), 8);
+}
+
+async fn audit_actions(
+    p: &Platform,
+    resource: &str,
+) -> Vec<(String, Option<String>, serde_json::Value, serde_json::Value)> {
+    penguin_admin::audit::deliver(&p.central).await.unwrap();
+    sqlx::query_as(
+        "SELECT action, notes, COALESCE(old_values, 'null'::jsonb), COALESCE(new_values, 'null'::jsonb)
+         FROM admin_audit_log WHERE resource_id = $1 ORDER BY id",
+    )
+    .bind(resource)
+    .fetch_all(&p.central.olap)
+    .await
+    .unwrap()
+}
+
+async fn action_states(p: &Platform) -> Vec<(String, String, String)> {
+    sqlx::query_as("SELECT kind, target, state FROM penguin_console.money_actions ORDER BY created")
+        .fetch_all(&p.central.oltp)
+        .await
+        .unwrap()
+}
+
+fn posts(fake: &FakeStripe) -> usize {
+    fake.requests().iter().filter(|r| r.method != "GET").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_are_previewed_checked_sent_once_and_audited_before_and_after() {
+    let env = synced().await;
+    let (p, fake) = (&env._p, &env._fake);
+    let finance = staff("finance");
+    let nov15 = Some(finance_common::now());
+    let req = |charge: &str, amount: Option<i64>| RefundRequest {
+        charge_id: charge.into(),
+        amount,
+        reason: "duplicate charge, ticket #4411".into(),
+        stripe_reason: Some("duplicate".into()),
+    };
+
+    // A partial refund leaves MRR alone; refunding the rest of ch_a3 (which paid Acme's
+    // November invoice) takes November's 99.00 out of Acme's MRR.
+    let partial = actions::preview_refund(&env.conn, &finance, &req("ch_a1", Some(2500)), nov15).unwrap();
+    assert_eq!((partial.refundable, partial.refund_amount, partial.full), (9900, 2500, false));
+    assert_eq!((partial.customer_mrr, partial.mrr_impact), (9900, 0));
+    assert_eq!(partial.tenant_id.as_deref(), Some(ACME));
+    let full = actions::preview_refund(&env.conn, &finance, &req("ch_a3", None), nov15).unwrap();
+    assert_eq!((full.already_refunded, full.refundable, full.refund_amount, full.full), (2000, 7900, 7900, true));
+    assert_eq!((full.customer_mrr, full.mrr_impact), (9900, -9900));
+
+    // Refused before anything is sent or recorded.
+    let cx = ActionContext {
+        central: &p.central,
+        stripe: &client(fake),
+        cache_path: &p.cache_path(),
+        staff: &finance,
+        client: &ClientInfo::default(),
+    };
+    let err = actions::refund(cx, &req("ch_a3", Some(8000))).await.unwrap_err();
+    assert!(err.to_string().contains("only 79.00 USD"), "{err}");
+    assert!(actions::refund(cx, &RefundRequest { reason: "  ".into(), ..req("ch_a1", None) }).await.is_err());
+    assert!(actions::refund(cx, &req("ch_a2", None)).await.unwrap_err().to_string().contains("failed"));
+    for role in ["support", "ops", "admin"] {
+        let who = staff(role);
+        let err = actions::refund(ActionContext { staff: &who, ..cx }, &req("ch_a1", Some(100))).await.unwrap_err();
+        assert!(matches!(err, ActionError::Refused(FinanceError::Forbidden(_))), "{role}: {err}");
+    }
+    assert_eq!(posts(fake), 0);
+    assert!(action_states(p).await.is_empty());
+
+    // The first answer is lost after Stripe acted: the client retries with the same key
+    // and Stripe pays out once.
+    fake.lose_next_answers(1);
+    let outcome = actions::refund(cx, &req("ch_a1", Some(2500))).await.unwrap();
+    assert_eq!(fake.count("refunds"), 3);
+    assert_eq!(fake.object("ch_a1").unwrap()["amount_refunded"], 2500);
+    assert_eq!(outcome.result_id.as_deref().map(|s| s.starts_with("re_")), Some(true));
+    let keys: Vec<Option<String>> =
+        fake.requests().into_iter().filter(|r| r.method == "POST").map(|r| r.idempotency_key).collect();
+    assert_eq!(keys, vec![Some(outcome.action_id.clone()), Some(outcome.action_id.clone())]);
+    assert_eq!(action_states(p).await, vec![("refund".into(), "ch_a1".into(), "succeeded".into())]);
+    let entries = audit_actions(p, "ch_a1").await;
+    let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(names, ["payment.refunded.requested", "payment.refunded"]);
+    assert_eq!(entries[0].1.as_deref(), Some("duplicate charge, ticket #4411"));
+    assert_eq!(entries[0].2["amount_refunded"], 0);
+    assert_eq!(entries[0].3["state"], "pending");
+    assert_eq!(entries[1].3["stripe"]["amount"], 2500);
+    assert_eq!(entries[1].3["state"], "succeeded");
+
+    // Re-sync: the cache shows it.
+    let report = stripe_sync::sync(&client(fake), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    assert_eq!(report.mode, "incremental");
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let (refunded, status): (i64, String) = conn
+        .query_row("SELECT amount_refunded, payment_status FROM stripe_charges WHERE id = 'ch_a1'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((refunded, status.as_str()), (2500, "partially_refunded"));
+    let note: String =
+        conn.query_row("SELECT note FROM stripe_refunds WHERE charge = 'ch_a1'", [], |r| r.get(0)).unwrap();
+    assert_eq!(note, "duplicate charge, ticket #4411");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_refund_stays_pending_and_resume_completes_it_without_paying_twice() {
+    let env = synced().await;
+    let (p, fake) = (&env._p, &env._fake);
+    let mut cfg = StripeConfig::new(fake.api_base(), fake.secret_key());
+    cfg.max_retries = 0;
+    let fragile = Stripe::new(cfg).unwrap();
+    let finance = staff("finance");
+    let cx = ActionContext {
+        central: &p.central,
+        stripe: &fragile,
+        cache_path: &p.cache_path(),
+        staff: &finance,
+        client: &ClientInfo::default(),
+    };
+    fake.lose_next_answers(1);
+    let req = RefundRequest {
+        charge_id: "ch_u1".into(),
+        amount: None,
+        reason: "churned, goodwill".into(),
+        stripe_reason: None,
+    };
+    let err = actions::refund(cx, &req).await.unwrap_err();
+    assert!(matches!(err, ActionError::Unconfirmed { .. }), "{err}");
+    assert_eq!(fake.count("refunds"), 3, "Stripe did refund");
+    assert_eq!(action_states(p).await, vec![("refund".into(), "ch_u1".into(), "pending".into())]);
+    let names: Vec<String> = audit_actions(p, "ch_u1").await.into_iter().map(|e| e.0).collect();
+    assert_eq!(names, ["payment.refunded.requested"], "the change already has its entry");
+
+    let done = actions::resume_pending(&p.central, &client(fake), &ClientInfo::default()).await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(fake.count("refunds"), 3, "replayed with the same key: no second refund");
+    assert_eq!(fake.object("ch_u1").unwrap()["amount_refunded"], 4900);
+    assert_eq!(action_states(p).await, vec![("refund".into(), "ch_u1".into(), "succeeded".into())]);
+    let names: Vec<String> = audit_actions(p, "ch_u1").await.into_iter().map(|e| e.0).collect();
+    assert_eq!(names, ["payment.refunded.requested", "payment.refunded"]);
+    assert!(actions::resume_pending(&p.central, &client(fake), &ClientInfo::default()).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_and_invoice_actions_are_checked_and_audited() {
+    let env = synced().await;
+    let (p, fake) = (&env._p, &env._fake);
+    let finance = staff("finance");
+    let stripe = client(fake);
+    let cx = ActionContext {
+        central: &p.central,
+        stripe: &stripe,
+        cache_path: &p.cache_path(),
+        staff: &finance,
+        client: &ClientInfo::default(),
+    };
+    actions::change_subscription(cx, "sub_acme", &SubscriptionChange::CancelAtPeriodEnd, "customer asked")
+        .await
+        .unwrap();
+    assert_eq!(fake.object("sub_acme").unwrap()["cancel_at_period_end"], true);
+    let entries = audit_actions(p, "sub_acme").await;
+    assert_eq!(entries[1].0, "subscription.cancel_scheduled");
+    assert_eq!(entries[1].2["cancel_at_period_end"], false);
+    assert_eq!(entries[1].3["stripe"]["cancel_at_period_end"], true);
+
+    // Stripe refuses an unknown coupon: recorded as failed, nothing changed.
+    let err = actions::change_subscription(
+        cx,
+        "sub_acme",
+        &SubscriptionChange::ApplyCoupon { coupon: "NOPE".into() },
+        "promo",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ActionError::Stripe { .. }), "{err}");
+    assert_eq!(fake.object("sub_acme").unwrap()["discount"], serde_json::Value::Null);
+    let last = audit_actions(p, "sub_acme").await.pop().unwrap();
+    assert_eq!(last.0, "subscription.coupon_applied.failed");
+
+    // Plan change to a price Stripe knows.
+    fake.put_quietly(finance_common::price("price_growth_m", "Growth", 4900, "usd", "month"));
+    actions::change_subscription(
+        cx,
+        "sub_acme",
+        &SubscriptionChange::ChangePlan { price: "price_growth_m".into() },
+        "downgrade",
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.object("sub_acme").unwrap()["items"]["data"][0]["price"]["id"], "price_growth_m");
+    stripe_sync::sync(&stripe, &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let (at_end, price): (bool, String) = conn
+        .query_row(
+            "SELECT s.cancel_at_period_end, i.price_id FROM stripe_subscriptions s
+             JOIN stripe_subscription_items i ON i.subscription = s.id WHERE s.id = 'sub_acme'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((at_end, price.as_str()), (true, "price_growth_m"));
+
+    // Already canceled, not open, not allowed: refused before sending.
+    let before = posts(fake);
+    assert!(actions::change_subscription(cx, "sub_orphan", &SubscriptionChange::CancelNow, "x").await.is_err());
+    assert!(actions::retry_payment(cx, "in_u2").await.unwrap_err().to_string().contains("uncollectible"));
+    let support = staff("support");
+    let err = actions::resend_invoice(ActionContext { staff: &support, ..cx }, "in_u2").await.unwrap_err();
+    assert!(matches!(err, ActionError::Refused(FinanceError::Forbidden(_))), "{err}");
+    assert_eq!(posts(fake), before);
+
+    // Cancel now.
+    actions::change_subscription(cx, "sub_globex", &SubscriptionChange::CancelNow, "fraud review").await.unwrap();
+    assert_eq!(fake.object("sub_globex").unwrap()["status"], "canceled");
+    assert_eq!(audit_actions(p, "sub_globex").await.pop().unwrap().0, "subscription.canceled");
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(&str, &[DbKind], &str)] = &[
     ("0003_auth", &[DbKind::Oltp], include_str!("sql/console/0003_auth_audit.sql")),
     ("0004_audit_outbox", &DbKind::ALL, include_str!("sql/console/0004_audit_outbox.sql")),
     ("0005_audit_chain", &[DbKind::Olap], include_str!("sql/console/0005_audit_chain.sql")),
+    ("0006_money_actions", &[DbKind::Oltp], include_str!("sql/console/0006_money_actions.sql")),
 ];
 
 /// Advisory lock key shared by every console install ("PENGUIN" in ASCII).

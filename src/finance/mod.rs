@@ -7,6 +7,7 @@
 //! emails and names masked, exports included. Money is integer minor units plus a
 //! currency code everywhere; [`major_units`] formats it for people and CSV.
 
+pub mod actions;
 pub mod payments;
 pub mod reconcile;
 pub mod revenue;

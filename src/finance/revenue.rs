@@ -16,7 +16,10 @@
 //! - **Unpaid excluded**: lines count when their invoice is `paid`, or `open` while its
 //!   subscription is `active` or `past_due` (still being collected, as Stripe counts
 //!   past-due subscriptions). `uncollectible`, `void` and `draft` invoices, and open
-//!   invoices of `unpaid`, `paused` or `canceled` subscriptions, do not count.
+//!   invoices of `unpaid`, `paused` or `canceled` subscriptions, do not count; nor does
+//!   an invoice whose payment was refunded in full (the money went back). A partial
+//!   refund leaves MRR alone: it is a one-off credit, not a change of the recurring
+//!   price.
 //! - **Per currency**: no exchange rates are applied; each currency is reported apart.
 //!
 //! Stripe's own Billing analytics compute MRR from each subscription's current state
@@ -159,6 +162,7 @@ pub fn monthly(amount: i64, interval: &str, interval_count: i64) -> i64 {
 }
 
 struct Line {
+    invoice: String,
     customer: String,
     currency: String,
     plan: String,
@@ -181,6 +185,25 @@ fn month_end(d: NaiveDate) -> i64 {
     next_month(d).and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default() - 1
 }
 
+/// A customer's MRR per currency at instant `t`, optionally as if the invoice
+/// `without` no longer counted (the impact of refunding it in full).
+pub(crate) fn customer_mrr_at(
+    conn: &Connection,
+    staff: &Staff,
+    customer: &str,
+    t: i64,
+    without: Option<&str>,
+) -> Result<BTreeMap<String, i64>, FinanceError> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for l in load_lines(conn, staff)?
+        .iter()
+        .filter(|l| l.customer == customer && l.start <= t && t < l.end && without != Some(l.invoice.as_str()))
+    {
+        *out.entry(l.currency.clone()).or_default() += l.monthly;
+    }
+    Ok(out)
+}
+
 fn load_lines(conn: &Connection, staff: &Staff) -> Result<Vec<Line>, FinanceError> {
     let allowed: Option<HashSet<String>> = if staff.sandbox_only() {
         let links = tenant_links(conn)?;
@@ -191,19 +214,21 @@ fn load_lines(conn: &Connection, staff: &Staff) -> Result<Vec<Line>, FinanceErro
     let mut st = conn
         .prepare(
             "SELECT i.customer, l.currency, COALESCE(l.plan, l.price_id, l.description, '?'), l.amount - l.discount,
-                    l.interval, COALESCE(l.interval_count, 1), l.period_start, l.period_end
+                    l.interval, COALESCE(l.interval_count, 1), l.period_start, l.period_end, i.id
              FROM stripe_invoice_lines l
              JOIN stripe_invoices i ON i.id = l.invoice
              LEFT JOIN stripe_subscriptions s ON s.id = i.subscription
              WHERE i.subscription IS NOT NULL AND l.proration = 0 AND l.interval IS NOT NULL
                AND l.period_start IS NOT NULL AND l.period_end > l.period_start
-               AND (i.status = 'paid' OR (i.status = 'open' AND s.status IN ('active', 'past_due')))",
+               AND (i.status = 'paid' OR (i.status = 'open' AND s.status IN ('active', 'past_due')))
+               AND NOT EXISTS (SELECT 1 FROM stripe_charges c WHERE c.id = i.charge AND c.payment_status = 'refunded')",
         )
         .map_err(CacheError::sql("reading subscription lines"))?;
     let rows = st
         .query_map([], |r| {
             let interval: String = r.get(4)?;
             Ok(Line {
+                invoice: r.get(8)?,
                 customer: r.get(0)?,
                 currency: r.get(1)?,
                 plan: r.get(2)?,

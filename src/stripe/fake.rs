@@ -451,6 +451,18 @@ fn write(s: &mut State, method: &str, path: &str, form: &[(String, String)]) -> 
             None => not_found(id),
         },
         ("POST", ["v1", "invoices", id, "pay"]) => pay_invoice(s, id),
+        ("POST", ["v1", "subscriptions", id]) => update_subscription(s, id, form),
+        ("DELETE", ["v1", "subscriptions", id]) => match s.get(id).cloned() {
+            Some(mut sub) => {
+                let now = s.now();
+                sub["status"] = json!("canceled");
+                sub["canceled_at"] = json!(now);
+                sub["ended_at"] = json!(now);
+                s.change(sub.clone(), "customer.subscription.deleted");
+                reply(200, &sub)
+            }
+            None => not_found(id),
+        },
         _ => error(404, "invalid_request_error", None, &format!("Unrecognized request URL ({method}: {path})."), None),
     }
 }
@@ -563,4 +575,79 @@ fn pay_invoice(s: &mut State, id: &str) -> (u16, Vec<u8>) {
     inv["status_transitions"]["paid_at"] = json!(now);
     s.change(inv.clone(), "invoice.paid");
     reply(200, &inv)
+}
+
+/// `POST /v1/subscriptions/{id}`: cancel at period end, pause collection, apply a
+/// coupon (`coupon` or `discounts[0][coupon]`), change the price of an item.
+fn update_subscription(s: &mut State, id: &str, form: &[(String, String)]) -> (u16, Vec<u8>) {
+    let Some(mut sub) = s.get(id).cloned() else { return not_found(id) };
+    if sub["status"].as_str() == Some("canceled") {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("resource_missing"),
+            "A canceled subscription can only update its metadata.",
+            None,
+        );
+    }
+    if let Some(v) = param(form, "cancel_at_period_end") {
+        sub["cancel_at_period_end"] = json!(v == "true");
+    }
+    if let Some(b) = param(form, "pause_collection[behavior]") {
+        sub["pause_collection"] = json!({"behavior": b, "resumes_at": param(form, "pause_collection[resumes_at]").and_then(|v| v.parse::<i64>().ok())});
+    } else if param(form, "pause_collection").is_some() {
+        sub["pause_collection"] = Value::Null;
+    }
+    if let Some(coupon) = param(form, "coupon").or_else(|| param(form, "discounts[0][coupon]")) {
+        match s.get(coupon).cloned() {
+            Some(c) => sub["discount"] = json!({"coupon": c, "end": null}),
+            None => {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    Some("resource_missing"),
+                    &format!("No such coupon: '{coupon}'"),
+                    Some("coupon"),
+                )
+            }
+        }
+    }
+    if let Some(price_id) = param(form, "items[0][price]") {
+        let Some(price) = s.get(price_id).cloned() else {
+            return error(
+                400,
+                "invalid_request_error",
+                Some("resource_missing"),
+                &format!("No such price: '{price_id}'"),
+                Some("items[0][price]"),
+            );
+        };
+        let item_id = param(form, "items[0][id]").map(str::to_string);
+        let items = sub["items"]["data"].as_array_mut();
+        match (items, item_id) {
+            (Some(items), Some(item_id)) => match items.iter_mut().find(|i| i["id"].as_str() == Some(&item_id)) {
+                Some(item) => item["price"] = price,
+                None => {
+                    return error(
+                        400,
+                        "invalid_request_error",
+                        Some("resource_missing"),
+                        &format!("No such subscription item: '{item_id}'"),
+                        Some("items[0][id]"),
+                    )
+                }
+            },
+            _ => {
+                return error(
+                    400,
+                    "invalid_request_error",
+                    Some("parameter_missing"),
+                    "Missing required param: items[0][id].",
+                    Some("items[0][id]"),
+                )
+            }
+        }
+    }
+    s.change(sub.clone(), "customer.subscription.updated");
+    reply(200, &sub)
 }
