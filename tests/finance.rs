@@ -1,7 +1,7 @@
 //! Finance reads over a cache synced from a real throwaway PostgreSQL (tenants,
 //! `tenant_config`) and the fake Stripe (`finance_common::dataset`). Expected rows and
 //! numbers are worked out by hand from those fixtures.
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::type_complexity, missing_docs)]
 
 mod common;
 mod finance_common;
