@@ -164,6 +164,12 @@ enum BenchAction {
         #[arg(long, default_value_t = 10)]
         scale: u32,
     },
+    /// The payments list and CSV export over N synthetic Stripe charges, with and without indexes.
+    Payments {
+        /// Charges to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+    },
 }
 
 #[derive(Args)]
@@ -292,6 +298,11 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Finance { action } => finance_cli::run(action).await,
+        Command::Bench { action: BenchAction::Payments { rows } } => {
+            let figures = penguin_admin::finance::bench::payments_at_scale(rows, &|line| println!("{line}"))?;
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+            Ok(())
+        }
         Command::Bench { action: BenchAction::Sync { scale } } => {
             let figures = bench::sync_vs_floor(scale, &|line| println!("{line}")).await?;
             println!("{}", serde_json::to_string_pretty(&figures)?);

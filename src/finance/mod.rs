@@ -8,6 +8,7 @@
 //! currency code everywhere; [`major_units`] formats it for people and CSV.
 
 pub mod actions;
+pub mod bench;
 pub mod payments;
 pub mod reconcile;
 pub mod revenue;

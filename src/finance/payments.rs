@@ -152,6 +152,8 @@ pub struct PaymentPage {
 
 /// Longest search text accepted.
 pub const MAX_SEARCH_CHARS: usize = 200;
+/// Matching customers bound as a list; more are joined in SQL instead.
+const MAX_LISTED_CUSTOMERS: usize = 5_000;
 
 struct Built {
     where_sql: String,
@@ -227,33 +229,66 @@ fn build(conn: &Connection, staff: &Staff, q: &PaymentQuery) -> Result<Built, Fi
                 args.push(Value::Text(search));
             }
             None => {
+                // Resolved here, over the small tables (customers, invoices by number),
+                // so the charges are reached through their customer and invoice indexes.
                 let needle = search.to_lowercase();
-                let by_tenant: Vec<String> = links
+                let mut customers: std::collections::BTreeSet<String> = links
                     .iter()
                     .filter(|(_, l)| l.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle)))
                     .map(|(c, _)| c.clone())
                     .collect();
                 let like = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-                let tenant_sql = in_list("c.customer", by_tenant, &mut args);
-                filters.push(format!(
-                    "({tenant_sql}
-                      OR c.customer IN (SELECT id FROM stripe_customers
-                                        WHERE lower(email) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\')
-                      OR c.invoice IN (SELECT id FROM stripe_invoices WHERE number = ? OR number = ?))"
-                ));
-                args.push(Value::Text(like.clone()));
-                args.push(Value::Text(like));
-                args.push(Value::Text(search.clone()));
-                args.push(Value::Text(search.to_uppercase()));
+                let mut st = conn
+                    .prepare_cached(
+                        "SELECT id FROM stripe_customers
+                         WHERE lower(email) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'",
+                    )
+                    .map_err(CacheError::sql("searching customers"))?;
+                let found = st
+                    .query_map([&like], |r| r.get::<_, String>(0))
+                    .map_err(CacheError::sql("searching customers"))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(CacheError::sql("searching customers"))?;
+                let many = found.len() > MAX_LISTED_CUSTOMERS;
+                if !many {
+                    customers.extend(found);
+                }
+                let mut st = conn
+                    .prepare_cached("SELECT id FROM stripe_invoices WHERE number = ?1 OR number = ?2")
+                    .map_err(CacheError::sql("searching invoices"))?;
+                let invoices = st
+                    .query_map([search.clone(), search.to_uppercase()], |r| r.get::<_, String>(0))
+                    .map_err(CacheError::sql("searching invoices"))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(CacheError::sql("searching invoices"))?;
+                let mut terms = Vec::new();
+                if many {
+                    // A very broad search: let SQLite join instead of binding a huge list.
+                    terms.push(
+                        "c.customer IN (SELECT id FROM stripe_customers
+                                        WHERE lower(email) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\')"
+                            .to_string(),
+                    );
+                    args.push(Value::Text(like.clone()));
+                    args.push(Value::Text(like.clone()));
+                }
+                if !customers.is_empty() {
+                    terms.push(in_list("c.customer", customers, &mut args));
+                }
+                if !invoices.is_empty() {
+                    terms.push(in_list("c.invoice", invoices, &mut args));
+                }
+                filters.push(if terms.is_empty() { "0".into() } else { format!("({})", terms.join(" OR ")) });
             }
         }
     }
     let where_sql = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
     let dir = if q.descending { "DESC" } else { "ASC" };
     let order = match q.sort {
+        // Every key in one direction, so each sort is one index walked forwards or backwards.
         PaymentSort::Created => format!("c.created {dir}, c.id {dir}"),
-        PaymentSort::Amount => format!("c.amount {dir}, c.created DESC, c.id"),
-        PaymentSort::Status => format!("c.payment_status {dir}, c.created DESC, c.id"),
+        PaymentSort::Amount => format!("c.amount {dir}, c.created {dir}, c.id {dir}"),
+        PaymentSort::Status => format!("c.payment_status {dir}, c.created {dir}, c.id {dir}"),
     };
     Ok(Built { where_sql, args, order, links })
 }

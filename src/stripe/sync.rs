@@ -109,10 +109,10 @@ CREATE TABLE IF NOT EXISTS stripe_charges (id TEXT PRIMARY KEY, customer TEXT, i
     payment_status TEXT NOT NULL, refunded INTEGER NOT NULL, disputed INTEGER NOT NULL, failure_code TEXT,
     failure_message TEXT, card_brand TEXT, card_last4 TEXT, balance_transaction TEXT, billing_email TEXT,
     description TEXT, created INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS stripe_charges_created ON stripe_charges (created);
-CREATE INDEX IF NOT EXISTS stripe_charges_status ON stripe_charges (payment_status, created);
-CREATE INDEX IF NOT EXISTS stripe_charges_customer ON stripe_charges (customer, created);
-CREATE INDEX IF NOT EXISTS stripe_charges_amount ON stripe_charges (amount);
+CREATE INDEX IF NOT EXISTS stripe_charges_created ON stripe_charges (created, id);
+CREATE INDEX IF NOT EXISTS stripe_charges_status ON stripe_charges (payment_status, created, id);
+CREATE INDEX IF NOT EXISTS stripe_charges_customer ON stripe_charges (customer, created, id);
+CREATE INDEX IF NOT EXISTS stripe_charges_amount ON stripe_charges (amount, created, id);
 CREATE INDEX IF NOT EXISTS stripe_charges_invoice ON stripe_charges (invoice);
 CREATE INDEX IF NOT EXISTS stripe_charges_pi ON stripe_charges (payment_intent);
 CREATE TABLE IF NOT EXISTS stripe_payment_intents (id TEXT PRIMARY KEY, customer TEXT, invoice TEXT,
