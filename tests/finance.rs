@@ -14,6 +14,7 @@ use penguin_admin::finance::actions::{self, ActionContext, ActionError, RefundRe
 use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
 use penguin_admin::finance::reconcile::{self, CurrencyTotals, DiscrepancyKind};
 use penguin_admin::finance::revenue::{self, Movements, PlanMrr};
+use penguin_admin::finance::webhooks::{self, WebhookStatus};
 use penguin_admin::finance::FinanceError;
 use penguin_admin::stripe::fake::FakeStripe;
 use penguin_admin::stripe::sync as stripe_sync;
@@ -616,4 +617,59 @@ async fn subscription_and_invoice_actions_are_checked_and_audited() {
     actions::change_subscription(cx, "sub_globex", &SubscriptionChange::CancelNow, "fraud review").await.unwrap();
     assert_eq!(fake.object("sub_globex").unwrap()["status"], "canceled");
     assert_eq!(audit_actions(p, "sub_globex").await.pop().unwrap().0, "subscription.canceled");
+}
+
+async fn webhook_log_then_health(p: &Platform, sql: &str) -> webhooks::WebhookHealth {
+    sqlx::raw_sql(sql).execute(&p.central.oltp).await.unwrap();
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    webhooks::health(&cache::open_read(&p.cache_path()).unwrap(), &staff("finance")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_health_follows_the_platform_log() {
+    let env = synced().await;
+    let p = &env._p;
+    let finance = staff("finance");
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let h = webhooks::health(&conn, &finance).unwrap();
+    assert_eq!(h.status, WebhookStatus::Unknown, "an empty log tells nothing");
+    drop(conn);
+
+    let log = |sql: &'static str| webhook_log_then_health(p, sql);
+    let h = log(
+        "INSERT INTO webhook_events VALUES
+           (gen_random_uuid(), 'evt_1', 'invoice.paid', now() AT TIME ZONE 'UTC' - interval '3 hours', 'success', NULL),
+           (gen_random_uuid(), 'evt_2', 'customer.subscription.updated', now() AT TIME ZONE 'UTC' - interval '4 minutes', 'success', NULL);
+         UPDATE subscriptions SET status = 'past_due' WHERE id = '00000000-0000-0000-0000-0000000000e1';",
+    )
+    .await;
+    assert_eq!(h.status, WebhookStatus::Healthy);
+    assert_eq!(h.last_event_type.as_deref(), Some("customer.subscription.updated"));
+    assert_eq!(h.minutes_since_last, Some(4));
+    assert_eq!(h.past_due_subscriptions, 1);
+
+    let h = log("DELETE FROM webhook_events WHERE stripe_event_id = 'evt_2';
+                 INSERT INTO webhook_events VALUES (gen_random_uuid(), 'evt_3', 'invoice.finalized',
+                   now() AT TIME ZONE 'UTC' - interval '25 minutes', 'success', NULL);")
+    .await;
+    assert_eq!((h.status, h.minutes_since_last), (WebhookStatus::Delayed, Some(25)));
+
+    let h = log("INSERT INTO webhook_events VALUES
+                   (gen_random_uuid(), 'evt_4', 'invoice.payment_failed', now() AT TIME ZONE 'UTC' - interval '12 minutes',
+                    'failed', 'database connection refused'),
+                   (gen_random_uuid(), 'evt_5', 'invoice.paid', now() AT TIME ZONE 'UTC' - interval '2 minutes', 'retrying', NULL);").await;
+    assert_eq!(h.status, WebhookStatus::Error, "a failure in the last hour");
+    assert_eq!((h.failed_last_24h, h.retrying), (1, 1));
+    assert_eq!(
+        h.failed_events.iter().map(|e| e.stripe_event_id.as_deref().unwrap_or("")).collect::<Vec<_>>(),
+        ["evt_5", "evt_4"]
+    );
+    assert_eq!(h.failed_events[1].error_message.as_deref(), Some("database connection refused"));
+
+    let h = log("DELETE FROM webhook_events WHERE status <> 'success' OR stripe_event_id = 'evt_3';").await;
+    assert_eq!((h.status, h.minutes_since_last), (WebhookStatus::Error, Some(180)), "last webhook 3 hours ago");
+    assert!(matches!(
+        webhooks::health(&cache::open_read(&p.cache_path()).unwrap(), &staff("ops")),
+        Err(FinanceError::Forbidden(_))
+    ));
 }

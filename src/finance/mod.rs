@@ -12,6 +12,7 @@ pub mod bench;
 pub mod payments;
 pub mod reconcile;
 pub mod revenue;
+pub mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 
