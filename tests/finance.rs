@@ -673,3 +673,32 @@ async fn webhook_health_follows_the_platform_log() {
         Err(FinanceError::Forbidden(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fake_stripe_mirroring_the_platform_reconciles_cleanly() {
+    let p = Platform::installed().await;
+    small_fixture(&p.central).await;
+    sqlx::raw_sql(&format!(
+        "INSERT INTO tenant_config (tenant_id, stripe_customer_id, billing_email) VALUES
+           ('{ACME}', 'cus_acme', 'billing@acme.test'), ('{GLOBEX}', 'cus_globex', 'carol@globex.test');
+         UPDATE subscriptions SET stripe_subscription_id = 'sub_' || right(id::text, 2);"
+    ))
+    .execute(&p.central.oltp)
+    .await
+    .unwrap();
+    let data = penguin_admin::stripe::fake::Dataset::from_platform(&p.central.oltp, 10_000).await.unwrap();
+    let fake = FakeStripe::start(data, Default::default()).await.unwrap();
+    assert_eq!((fake.count("customers"), fake.count("subscriptions"), fake.count("charges")), (2, 2, 50));
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    stripe_sync::sync(&client(&fake), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let r = reconcile::reconcile(&conn, &staff("finance"), "2000-01-01", "2100-01-01").unwrap();
+    assert!(r.discrepancies.is_empty(), "{:?}", r.discrepancies);
+    let usd = r.totals.iter().find(|t| t.currency == "usd").unwrap();
+    // 50 payments of 99.00, all paid out.
+    assert_eq!((usd.platform_collected, usd.stripe_charged, usd.payouts), (495_000, 495_000, 495_000));
+    let acme =
+        payments::list(&conn, &staff("finance"), &PaymentQuery { tenant_id: Some(ACME.into()), ..Default::default() })
+            .unwrap();
+    assert_eq!(acme.total, 50);
+}

@@ -651,3 +651,155 @@ fn update_subscription(s: &mut State, id: &str, form: &[(String, String)]) -> (u
     s.change(sub.clone(), "customer.subscription.updated");
     reply(200, &sub)
 }
+
+impl Dataset {
+    /// A Stripe account mirroring a platform's OLTP database (the demo's): one
+    /// customer per `tenant_config.stripe_customer_id`, its subscriptions (yearly when
+    /// the period is longer than 40 days) at the plan's price, and for the `recent`
+    /// most recent payments with a `stripe_payment_intent_id` an invoice with one line,
+    /// a charge (with its balance transaction when paid, a refund when refunded) and a
+    /// weekly payout of what was paid. Deterministic: ids derive from the platform's.
+    /// Payments on the platform without a Stripe charge, and the reverse, only appear
+    /// when the data has them, which is what reconciliation is for.
+    pub async fn from_platform(oltp: &sqlx::PgPool, recent: i64) -> Result<Dataset, sqlx::Error> {
+        use sqlx::Row;
+        let mut objects = Vec::new();
+        let customers = sqlx::query(
+            "SELECT c.stripe_customer_id, c.billing_email, t.name, extract(epoch FROM t.created)::int8 AS created
+             FROM tenant_config c JOIN tenants t ON t.id = c.tenant_id WHERE c.stripe_customer_id IS NOT NULL",
+        )
+        .fetch_all(oltp)
+        .await?;
+        for r in &customers {
+            objects.push(
+                json!({"id": r.get::<String, _>(0), "object": "customer", "email": r.get::<Option<String>, _>(1),
+                "name": r.get::<Option<String>, _>(2), "created": r.get::<Option<i64>, _>(3).unwrap_or(0),
+                "currency": "usd", "delinquent": false}),
+            );
+        }
+        let price = |slug: &str, name: &str, amount: i64, yearly: bool| {
+            json!({"id": format!("price_{slug}_{}", if yearly { "y" } else { "m" }), "object": "price",
+                   "product": format!("prod_{slug}"), "nickname": name, "unit_amount": amount, "currency": "usd",
+                   "recurring": {"interval": if yearly { "year" } else { "month" }, "interval_count": 1}})
+        };
+        let subs = sqlx::query(
+            "SELECT s.stripe_subscription_id, c.stripe_customer_id, s.status, p.slug, p.name,
+                    COALESCE(p.price_monthly, 0)::int8, COALESCE(p.price_yearly, 0)::int8,
+                    extract(epoch FROM s.created)::int8, extract(epoch FROM s.current_period_start)::int8,
+                    extract(epoch FROM s.current_period_end)::int8, COALESCE(s.cancel_at_period_end, false),
+                    extract(epoch FROM s.cancel_date)::int8
+             FROM subscriptions s JOIN tenant_config c ON c.tenant_id = s.tenant_id JOIN plans p ON p.id = s.plan_id
+             WHERE s.stripe_subscription_id IS NOT NULL AND s.stripe_subscription_id <> ''
+               AND c.stripe_customer_id IS NOT NULL",
+        )
+        .fetch_all(oltp)
+        .await?;
+        let mut sub_price: HashMap<String, Value> = HashMap::new();
+        for r in &subs {
+            let id: String = r.get(0);
+            let (start, end): (Option<i64>, Option<i64>) = (r.get(8), r.get(9));
+            let yearly = matches!((start, end), (Some(s), Some(e)) if e - s > 40 * 86_400);
+            let slug: String = r.get(3);
+            let pr = price(&slug, &r.get::<String, _>(4), if yearly { r.get(6) } else { r.get(5) }, yearly);
+            sub_price.insert(id.clone(), pr.clone());
+            let status: Option<String> = r.get(2);
+            objects.push(json!({"id": id, "object": "subscription", "customer": r.get::<String, _>(1),
+                "status": status.unwrap_or_else(|| "active".into()), "created": r.get::<Option<i64>, _>(7).unwrap_or(0),
+                "current_period_start": start, "current_period_end": end,
+                "cancel_at_period_end": r.get::<bool, _>(10), "canceled_at": r.get::<Option<i64>, _>(11),
+                "ended_at": null, "trial_end": null, "pause_collection": null, "discount": null,
+                "items": {"object": "list", "has_more": false, "url": "/v1/subscription_items",
+                          "data": [{"id": format!("si_{}", id.trim_start_matches("sub_")), "object": "subscription_item",
+                                    "price": pr, "quantity": 1}]}}));
+        }
+        let payments = sqlx::query(
+            "SELECT p.stripe_payment_intent_id, c.stripe_customer_id, s.stripe_subscription_id,
+                    round(p.amount * 100)::int8, lower(COALESCE(p.currency, 'USD')), p.status, p.description,
+                    extract(epoch FROM COALESCE(p.processed, p.created))::int8,
+                    extract(epoch FROM p.billing_period_start)::int8, extract(epoch FROM p.billing_period_end)::int8
+             FROM payments p JOIN subscriptions s ON s.id = p.subscription_id
+             JOIN tenant_config c ON c.tenant_id = s.tenant_id
+             WHERE p.stripe_payment_intent_id IS NOT NULL AND c.stripe_customer_id IS NOT NULL
+             ORDER BY p.created DESC LIMIT $1",
+        )
+        .bind(recent)
+        .fetch_all(oltp)
+        .await?;
+        let mut weekly: BTreeMap<(i64, String), (i64, Vec<String>)> = BTreeMap::new();
+        for (n, r) in payments.iter().enumerate() {
+            let pi: String = r.get(0);
+            let body = pi.trim_start_matches("pi_").to_string();
+            let (customer, sub): (String, Option<String>) = (r.get(1), r.get(2));
+            let (amount, currency, status): (i64, String, String) = (r.get(3), r.get(4), r.get(5));
+            let created: i64 = r.get::<Option<i64>, _>(7).unwrap_or(0);
+            let (ch, inv, txn) = (format!("ch_{body}"), format!("in_{body}"), format!("txn_{body}"));
+            let paid = status != "failed";
+            let recurring = sub.as_ref().and_then(|s| sub_price.get(s)).cloned();
+            let description: Option<String> = r.get(6);
+            let line_price = match &recurring {
+                Some(p) if description.as_deref().is_some_and(|d| d.contains("Plan")) => p.clone(),
+                _ => Value::Null,
+            };
+            let (period_start, period_end): (Option<i64>, Option<i64>) = (r.get(8), r.get(9));
+            let line = json!({"id": format!("il_{body}"), "object": "line_item", "description": description,
+                "amount": amount, "currency": currency, "quantity": 1,
+                "period": {"start": period_start, "end": period_end},
+                "proration": false, "price": line_price, "discount_amounts": [], "tax_amounts": []});
+            let paid_at = if paid { json!(created) } else { Value::Null };
+            let next_attempt = if paid { Value::Null } else { json!(created + 3 * 86_400) };
+            objects.push(json!({"id": inv, "object": "invoice", "number": format!("PM-{:08}", payments.len() - n),
+                "customer": customer, "subscription": sub, "status": if paid { "paid" } else { "open" },
+                "currency": currency, "subtotal": amount, "tax": 0, "total": amount, "amount_due": amount,
+                "amount_paid": if paid { amount } else { 0 }, "amount_remaining": if paid { 0 } else { amount },
+                "attempt_count": 1, "next_payment_attempt": next_attempt,
+                "due_date": null, "created": created, "period_start": period_start,
+                "period_end": period_end, "status_transitions": {"paid_at": paid_at},
+                "charge": ch, "payment_intent": pi, "total_discount_amounts": [], "collection_method": "charge_automatically",
+                "lines": {"object": "list", "has_more": false, "url": format!("/v1/invoices/{inv}/lines"),
+                          "data": [line]}}));
+            let brand = ["visa", "mastercard", "amex"][n % 3];
+            let refunded = if status == "refunded" { amount } else { 0 };
+            objects.push(
+                json!({"id": ch, "object": "charge", "customer": customer, "invoice": inv, "payment_intent": pi,
+                "amount": amount, "amount_captured": if paid { amount } else { 0 }, "amount_refunded": refunded,
+                "currency": currency, "status": if paid { "succeeded" } else { "failed" }, "paid": paid,
+                "refunded": refunded > 0, "disputed": false,
+                "failure_code": if paid { Value::Null } else { json!("card_declined") },
+                "failure_message": if paid { Value::Null } else { json!(description) },
+                "payment_method_details": {"type": "card", "card": {"brand": brand,
+                                                                     "last4": format!("{:04}", (n * 7919) % 10_000)}},
+                "balance_transaction": if paid { json!(txn) } else { Value::Null },
+                "billing_details": {"email": null}, "created": created}),
+            );
+            if paid {
+                objects.push(json!({"id": txn, "object": "balance_transaction", "type": "charge", "source": ch,
+                    "amount": amount, "fee": 0, "net": amount, "currency": currency, "status": "available",
+                    "available_on": created + 2 * 86_400, "created": created}));
+                let week = created.div_euclid(7 * 86_400);
+                let e = weekly.entry((week, currency.clone())).or_default();
+                e.0 += amount;
+                e.1.push(txn.clone());
+            }
+            if refunded > 0 {
+                let (re, retxn) = (format!("re_{body}"), format!("txn_re_{body}"));
+                objects.push(
+                    json!({"id": re, "object": "refund", "charge": ch, "payment_intent": pi, "amount": refunded,
+                    "currency": currency, "status": "succeeded", "reason": "requested_by_customer",
+                    "balance_transaction": retxn, "metadata": {}, "created": created + 86_400}),
+                );
+                objects.push(json!({"id": retxn, "object": "balance_transaction", "type": "refund", "source": re,
+                    "amount": -refunded, "fee": 0, "net": -refunded, "currency": currency, "status": "available",
+                    "available_on": created + 86_400, "created": created + 86_400}));
+            }
+        }
+        let mut payout_transactions = Vec::new();
+        for ((week, currency), (total, txns)) in weekly {
+            let po = format!("po_demo_{currency}_{week}");
+            let created = (week + 1) * 7 * 86_400;
+            objects.push(json!({"id": po, "object": "payout", "amount": total, "currency": currency, "status": "paid",
+                "arrival_date": created + 2 * 86_400, "created": created}));
+            payout_transactions.push((po, txns));
+        }
+        Ok(Dataset { objects, payout_transactions })
+    }
+}
