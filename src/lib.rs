@@ -16,6 +16,8 @@
 //! - [`rbac`]: the platform's tenant × workspace role rules, the matrix and access explanations.
 //! - [`workspaces`]: workspace deletion (30-day grace), restore and purge.
 //! - [`members`]: member, session and workspace-membership actions against central.
+//! - [`stripe`]: the Stripe client, its fake, and Stripe → cache sync.
+//! - [`finance`]: payments, revenue (MRR) and reconciliation over the cache.
 //! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
 //! - [`auth`]: staff sign-in, lockout, permissions, masking of personal data.
 //! - [`audit`]: the hash-chained audit log: writing (outbox), verifying, reading.
@@ -28,10 +30,12 @@ pub mod bench;
 pub mod cache;
 pub mod central;
 pub mod demo;
+pub mod finance;
 pub mod health;
 pub mod members;
 pub mod profiles;
 pub mod rbac;
+pub mod stripe;
 pub mod sync;
 pub mod tenants;
 pub mod users;

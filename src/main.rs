@@ -19,6 +19,9 @@ use penguin_admin::profiles::{self, Profile};
 use penguin_admin::tenants::{self, TenantQuery, TenantSort};
 use penguin_admin::{bench, cache, sync};
 
+#[path = "cli/finance.rs"]
+mod finance_cli;
+
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
 /// perf), mimalloc a fraction of that.
@@ -113,6 +116,11 @@ enum Command {
     Profile {
         #[command(subcommand)]
         action: ProfileAction,
+    },
+    /// Stripe sync, payments, revenue (MRR) and reconciliation.
+    Finance {
+        #[command(subcommand)]
+        action: finance_cli::FinanceAction,
     },
     /// Benchmarks (print figures and ratios; they assert nothing).
     Bench {
@@ -227,6 +235,12 @@ enum BenchAction {
         /// Payments to generate (the rest of the demo at the matching scale).
         #[arg(long, default_value_t = 10)]
         scale: u32,
+    },
+    /// The payments list and CSV export over N synthetic Stripe charges, with and without indexes.
+    Payments {
+        /// Charges to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
     },
 }
 
@@ -362,6 +376,12 @@ async fn run(command: Command) -> Result<()> {
             let password = read_secret(&format!("Password for the {db} database of profile {}: ", profile.name))?;
             profile.set_password(db, &password)?;
             println!("stored in the OS keyring as {}/{}", profile.name, db.key());
+            Ok(())
+        }
+        Command::Finance { action } => finance_cli::run(action).await,
+        Command::Bench { action: BenchAction::Payments { rows } } => {
+            let figures = penguin_admin::finance::bench::payments_at_scale(rows, &|line| println!("{line}"))?;
+            println!("{}", serde_json::to_string_pretty(&figures)?);
             Ok(())
         }
         Command::Bench { action: BenchAction::Sync { scale } } => {

@@ -56,6 +56,9 @@ pub enum ProfileError {
         /// The keyring's answer.
         reason: String,
     },
+    /// The Stripe key could not be read or stored.
+    #[error("the Stripe secret key of this profile could not be used from the OS keyring: {0}")]
+    StripeKey(String),
     /// File system trouble.
     #[error("{context}: {source}")]
     Io {
@@ -102,6 +105,9 @@ pub struct Profile {
     /// Present when the profile points at a throwaway demo cluster of this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<Cluster>,
+    /// Stripe, if the console should sync it (`[stripe] api_base = "https://api.stripe.com"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe: Option<StripeSettings>,
     /// Where the profile was loaded from (not stored).
     #[serde(skip)]
     pub path: PathBuf,
@@ -109,6 +115,18 @@ pub struct Profile {
     #[serde(skip)]
     pub name: String,
 }
+
+/// The profile's `[stripe]` section. The secret key is not here: it lives in the OS
+/// keyring under account `PROFILE/stripe` ([`Profile::set_stripe_key`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StripeSettings {
+    /// `https://api.stripe.com`, or the address of a fake.
+    pub api_base: String,
+}
+
+/// The keyring account suffix of the Stripe secret key.
+pub const STRIPE_ACCOUNT: &str = "stripe";
 
 /// The directory holding named profiles (`~/.config/penguin-admin/profiles`).
 pub fn profiles_dir() -> PathBuf {
@@ -172,6 +190,7 @@ impl Profile {
                 notifications: cluster.url(DbKind::Notifications),
             },
             demo: Some(cluster.clone()),
+            stripe: None,
             path: path.to_path_buf(),
             name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         }
@@ -239,6 +258,30 @@ impl Profile {
         self.keyring_entry(kind)?
             .set_password(password)
             .map_err(|e| ProfileError::Keyring { db: kind, reason: e.to_string() })
+    }
+}
+
+impl Profile {
+    fn stripe_entry(&self) -> Result<keyring::Entry, ProfileError> {
+        keyring::Entry::new(KEYRING_SERVICE, &format!("{}/{STRIPE_ACCOUNT}", self.name))
+            .map_err(|e| ProfileError::StripeKey(e.to_string()))
+    }
+
+    /// The Stripe secret key stored for this profile, `None` when none is stored or
+    /// the keyring is unavailable.
+    pub fn stripe_key(&self) -> Result<Option<String>, ProfileError> {
+        match self.stripe_entry()?.get_password() {
+            Ok(k) => Ok(Some(k)),
+            Err(keyring::Error::NoEntry)
+            | Err(keyring::Error::PlatformFailure(_))
+            | Err(keyring::Error::NoStorageAccess(_)) => Ok(None),
+            Err(e) => Err(ProfileError::StripeKey(e.to_string())),
+        }
+    }
+
+    /// Stores the Stripe secret key of this profile in the keyring.
+    pub fn set_stripe_key(&self, key: &str) -> Result<(), ProfileError> {
+        self.stripe_entry()?.set_password(key).map_err(|e| ProfileError::StripeKey(e.to_string()))
     }
 }
 

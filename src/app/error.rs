@@ -118,7 +118,7 @@ impl From<ProfileError> for AppError {
         let code = match &e {
             ProfileError::NotFound(..) => ErrorCode::NotFound,
             ProfileError::Malformed { .. } | ProfileError::BadUrl { .. } => ErrorCode::BadInput,
-            ProfileError::Keyring { .. } => ErrorCode::KeyringUnavailable,
+            ProfileError::Keyring { .. } | ProfileError::StripeKey(_) => ErrorCode::KeyringUnavailable,
             ProfileError::Io { .. } => ErrorCode::Internal,
         };
         AppError::new(code, e.to_string())

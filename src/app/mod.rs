@@ -302,6 +302,7 @@ impl App {
                 notifications: url(DbKind::Notifications)?,
             },
             demo: None,
+            stripe: None,
             path: path.clone(),
             name: name.to_string(),
         };

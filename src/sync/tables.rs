@@ -58,6 +58,7 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Oltp, "public", "feature_flags"),
     t(DbKind::Oltp, "public", "tenant_config"),
     t(DbKind::Oltp, "public", "tenant_policies"),
+    t(DbKind::Oltp, "public", "webhook_events"),
     t(DbKind::Oltp, "auth", "sessions"),
     t(DbKind::Oltp, "penguin_console", "sandbox_tenants"),
     t(DbKind::Oltp, "penguin_console", "workspace_members"),

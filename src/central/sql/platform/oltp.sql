@@ -375,6 +375,17 @@ CREATE TABLE auth.credentials (
 );
 
 -- Indexes from the guide's "Performance Indexes".
+-- Stripe webhook log, as features/admin/finance/stripe-webhook-status.md defines it
+-- ("optional" there): one row per Stripe event the platform processed.
+CREATE TABLE webhook_events (
+    id UUID PRIMARY KEY,
+    stripe_event_id TEXT UNIQUE,
+    event_type TEXT,
+    processed_at TIMESTAMP,
+    status TEXT, -- 'success', 'failed', 'retrying'
+    error_message TEXT
+);
+
 CREATE INDEX idx_campaigns_tenant ON campaigns(tenant_id);
 CREATE INDEX idx_leads_tenant ON leads(tenant_id);
 CREATE INDEX idx_domains_tenant ON domains(tenant_id);

@@ -1,0 +1,314 @@
+//! `penguin-admin finance …`: Stripe sync, payments, revenue and reconciliation from the
+//! command line, each a thin wrapper over `penguin_admin::finance` / `stripe`.
+//!
+//! Reads of a cache file need no sign-in (as for `tenants --cache`): whoever can read
+//! the file can read its data; they run as the cache's owner, with the finance read
+//! permissions and unmasked data.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+
+use penguin_admin::auth::{permissions, Staff};
+use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
+use penguin_admin::finance::{major_units, reconcile, revenue};
+use penguin_admin::profiles::Profile;
+use penguin_admin::stripe::{self, Stripe, StripeConfig};
+use penguin_admin::{cache, sync};
+
+#[derive(Subcommand)]
+pub enum FinanceAction {
+    /// Sync Stripe into the local cache (full the first time, then by events).
+    Sync {
+        /// Profile with a `[stripe]` section; the key is read from the OS keyring
+        /// (`finance set-key`) or the STRIPE_SECRET_KEY environment variable.
+        #[arg(long)]
+        profile: String,
+        /// Cache file (default: the profile's cache).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store the profile's Stripe secret key in the OS keyring (read from the terminal or standard input).
+    SetKey {
+        /// Profile name or path.
+        #[arg(long)]
+        profile: String,
+    },
+    /// List payments, or export them all as CSV.
+    Payments {
+        /// Cache file.
+        #[arg(long)]
+        cache: PathBuf,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// From (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        from: Option<String>,
+        /// To (YYYY-MM-DD, exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// succeeded, failed, pending, refunded, partially_refunded or disputed (repeatable).
+        #[arg(long, value_parser = parse_status)]
+        status: Vec<PaymentStatus>,
+        /// Currency code.
+        #[arg(long)]
+        currency: Option<String>,
+        /// Customer email, tenant name, invoice number or Stripe id.
+        #[arg(long)]
+        search: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Write every matching payment to this CSV file instead of listing a page.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// MRR, its movements, churn, ARPA, LTV and payment success for a month.
+    Mrr {
+        /// Cache file.
+        #[arg(long)]
+        cache: PathBuf,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the platform's payments and subscriptions with Stripe over a period.
+    Reconcile {
+        /// Cache file.
+        #[arg(long)]
+        cache: PathBuf,
+        /// Period start (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        from: String,
+        /// Period end (YYYY-MM-DD, exclusive).
+        #[arg(long)]
+        to: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write the discrepancies to this CSV file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+}
+
+fn parse_status(s: &str) -> Result<PaymentStatus, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+        format!("unknown status `{s}`; use succeeded, failed, pending, refunded, partially_refunded or disputed")
+    })
+}
+
+/// The identity reads of a local cache file run under.
+fn cache_owner() -> Staff {
+    Staff {
+        user_id: None,
+        email: "local:cache-owner".into(),
+        name: None,
+        role: "cache_owner".into(),
+        permissions: [permissions::FINANCE_READ, permissions::FINANCE_RECONCILE, permissions::PII_VIEW]
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect(),
+    }
+}
+
+fn stripe_client(profile: &Profile) -> Result<Stripe> {
+    let Some(settings) = &profile.stripe else {
+        bail!(
+            "profile {} has no [stripe] section; add `[stripe]` with `api_base = \"https://api.stripe.com\"`",
+            profile.path.display()
+        )
+    };
+    let key = match std::env::var("STRIPE_SECRET_KEY") {
+        Ok(k) if !k.is_empty() => k,
+        _ => profile.stripe_key()?.with_context(|| {
+            format!("no Stripe key stored for profile {}; run `penguin-admin finance set-key`", profile.name)
+        })?,
+    };
+    Ok(Stripe::new(StripeConfig::new(settings.api_base.clone(), key))?)
+}
+
+pub async fn run(action: FinanceAction) -> Result<()> {
+    match action {
+        FinanceAction::Sync { profile, cache: path, json } => {
+            let profile = Profile::load(&profile)?;
+            let path = path.unwrap_or_else(|| cache::default_path(&profile.name));
+            let client = stripe_client(&profile)?;
+            let bar = super::bar(0, "stripe");
+            let b = bar.clone();
+            let progress: sync::ProgressFn = Arc::new(move |p: &sync::Progress| {
+                b.set_message(p.table.clone());
+                b.set_position(p.done);
+            });
+            let report = stripe::sync::sync(&client, &path, Some(progress), &sync::Cancel::default()).await?;
+            bar.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("Stripe {} sync in {} ms, as of {}", report.mode, report.duration_ms, report.as_of);
+                for (table, n) in &report.written {
+                    println!("  {table:<28} {n:>8}");
+                }
+            }
+            Ok(())
+        }
+        FinanceAction::SetKey { profile } => {
+            let profile = Profile::load(&profile)?;
+            let key = super::read_secret(&format!("Stripe secret key for profile {}: ", profile.name))?;
+            profile.set_stripe_key(&key)?;
+            println!("stored in the OS keyring as {}/stripe", profile.name);
+            Ok(())
+        }
+        FinanceAction::Payments { cache: path, tenant, from, to, status, currency, search, limit, csv, json } => {
+            let conn = cache::open_read(&path)?;
+            let q = PaymentQuery {
+                tenant_id: tenant,
+                from,
+                to,
+                statuses: status,
+                currency,
+                search,
+                sort: PaymentSort::Created,
+                descending: true,
+                limit: Some(limit.clamp(1, 500)),
+                ..Default::default()
+            };
+            if let Some(file) = csv {
+                let out = std::io::BufWriter::new(
+                    std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?,
+                );
+                let bar = super::bar(0, "exporting");
+                let b = bar.clone();
+                let n = payments::export_csv(&conn, &cache_owner(), &q, out, |done, total| {
+                    b.set_length(total);
+                    b.set_position(done);
+                    true
+                })?;
+                bar.finish_and_clear();
+                println!("{n} payments written to {}", file.display());
+                return Ok(());
+            }
+            let page = payments::list(&conn, &cache_owner(), &q)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&page)?);
+            } else {
+                println!("{} payments (Stripe data as of {})", page.total, page.as_of);
+                for p in &page.rows {
+                    println!(
+                        "{:<22} {} {:>12} {} {:<18} {:<24} {}",
+                        p.id,
+                        p.created,
+                        major_units(p.amount, &p.currency),
+                        p.currency.to_uppercase(),
+                        p.status,
+                        p.tenant_name.as_deref().unwrap_or("-"),
+                        p.invoice_number.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            Ok(())
+        }
+        FinanceAction::Mrr { cache: path, month, json } => {
+            let conn = cache::open_read(&path)?;
+            let r = revenue::report(&conn, &cache_owner(), &month)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            println!("Revenue for {} (Stripe data as of {})", r.month, r.as_of);
+            let pct = |bp: Option<i64>| bp.map(|b| major_units(b, "usd") + " %").unwrap_or_else(|| "-".into());
+            for c in &r.currencies {
+                let cur = c.currency.to_uppercase();
+                let m = |v: i64| format!("{} {cur}", major_units(v, &c.currency));
+                println!(
+                    "\n{cur}: MRR {} (was {}), {} paying customers",
+                    m(c.mrr),
+                    m(c.mrr_previous),
+                    c.paying_customers
+                );
+                for p in &c.by_plan {
+                    println!("  {:<24} {:>16} {:>5} customers", p.plan, m(p.mrr), p.customers);
+                }
+                let mv = &c.movements;
+                println!(
+                    "  new {}  expansion {}  reactivation {}  contraction {}  churned {}",
+                    m(mv.new),
+                    m(mv.expansion),
+                    m(mv.reactivation),
+                    m(mv.contraction),
+                    m(mv.churned)
+                );
+                println!(
+                    "  customer churn {}  revenue churn {}  ARPA {}  LTV {}",
+                    pct(c.customer_churn_bp),
+                    pct(c.revenue_churn_bp),
+                    c.arpa.map(m).unwrap_or_else(|| "-".into()),
+                    c.ltv.map(m).unwrap_or_else(|| "-".into())
+                );
+            }
+            println!(
+                "\npayments: {} succeeded, {} failed, success rate {}",
+                r.payments_succeeded,
+                r.payments_failed,
+                pct(r.payment_success_bp)
+            );
+            Ok(())
+        }
+        FinanceAction::Reconcile { cache: path, from, to, json, csv } => {
+            let conn = cache::open_read(&path)?;
+            let r = reconcile::reconcile(&conn, &cache_owner(), &from, &to)?;
+            if let Some(file) = csv {
+                let out = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+                reconcile::export_csv(&r, std::io::BufWriter::new(out))?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            println!("Reconciliation {} – {} (Stripe as of {})", r.from, r.to, r.stripe_as_of);
+            for t in &r.totals {
+                let m = |v: i64| format!("{} {}", major_units(v, &t.currency), t.currency.to_uppercase());
+                println!(
+                    "  {}: platform collected {}, Stripe charged {}, refunded {}, net {}, payouts {}",
+                    t.currency.to_uppercase(),
+                    m(t.platform_collected),
+                    m(t.stripe_charged),
+                    m(t.stripe_refunded),
+                    m(t.stripe_net),
+                    m(t.payouts)
+                );
+            }
+            if r.discrepancies.is_empty() {
+                println!("no discrepancies");
+            }
+            for d in &r.discrepancies {
+                let cur = d.currency.clone().unwrap_or_else(|| "usd".into());
+                let m = |v: Option<i64>| v.map(|v| major_units(v, &cur)).unwrap_or_else(|| "-".into());
+                println!(
+                    "  {:<30} {} platform {:<38} stripe {:<24} {:>12} {:>12} {} {}",
+                    d.kind.as_str(),
+                    d.date,
+                    d.platform_id.as_deref().unwrap_or("-"),
+                    d.stripe_id.as_deref().unwrap_or("-"),
+                    m(d.platform_amount),
+                    m(d.stripe_amount),
+                    d.platform_value.as_deref().unwrap_or(""),
+                    d.stripe_value.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}
