@@ -31,6 +31,9 @@ pub fn builder() -> Builder<Wry> {
         commands::tenants,
         commands::tenant_detail,
         commands::palette,
+        commands::users,
+        commands::user_detail,
+        commands::revoke_sessions,
         commands::audit,
         commands::export_audit,
     ])

@@ -13,8 +13,10 @@ use std::pin::Pin;
 
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
+use penguin_admin::members::Revocation;
 use penguin_admin::sync::Progress;
 use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
+use penguin_admin::users::{UserDetail, UserPage, UserQuery};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 
@@ -106,6 +108,28 @@ pub fn tenant_detail(app: State<'_, App>, id: String) -> Reply<TenantDetail> {
 #[specta::specta]
 pub fn palette(app: State<'_, App>, text: String) -> Reply<Vec<PaletteHit>> {
     app.palette(&text)
+}
+
+/// One page of the users across all tenants, searched and filtered in SQL.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn users(app: State<'_, App>, query: UserQuery) -> Reply<UserPage> {
+    app.users(query)
+}
+
+/// A user's profile, tenants, workspaces, sessions, sign-ins and audit trail.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn user_detail(app: State<'_, App>, id: String) -> Reply<UserDetail> {
+    app.user_detail(&id)
+}
+
+/// Revokes one session of a user (or all when `session_id` is null), then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_sessions(handle: AppHandle, user_id: String, session_id: Option<String>) -> Reply<Revocation> {
+    on_worker(handle, move |app| Box::pin(async move { app.revoke_sessions(&user_id, session_id.as_deref()).await }))
+        .await
 }
 
 /// One page of the audit log, filtered.

@@ -6,8 +6,10 @@ use crate::auth::AuthError;
 use crate::cache::CacheError;
 use crate::central::CentralError;
 use crate::demo::DemoError;
+use crate::members::MemberError;
 use crate::profiles::ProfileError;
 use crate::sync::SyncError;
+use crate::users::UserError;
 
 /// Codes the UI switches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -140,6 +142,32 @@ impl From<DemoError> for AppError {
     fn from(e: DemoError) -> Self {
         let code =
             if matches!(e, DemoError::AlreadyRunning { .. }) { ErrorCode::Conflict } else { ErrorCode::Internal };
+        AppError::new(code, e.to_string())
+    }
+}
+
+impl From<UserError> for AppError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::Forbidden(a) => a.into(),
+            UserError::Cache(c) => c.into(),
+            UserError::NotFound(_) => AppError::new(ErrorCode::NotFound, e.to_string()),
+            UserError::BadInput(m) => AppError::bad_input(m),
+        }
+    }
+}
+
+impl From<MemberError> for AppError {
+    fn from(e: MemberError) -> Self {
+        if let MemberError::Forbidden(a) = e {
+            return a.into();
+        }
+        let code = match &e {
+            MemberError::Forbidden(_) | MemberError::Database(_) | MemberError::Audit(_) => ErrorCode::Internal,
+            MemberError::NotFound(_) => ErrorCode::NotFound,
+            MemberError::Confirmation(_) | MemberError::BadInput(_) => ErrorCode::BadInput,
+            MemberError::LastOwner | MemberError::Conflict(_) => ErrorCode::Conflict,
+        };
         AppError::new(code, e.to_string())
     }
 }

@@ -21,9 +21,11 @@ use std::time::Duration;
 use crate::audit::{self, AuditEntry, AuditFilter, AuditPage, ExportFormat};
 use crate::auth::{self, masking, permissions, ClientInfo, Staff};
 use crate::central::{Central, DbKind};
+use crate::members::{self, Revocation};
 use crate::profiles::{DatabaseUrls, Profile};
 use crate::sync::{self, Cancel, Progress};
 use crate::tenants::{self, PaletteHit, TenantDetail, TenantPage, TenantQuery};
+use crate::users::{self, UserDetail, UserPage, UserQuery};
 use crate::{cache, demo};
 
 /// Where the app keeps its files.
@@ -550,6 +552,33 @@ impl App {
             }
         }
         Ok(detail)
+    }
+
+    /// Users across all tenants (support: masked; qa: sandbox tenants only).
+    pub fn users(&self, q: UserQuery) -> Result<UserPage, AppError> {
+        let staff = self.staff()?;
+        Ok(users::search(&self.read_cache()?, &staff, &q)?)
+    }
+
+    /// One user's profile, tenants, workspaces, sessions, sign-ins and audit trail.
+    pub fn user_detail(&self, id: &str) -> Result<UserDetail, AppError> {
+        let staff = self.staff()?;
+        Ok(users::detail(&self.read_cache()?, &staff, id)?)
+    }
+
+    /// Revokes one session of a user, or all of them (`session_id` = `None`), then syncs
+    /// so every screen shows it. The sync is best effort: the revocation stands anyway.
+    pub async fn revoke_sessions(&self, user_id: &str, session_id: Option<&str>) -> Result<Revocation, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let revocation = match session_id {
+            Some(session) => members::revoke_session(&central, &staff, &self.client, user_id, session).await?,
+            None => members::revoke_all_sessions(&central, &staff, &self.client, user_id).await?,
+        };
+        if let Err(e) = self.sync(|_| {}).await {
+            tracing::warn!(error = %e, "the sync after revoking sessions failed; the next sync will show it");
+        }
+        Ok(revocation)
     }
 
     /// The Ctrl+K palette: tenants, users and workspaces by name, email or id.

@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, typeInto, waitForSync } from "./app.mjs";
+import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
 
 /** The tenant the admin opened, for the support scenario to compare with. */
-const seen = { id: "", name: "", emails: [] };
+const seen = { id: "", name: "", emails: [], sessionUser: "" };
 
 /** Runs a scenario in a freshly launched app; on failure, screenshots the window. */
 async function withApp(name, body) {
@@ -55,6 +55,43 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     });
   });
 
+  it("finds a user across tenants and revokes their sessions", async () => {
+    assert.ok(seen.emails.length, "needs the members the admin scenario saw");
+    await withApp("users", async (browser) => {
+      await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+      await browser.$(testId("nav-users")).click();
+      // The first member with a session: search each email until one has sessions.
+      for (const email of seen.emails.slice(0, 10)) {
+        await typeInto(browser, testId("user-search"), email);
+        const row = browser.$(testId("user-row"));
+        await browser.waitUntil(async () => (await textOf(browser, testId("user-email"))) === email, { timeout: 10_000 });
+        await row.click();
+        await browser.$(testId("user-detail-body")).waitForDisplayed({ timeout: 10_000 });
+        await browser.$(testId("tab-sessions")).click();
+        if (await browser.$(testId("revoke-all-sessions")).isExisting()) {
+          seen.sessionUser = email;
+          break;
+        }
+        await browser.keys("Escape");
+        await browser.$(testId("user-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
+      }
+      assert.ok(seen.sessionUser, "one of the first ten members has an active session");
+      assert.ok((await browser.$$(testId("session-row")).length) > 0);
+      await shot(browser, "03-admin-user-sessions");
+      await browser.$(testId("revoke-all-sessions")).click();
+      await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Sessions revoked"), {
+        timeout: 30_000,
+        timeoutMsg: "no confirmation that the sessions were revoked",
+      });
+      // Revoked database sessions disappear; a JWT session stays listed as valid until expiry.
+      await browser.waitUntil(async () => (await textsOf(browser, testId("session-row"))).every((row) => row.includes("revoked")), {
+        timeout: 15_000,
+        timeoutMsg: "a session is still listed as active after revoking all",
+      });
+      await shot(browser, "04-admin-sessions-revoked");
+    });
+  });
+
   it("shows support the same tenant with members' emails masked", async () => {
     assert.ok(seen.id, "needs the tenant the admin scenario opened");
     await withApp("support", async (browser) => {
@@ -68,7 +105,18 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         assert.ok(!seen.emails.includes(email), "no real email is shown to support");
       }
       assert.ok(!(await browser.$(testId("nav-audit")).isExisting()), "support has no audit screen");
-      await shot(browser, "03-support-masked-members");
+      await shot(browser, "05-support-masked-members");
+
+      // The Users screen finds the same member by email but shows it masked, without actions.
+      await browser.keys("Escape");
+      await browser.$(testId("nav-users")).click();
+      await typeInto(browser, testId("user-search"), seen.emails[0]);
+      await browser.$(testId("user-row")).waitForDisplayed({ timeout: 10_000 });
+      const shown = await textOf(browser, testId("user-email"));
+      assert.ok(shown.includes("•") && shown !== seen.emails[0], `support sees the user's email masked, got ${shown}`);
+      await browser.$(testId("user-row")).click();
+      await browser.$(testId("tab-sessions")).click();
+      assert.ok(!(await browser.$(testId("revoke-all-sessions")).isExisting()), "support cannot revoke sessions");
     });
   });
 
@@ -89,7 +137,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       const locked = browser.$(testId("signin-locked"));
       await locked.waitForDisplayed({ timeout: 15_000 });
       assert.match(await textOf(browser, testId("signin-locked")), /locked until \d{1,2}:\d{2}/i);
-      await shot(browser, "04-lockout");
+      await shot(browser, "06-lockout");
     });
   });
 
@@ -100,7 +148,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await openTenant(browser, seen.name, seen.id);
       assert.ok(!(await browser.$(testId("tenant-actions")).isExisting()), "finance sees no tenant actions");
       assert.ok(await browser.$(testId("nav-audit")).isExisting(), "finance sees the audit log");
-      await shot(browser, "05-finance-tenant");
+      await shot(browser, "07-finance-tenant");
     });
   });
 
@@ -116,7 +164,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         assert.equal((await textOf(browser, testId("sync-now"))).trim(), "Reconnect");
         await openTenant(browser, seen.name, seen.id);
         assert.deepEqual(await memberEmails(browser), seen.emails, "the cached members are shown offline");
-        await shot(browser, "06-offline-tenant");
+        await shot(browser, "08-offline-tenant");
       });
     } finally {
       restartDatabase();

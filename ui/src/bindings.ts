@@ -32,6 +32,12 @@ export const commands = {
 	tenantDetail: (id: string) => typedError<TenantDetail, AppError>(__TAURI_INVOKE("tenant_detail", { id })),
 	/**  Tenants, users and workspaces matching a name, email or id (the Ctrl+K palette). */
 	palette: (text: string) => typedError<PaletteHit[], AppError>(__TAURI_INVOKE("palette", { text })),
+	/**  One page of the users across all tenants, searched and filtered in SQL. */
+	users: (query: UserQuery) => typedError<UserPage, AppError>(__TAURI_INVOKE("users", { query })),
+	/**  A user's profile, tenants, workspaces, sessions, sign-ins and audit trail. */
+	userDetail: (id: string) => typedError<UserDetail, AppError>(__TAURI_INVOKE("user_detail", { id })),
+	/**  Revokes one session of a user (or all when `session_id` is null), then syncs. */
+	revokeSessions: (userId: string, sessionId: string | null) => typedError<Revocation, AppError>(__TAURI_INVOKE("revoke_sessions", { userId, sessionId })),
 	/**  One page of the audit log, filtered. */
 	audit: (filter: AuditFilter) => typedError<AuditPage, AppError>(__TAURI_INVOKE("audit", { filter })),
 	/**  Exports the filtered audit log to a new file in the user's Downloads folder. */
@@ -212,6 +218,22 @@ export type FlagRow = {
 	rollout_percentage: number,
 };
 
+/**  Failed attempts and lock state of the user in one tenant, against its policy. */
+export type LockoutState = {
+	/**  Tenant. */
+	tenant_id: string,
+	/**  `tenant_policies.max_login_attempts` (default 5). */
+	max_login_attempts: number,
+	/**  Consecutive failures counted now. */
+	failed_attempts: number,
+	/**  Attempts left before a lock (0 when locked). */
+	attempts_left: number,
+	/**  Locked now. */
+	locked: boolean,
+	/**  When the lock ends (UTC), if locked. */
+	locked_until: string | null,
+};
+
 /**  A member of a tenant, as the detail view shows it. */
 export type MemberRow = {
 	/**  `users.id`. */
@@ -272,6 +294,94 @@ export type Progress = {
 	done: number,
 	/**  Rows expected in all (an estimate for full reloads, from the planner's statistics). */
 	total: number,
+};
+
+/**  What a revocation did, in plain words for the screen. */
+export type Revocation = {
+	/**  Sessions revoked. */
+	sessions: RevokedSession[],
+	/**  Sessions that ended now. */
+	ended_now: number,
+	/**  JWT sessions that stay valid until their expiry. */
+	valid_until_expiry: number,
+	/**  Plain summary ("2 sessions ended now; 1 JWT session stays valid until …"). */
+	message: string,
+};
+
+/**  A session the action revoked. */
+export type RevokedSession = {
+	/**  `auth.sessions.id`. */
+	id: string,
+	/**  Database or JWT. */
+	kind: SessionKind,
+	/**  For a JWT: it stays valid until then (UTC); `None` = ended now. */
+	valid_until: string | null,
+};
+
+/**  How a session is held. */
+export type SessionKind = 
+/**  An opaque token looked up in `auth.sessions`: revocation is immediate. */
+"database" | 
+/**  A signed JWT: valid until it expires whatever the table says. */
+"jwt";
+
+/**  An active session. */
+export type SessionRow = {
+	/**  `auth.sessions.id`. */
+	id: string,
+	/**  Database or JWT. */
+	kind: SessionKind,
+	/**  Device family from the user agent (Windows, Mac, iPhone, Android, Linux), if recorded. */
+	device: string | null,
+	/**  Browser from the user agent, if recorded. */
+	browser: string | null,
+	/**  IP address, if recorded (masked for support). */
+	ip: string | null,
+	/**  Sign-in time (UTC). */
+	created: string | null,
+	/**  Last activity (`updated_at`, refreshed by Nile on use) (UTC). */
+	last_active: string | null,
+	/**  Expiry (UTC). */
+	expires: string | null,
+	/**  Whether revoking it ends it now. */
+	revocable_before_expiry: boolean,
+	/**  Revoked already: only a JWT is listed then, because it stays valid until expiry. */
+	revoked: boolean,
+	/**  Plain words for the screen when it cannot be revoked before expiry. */
+	note: string | null,
+};
+
+/**  Sign-in activity of a user. */
+export type SignInActivity = {
+	/**  The last sign-ins, newest first (at most 50). */
+	recent: SignInRow[],
+	/**  Per tenant the user belongs to. */
+	lockouts: LockoutState[],
+};
+
+/**  Outcome of a sign-in attempt. */
+export type SignInOutcome = 
+/**  A session was issued. */
+"succeeded" | 
+/**  Wrong credentials. */
+"failed" | 
+/**  The attempt locked the account. */
+"locked";
+
+/**  One sign-in attempt. */
+export type SignInRow = {
+	/**  When (UTC). */
+	at: string,
+	/**  Outcome. */
+	outcome: SignInOutcome,
+	/**  IP address, if recorded (masked for support). */
+	ip: string | null,
+	/**  Device family, if recorded. */
+	device: string | null,
+	/**  Browser, if recorded. */
+	browser: string | null,
+	/**  Tenant the event names, if any. */
+	tenant_id: string | null,
 };
 
 /**  The signed-in staff member, as the UI sees it. */
@@ -398,6 +508,170 @@ export type TenantSort =
 "mrr" | 
 /**  By creation time. */
 "created";
+
+/**  An audit entry about the user. */
+export type UserAuditRow = {
+	/**  `admin_audit_log.id`. */
+	id: number,
+	/**  When (UTC). */
+	at: string | null,
+	/**  Staff id who acted. */
+	actor: string,
+	/**  Action name. */
+	action: string,
+	/**  Tenant concerned. */
+	tenant_id: string,
+	/**  Values before, as JSON text (emails masked for support). */
+	old_values: string | null,
+	/**  Values after, as JSON text (emails masked for support). */
+	new_values: string | null,
+	/**  Notes (emails masked for support). */
+	notes: string | null,
+};
+
+/**  Everything the user detail page shows. */
+export type UserDetail = {
+	/**  Profile. */
+	profile: UserProfile,
+	/**  Tenants with roles. */
+	tenants: UserTenant[],
+	/**  Workspaces with roles. */
+	workspaces: UserWorkspace[],
+	/**  Sessions (active ones, with what can be revoked). */
+	sessions: UserSessions,
+	/**  Sign-in activity and lockout state. */
+	sign_ins: SignInActivity,
+	/**  Audit entries about the user, newest first (at most 100). */
+	audit: UserAuditRow[],
+	/**  When the user data was last synced (UTC). */
+	as_of: string | null,
+};
+
+/**  A page of users. */
+export type UserPage = {
+	/**  Rows of this page. */
+	rows: UserRow[],
+	/**  Users matching in all. */
+	total: number,
+	/**  When the user data was last synced (UTC). */
+	as_of: string | null,
+};
+
+/**  A user's profile. */
+export type UserProfile = {
+	/**  `users.id`. */
+	id: string,
+	/**  Name (masked for support). */
+	name: string | null,
+	/**  Given name (hidden for support). */
+	given_name: string | null,
+	/**  Family name (hidden for support). */
+	family_name: string | null,
+	/**  Email (masked for support). */
+	email: string | null,
+	/**  When the email was verified (UTC); `None` = invitation not accepted. */
+	email_verified: string | null,
+	/**  Account creation (UTC). */
+	created: string | null,
+	/**  Status. */
+	status: UserStatus,
+	/**  Whether the user is also platform staff (staff accounts are not managed here). */
+	is_staff: boolean,
+};
+
+/**  A user search request. */
+export type UserQuery = {
+	/**  Email, name or id: 1–2 characters match a prefix, 3 or more a substring. */
+	search: string | null,
+	/**
+	 *  Only users holding this tenant role (owner / admin / member) in some tenant
+	 *  (in `tenant_id` when that is given too).
+	 */
+	tenant_role: string | null,
+	/**  Only users with this status. */
+	status: UserStatus | null,
+	/**  Only members of tenants on this plan (name or slug, any case). */
+	plan: string | null,
+	/**  Only members (current or removed) of this tenant. */
+	tenant_id: string | null,
+	/**  Page size (1–500, default 50). */
+	limit: number | null,
+	/**  Rows to skip. */
+	offset: number | null,
+};
+
+/**  One row of the user search. */
+export type UserRow = {
+	/**  `users.id`. */
+	id: string,
+	/**  Name (masked for support). */
+	name: string | null,
+	/**  Email (masked for support). */
+	email: string | null,
+	/**  Status. */
+	status: UserStatus,
+	/**  Account creation (UTC). */
+	created: string | null,
+	/**  Start of the most recent session (UTC). */
+	last_login: string | null,
+	/**  Tenants, current memberships first. */
+	tenants: UserTenant[],
+};
+
+/**  A user's active sessions. */
+export type UserSessions = {
+	/**  Not expired and either not revoked or a revoked JWT (still usable), newest first. */
+	active: SessionRow[],
+	/**  Whether the platform's sessions table records device and IP at all. */
+	device_info_recorded: boolean,
+};
+
+/**  A user's (or a membership's) status. */
+export type UserStatus = 
+/**  Can sign in. */
+"active" | 
+/**  Invited, email not verified yet. */
+"invited" | 
+/**  Locked after too many failed sign-ins. */
+"locked" | 
+/**  Suspended by staff. */
+"suspended" | 
+/**  No longer a member (of this tenant, or of any tenant). */
+"removed" | 
+/**  The account is deleted. */
+"deleted";
+
+/**  A tenant a user belongs to, as the search row shows it. */
+export type UserTenant = {
+	/**  Tenant id. */
+	tenant_id: string,
+	/**  Tenant name. */
+	tenant_name: string | null,
+	/**  Tenant roles (owner / admin / member). */
+	roles: string[],
+	/**  The tenant's current plan. */
+	plan: string | null,
+	/**  Status of this membership. */
+	status: UserStatus,
+	/**  When the membership was created (UTC). */
+	joined: string | null,
+	/**  Whether the tenant is a QA sandbox. */
+	sandbox: boolean,
+};
+
+/**  A workspace the user belongs to. */
+export type UserWorkspace = {
+	/**  `companies.id`. */
+	workspace_id: string,
+	/**  Workspace name. */
+	name: string,
+	/**  Its tenant. */
+	tenant_id: string,
+	/**  Workspace role (admin / member / viewer). */
+	role: string,
+	/**  Workspace status. */
+	status: string | null,
+};
 
 /**  A workspace of a tenant. */
 export type WorkspaceRow = {

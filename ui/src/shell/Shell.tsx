@@ -11,6 +11,7 @@ import { Brand } from "../components/Brand";
 import { EmptyView } from "../components/StateViews";
 import { AuditScreen } from "../screens/audit/AuditScreen";
 import { TenantsScreen } from "../screens/tenants/TenantsScreen";
+import { UsersScreen } from "../screens/users/UsersScreen";
 import { CommandPalette } from "./CommandPalette";
 import { OfflineBanner } from "./OfflineBanner";
 import { visibleScreens, type ScreenId } from "./screens";
@@ -116,6 +117,7 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
             {screen === "tenants" && (
               <TenantsScreen openTenantId={openTenant} onOpenTenant={setOpenTenant} onCloseTenant={() => setOpenTenant(null)} />
             )}
+            {screen === "users" && <UsersScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === null && (
               <EmptyView title="Nothing to show for your role" description="Your staff role grants none of this console's screens. Ask a super admin for access." />

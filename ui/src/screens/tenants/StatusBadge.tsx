@@ -13,6 +13,7 @@ const COLORS: Record<string, string> = {
   suspended: "red",
   invited: "blue",
   removed: "gray",
+  locked: "orange",
 };
 
 export function StatusBadge({ status }: { status: string }) {
