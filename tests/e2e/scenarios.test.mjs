@@ -59,13 +59,13 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     assert.ok(seen.emails.length, "needs the members the admin scenario saw");
     await withApp("users", async (browser) => {
       await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+      await browser.$(testId("nav-users")).waitForClickable({ timeout: 30_000 });
       await browser.$(testId("nav-users")).click();
       // The first member with a session: search each email until one has sessions.
       for (const email of seen.emails.slice(0, 10)) {
         await typeInto(browser, testId("user-search"), email);
-        const row = browser.$(testId("user-row"));
         await browser.waitUntil(async () => (await textOf(browser, testId("user-email"))) === email, { timeout: 10_000 });
-        await row.click();
+        await browser.keys("Enter");
         await browser.$(testId("user-detail-body")).waitForDisplayed({ timeout: 10_000 });
         await browser.$(testId("tab-sessions")).click();
         if (await browser.$(testId("revoke-all-sessions")).isExisting()) {
@@ -109,12 +109,15 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
 
       // The Users screen finds the same member by email but shows it masked, without actions.
       await browser.keys("Escape");
+      await browser.$(testId("tenant-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
+      await browser.$(testId("nav-users")).waitForClickable({ timeout: 30_000 });
       await browser.$(testId("nav-users")).click();
       await typeInto(browser, testId("user-search"), seen.emails[0]);
       await browser.$(testId("user-row")).waitForDisplayed({ timeout: 10_000 });
       const shown = await textOf(browser, testId("user-email"));
       assert.ok(shown.includes("•") && shown !== seen.emails[0], `support sees the user's email masked, got ${shown}`);
-      await browser.$(testId("user-row")).click();
+      await browser.keys("Enter");
+      await browser.$(testId("user-detail-body")).waitForDisplayed({ timeout: 10_000 });
       await browser.$(testId("tab-sessions")).click();
       assert.ok(!(await browser.$(testId("revoke-all-sessions")).isExisting()), "support cannot revoke sessions");
     });

@@ -72,7 +72,7 @@ export function UsersScreen() {
             <Text c="dimmed">{numbers.format(total)}</Text>
           </Group>
           <Text size="xs" c="dimmed">
-            {staff.sandbox_only ? "Sandbox tenants only · " : ""}All tenants · data as of {formatAge(users.data?.as_of)} · Enter opens the first match
+            {staff.sandbox_only ? "Sandbox tenants only · " : ""}All tenants · data as of {formatAge(users.data?.as_of)}
           </Text>
         </div>
         <Group gap="sm" wrap="nowrap">
@@ -97,7 +97,7 @@ export function UsersScreen() {
           <TextInput
             autoFocus
             w={320}
-            placeholder="Search email, name or id…"
+            placeholder="Email, name or id · Enter opens"
             leftSection={<IconSearch size={16} />}
             value={search}
             onChange={(e) => resetPage(setSearch)(e.currentTarget.value)}
