@@ -78,6 +78,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       assert.ok(seen.sessionUser, "one of the first ten members has an active session");
       assert.ok((await browser.$$(testId("session-row")).length) > 0);
       await shot(browser, "03-admin-user-sessions");
+      const auditCount = async () => Number(/\((\d+)\)/.exec(await textOf(browser, testId("tab-audit")))?.[1]);
+      const auditBefore = await auditCount();
       await browser.$(testId("revoke-all-sessions")).click();
       await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Sessions revoked"), {
         timeout: 30_000,
@@ -87,6 +89,11 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.waitUntil(async () => (await textsOf(browser, testId("session-row"))).every((row) => row.includes("revoked")), {
         timeout: 15_000,
         timeoutMsg: "a session is still listed as active after revoking all",
+      });
+      // The revocation's audit entry reaches the user's audit trail after the sync that follows it.
+      await browser.waitUntil(async () => (await auditCount()) === auditBefore + 1, {
+        timeout: 30_000,
+        timeoutMsg: "the revocation did not appear in the user's audit trail",
       });
       await shot(browser, "04-admin-sessions-revoked");
     });

@@ -74,7 +74,9 @@ function DetailBody({ detail }: { detail: UserDetail }) {
             Sessions ({detail.sessions.active.length})
           </Tabs.Tab>
           <Tabs.Tab value="sign-ins">Sign-ins</Tabs.Tab>
-          <Tabs.Tab value="audit">Audit ({detail.audit.length})</Tabs.Tab>
+          <Tabs.Tab value="audit" data-testid="tab-audit">
+            Audit ({detail.audit.length})
+          </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="tenants" pt="md">
           <Table striped verticalSpacing="xs">
