@@ -34,6 +34,7 @@ pub fn builder() -> Builder<Wry> {
         commands::users,
         commands::user_detail,
         commands::revoke_sessions,
+        commands::change_member_role,
         commands::audit,
         commands::export_audit,
     ])

@@ -13,7 +13,7 @@ use std::pin::Pin;
 
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
-use penguin_admin::members::Revocation;
+use penguin_admin::members::{Revocation, RoleChange, TenantRole};
 use penguin_admin::sync::Progress;
 use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
 use penguin_admin::users::{UserDetail, UserPage, UserQuery};
@@ -129,6 +129,19 @@ pub fn user_detail(app: State<'_, App>, id: String) -> Reply<UserDetail> {
 #[specta::specta]
 pub async fn revoke_sessions(handle: AppHandle, user_id: String, session_id: Option<String>) -> Reply<Revocation> {
     on_worker(handle, move |app| Box::pin(async move { app.revoke_sessions(&user_id, session_id.as_deref()).await }))
+        .await
+}
+
+/// Changes a member's tenant role (never leaving the tenant without an owner), then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn change_member_role(
+    handle: AppHandle,
+    tenant_id: String,
+    user_id: String,
+    role: TenantRole,
+) -> Reply<RoleChange> {
+    on_worker(handle, move |app| Box::pin(async move { app.change_member_role(&tenant_id, &user_id, role).await }))
         .await
 }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::audit::{self, AuditEntry, AuditFilter, AuditPage, ExportFormat};
 use crate::auth::{self, masking, permissions, ClientInfo, Staff};
 use crate::central::{Central, DbKind};
-use crate::members::{self, Revocation};
+use crate::members::{self, Revocation, RoleChange, TenantRole};
 use crate::profiles::{DatabaseUrls, Profile};
 use crate::sync::{self, Cancel, Progress};
 use crate::tenants::{self, PaletteHit, TenantDetail, TenantPage, TenantQuery};
@@ -579,6 +579,23 @@ impl App {
             tracing::warn!(error = %e, "the sync after revoking sessions failed; the next sync will show it");
         }
         Ok(revocation)
+    }
+
+    /// Changes a member's tenant role (the tenant always keeps an owner; the member's
+    /// sessions are revoked so the new role applies at once), then syncs.
+    pub async fn change_member_role(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        role: TenantRole,
+    ) -> Result<RoleChange, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let change = members::change_role(&central, &staff, &self.client, tenant_id, user_id, role).await?;
+        if let Err(e) = self.sync(|_| {}).await {
+            tracing::warn!(error = %e, "the sync after a role change failed; the next sync will show it");
+        }
+        Ok(change)
     }
 
     /// The Ctrl+K palette: tenants, users and workspaces by name, email or id.

@@ -50,6 +50,27 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       for (const email of seen.emails) assert.match(email, /^[^\s•]+@[^\s•]+\.[a-z]+$/i, "admin sees real emails");
       await shot(browser, "02-admin-tenant-members");
 
+      // Admin may change a member's tenant role: make the first plain admin a member.
+      assert.ok(await browser.$(testId("tenant-actions")).isExisting(), "admin sees the member actions");
+      const rows = await textsOf(browser, testId("member-row"));
+      const index = rows.findIndex((row) => row.includes("admin") && !row.includes("owner"));
+      assert.ok(index >= 0, "the tenant has an admin who is not an owner");
+      const changed = seen.emails[index];
+      await (await browser.$$(testId("member-role-menu")))[index].click();
+      await browser.$(testId("member-role-member")).click();
+      await browser.$(testId("confirm-role-change")).click();
+      await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Role changed"), {
+        timeout: 30_000,
+        timeoutMsg: "no confirmation of the role change",
+      });
+      // Members are listed by role, so the changed member is found again by email.
+      await browser.waitUntil(async () => {
+        const emails = await memberEmails(browser);
+        const row = (await textsOf(browser, testId("member-row")))[emails.indexOf(changed)] ?? "";
+        return row.includes("member") && !row.includes("admin");
+      }, { timeout: 15_000, timeoutMsg: "the member's role did not change on screen" });
+      seen.emails = await memberEmails(browser);
+
       await browser.keys("Escape");
       await browser.$(testId("tenant-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
     });
@@ -157,6 +178,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
       await openTenant(browser, seen.name, seen.id);
       assert.ok(!(await browser.$(testId("tenant-actions")).isExisting()), "finance sees no tenant actions");
+      assert.ok(!(await browser.$(testId("member-role-menu")).isExisting()), "finance sees no role menu");
       assert.ok(await browser.$(testId("nav-audit")).isExisting(), "finance sees the audit log");
       await shot(browser, "07-finance-tenant");
     });

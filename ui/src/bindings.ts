@@ -38,6 +38,8 @@ export const commands = {
 	userDetail: (id: string) => typedError<UserDetail, AppError>(__TAURI_INVOKE("user_detail", { id })),
 	/**  Revokes one session of a user (or all when `session_id` is null), then syncs. */
 	revokeSessions: (userId: string, sessionId: string | null) => typedError<Revocation, AppError>(__TAURI_INVOKE("revoke_sessions", { userId, sessionId })),
+	/**  Changes a member's tenant role (never leaving the tenant without an owner), then syncs. */
+	changeMemberRole: (tenantId: string, userId: string, role: TenantRole) => typedError<RoleChange, AppError>(__TAURI_INVOKE("change_member_role", { tenantId, userId, role })),
 	/**  One page of the audit log, filtered. */
 	audit: (filter: AuditFilter) => typedError<AuditPage, AppError>(__TAURI_INVOKE("audit", { filter })),
 	/**  Exports the filtered audit log to a new file in the user's Downloads folder. */
@@ -318,6 +320,16 @@ export type RevokedSession = {
 	valid_until: string | null,
 };
 
+/**  Outcome of a role change. */
+export type RoleChange = {
+	/**  Roles before. */
+	old_roles: string[],
+	/**  Roles now. */
+	new_roles: string[],
+	/**  Sessions revoked so the new role applies at once. */
+	revocation: Revocation,
+};
+
 /**  How a session is held. */
 export type SessionKind = 
 /**  An opaque token looked up in `auth.sessions`: revocation is immediate. */
@@ -471,6 +483,15 @@ export type TenantQuery = {
 	/**  Only sandbox tenants (the qa role). */
 	sandbox_only: boolean,
 };
+
+/**  A tenant role. */
+export type TenantRole = 
+/**  Full control, billing included. */
+"owner" | 
+/**  Team and workspace management, no billing. */
+"admin" | 
+/**  Campaign work. */
+"member";
 
 /**  One row of the tenant list. */
 export type TenantRow = {

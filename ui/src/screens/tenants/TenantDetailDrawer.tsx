@@ -11,6 +11,7 @@ import { formatCents } from "../../format/money";
 import { formatDate } from "../../format/time";
 import { FlagsList, MembersTable, SubscriptionPanel, WorkspacesTable } from "./detailSections";
 import { StatusBadge } from "./StatusBadge";
+import { useSession } from "../../shell/session";
 
 export function TenantDetailDrawer({ tenantId, onClose }: { tenantId: string | null; onClose: () => void }) {
   const detail = useQuery({
@@ -50,6 +51,7 @@ export function TenantDetailDrawer({ tenantId, onClose }: { tenantId: string | n
 
 function DetailBody({ detail }: { detail: TenantDetail }) {
   const { tenant } = detail;
+  const canManage = useSession().can("tenants.members.manage");
   return (
     <Stack gap="lg" data-testid="tenant-detail-body" data-tenant-id={tenant.id}>
       <Stack gap={4}>
@@ -101,7 +103,13 @@ function DetailBody({ detail }: { detail: TenantDetail }) {
           </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
-          <MembersTable members={detail.members} />
+          {canManage ? (
+            <div data-testid="tenant-actions">
+              <MembersTable members={detail.members} manageFor={tenant.id} />
+            </div>
+          ) : (
+            <MembersTable members={detail.members} />
+          )}
         </Tabs.Panel>
         <Tabs.Panel value="workspaces" pt="md">
           <WorkspacesTable workspaces={detail.workspaces} />

@@ -7,9 +7,12 @@ import type { FlagRow, MemberRow, SubscriptionInfo, WorkspaceRow } from "../../b
 import { EmptyView } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
+import { MemberRoleMenu } from "./MemberRoleMenu";
 import { StatusBadge } from "./StatusBadge";
 
-export function MembersTable({ members }: { members: MemberRow[] }) {
+/** With `manageFor` (the tenant id, for roles that may manage members) each row gets
+ *  a role menu. */
+export function MembersTable({ members, manageFor }: { members: MemberRow[]; manageFor?: string }) {
   if (members.length === 0) return <EmptyView icon={<IconUsers size={28} />} title="No members" />;
   return (
     <Table striped highlightOnHover verticalSpacing="xs" data-testid="members-table">
@@ -20,6 +23,7 @@ export function MembersTable({ members }: { members: MemberRow[] }) {
           <Table.Th>Roles</Table.Th>
           <Table.Th>Status</Table.Th>
           <Table.Th>Last login</Table.Th>
+          {manageFor && <Table.Th />}
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
@@ -40,6 +44,11 @@ export function MembersTable({ members }: { members: MemberRow[] }) {
               <StatusBadge status={m.status} />
             </Table.Td>
             <Table.Td className="tabular">{formatDateTime(m.last_login, "Never")}</Table.Td>
+            {manageFor && (
+              <Table.Td>
+                <MemberRoleMenu tenantId={manageFor} member={m} />
+              </Table.Td>
+            )}
           </Table.Tr>
         ))}
       </Table.Tbody>
