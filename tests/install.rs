@@ -11,11 +11,13 @@ use common::{assert_cache_matches, Platform};
 use penguin_admin::central::{install, DbKind};
 use penguin_admin::sync::{self, Cancel};
 
+/// The schema guides: a copy of `penguinmails-docs/implementation-technical/
+/// database-infrastructure` in `tests/fixtures/schema-guides`, so a clone anywhere can
+/// run this; `PENGUIN_DOCS` points at a newer copy of the docs to check against it.
 fn docs_dir() -> PathBuf {
-    std::env::var_os("PENGUIN_DOCS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/penguinmails-docs/implementation-technical/database-infrastructure")
-    })
+    std::env::var_os("PENGUIN_DOCS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-guides"))
 }
 
 /// The ```sql blocks of a schema guide that create something.
