@@ -575,9 +575,7 @@ impl App {
             Some(session) => members::revoke_session(&central, &staff, &self.client, user_id, session).await?,
             None => members::revoke_all_sessions(&central, &staff, &self.client, user_id).await?,
         };
-        if let Err(e) = self.sync(|_| {}).await {
-            tracing::warn!(error = %e, "the sync after revoking sessions failed; the next sync will show it");
-        }
+        self.sync_after_action().await;
         Ok(revocation)
     }
 
@@ -592,10 +590,16 @@ impl App {
         let staff = self.staff()?;
         let central = self.central().await?;
         let change = members::change_role(&central, &staff, &self.client, tenant_id, user_id, role).await?;
-        if let Err(e) = self.sync(|_| {}).await {
-            tracing::warn!(error = %e, "the sync after a role change failed; the next sync will show it");
-        }
+        self.sync_after_action().await;
         Ok(change)
+    }
+
+    /// Syncs after an action so every screen shows it; best effort, as the action
+    /// stands anyway and the next sync picks it up.
+    async fn sync_after_action(&self) {
+        if let Err(e) = self.sync(|_| {}).await {
+            tracing::warn!(error = %e, "the sync after an action failed; the next sync will show it");
+        }
     }
 
     /// The Ctrl+K palette: tenants, users and workspaces by name, email or id.
