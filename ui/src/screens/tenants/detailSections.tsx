@@ -21,7 +21,7 @@ export function MembersTable({ members, manageFor }: { members: MemberRow[]; man
           <Table.Th>Name</Table.Th>
           <Table.Th>Email</Table.Th>
           <Table.Th>Roles</Table.Th>
-          <Table.Th>Status</Table.Th>
+          <Table.Th miw={100}>Status</Table.Th>
           <Table.Th>Last login</Table.Th>
           {manageFor && <Table.Th />}
         </Table.Tr>
@@ -43,7 +43,9 @@ export function MembersTable({ members, manageFor }: { members: MemberRow[]; man
             <Table.Td>
               <StatusBadge status={m.status} />
             </Table.Td>
-            <Table.Td className="tabular">{formatDateTime(m.last_login, "Never")}</Table.Td>
+            <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>
+              {formatDateTime(m.last_login, "Never")}
+            </Table.Td>
             {manageFor && (
               <Table.Td>
                 <MemberRoleMenu tenantId={manageFor} member={m} />
