@@ -20,7 +20,7 @@ export function MembersTable({ members, manageFor }: { members: MemberRow[]; man
         <Table.Tr>
           <Table.Th>Name</Table.Th>
           <Table.Th>Email</Table.Th>
-          <Table.Th>Roles</Table.Th>
+          <Table.Th miw={90}>Roles</Table.Th>
           <Table.Th miw={100}>Status</Table.Th>
           <Table.Th>Last login</Table.Th>
           {manageFor && <Table.Th />}
