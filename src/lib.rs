@@ -18,11 +18,14 @@
 //! - [`members`]: member, session and workspace-membership actions against central.
 //! - [`stripe`]: the Stripe client, its fake, and Stripe → cache sync.
 //! - [`finance`]: payments, revenue (MRR) and reconciliation over the cache.
+//! - [`monitor`]: infrastructure checks (queue, SMTP, DNSBL, databases, Redis, hosts).
+//! - [`alerts`]: one alert model for every check, silences, paging and the watcher.
 //! - [`demo`]: the throwaway PostgreSQL cluster and the demo data generator.
 //! - [`auth`]: staff sign-in, lockout, permissions, masking of personal data.
 //! - [`audit`]: the hash-chained audit log: writing (outbox), verifying, reading.
 //! - [`bench`]: the sync benchmark against its floor.
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -33,6 +36,7 @@ pub mod demo;
 pub mod finance;
 pub mod health;
 pub mod members;
+pub mod monitor;
 pub mod profiles;
 pub mod rbac;
 pub mod stripe;

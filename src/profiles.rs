@@ -108,6 +108,12 @@ pub struct Profile {
     /// Stripe, if the console should sync it (`[stripe] api_base = "https://api.stripe.com"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stripe: Option<StripeSettings>,
+    /// Monitoring sources and thresholds (`[monitor]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<crate::monitor::MonitorSettings>,
+    /// Where critical alerts go (`[alerts]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::alerts::AlertSettings>,
     /// Where the profile was loaded from (not stored).
     #[serde(skip)]
     pub path: PathBuf,
@@ -191,6 +197,8 @@ impl Profile {
             },
             demo: Some(cluster.clone()),
             stripe: None,
+            monitor: None,
+            alerts: None,
             path: path.to_path_buf(),
             name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         }

@@ -305,6 +305,8 @@ impl App {
             },
             demo: None,
             stripe: None,
+            monitor: None,
+            alerts: None,
             path: path.clone(),
             name: name.to_string(),
         };
