@@ -11,9 +11,17 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+use penguin_admin::app::FinanceStatus;
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
+use penguin_admin::finance::actions::{ActionOutcome, RefundPreview, RefundRequest, SubscriptionChange};
+use penguin_admin::finance::billing::{FailedPayment, InvoiceDetail, InvoicePage, InvoiceQuery, SubscriptionRow};
+use penguin_admin::finance::payments::{PaymentPage, PaymentQuery};
+use penguin_admin::finance::reconcile::Reconciliation;
+use penguin_admin::finance::revenue::{MrrPoint, RevenueReport};
+use penguin_admin::finance::webhooks::WebhookHealth;
 use penguin_admin::members::{Revocation, RoleChange, TenantRole};
+use penguin_admin::stripe::sync::StripeSyncReport;
 use penguin_admin::sync::Progress;
 use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
 use penguin_admin::users::{UserDetail, UserPage, UserQuery};
@@ -159,6 +167,153 @@ pub async fn export_audit(app: State<'_, App>, filter: AuditFilter, format: Expo
     let path: PathBuf = exports::new_file_path("penguin-audit", format)?;
     let rows = app.export_audit(filter, format, path.clone()).await?;
     Ok(ExportedFile { path: path.display().to_string(), rows })
+}
+
+/// Whether the profile has Stripe and when it was last synced.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn finance_status(app: State<'_, App>) -> Reply<FinanceStatus> {
+    app.finance_status()
+}
+
+/// Syncs Stripe into the cache, streaming progress (cancel with `cancel_sync`).
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_stripe(handle: AppHandle, on_progress: Channel<Progress>) -> Reply<StripeSyncReport> {
+    on_worker(handle, move |app| Box::pin(app.sync_stripe(move |p| send(&on_progress, p)))).await
+}
+
+/// One page of payments, filtered and sorted in SQL.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn payments(app: State<'_, App>, query: PaymentQuery) -> Reply<PaymentPage> {
+    app.payments(query)
+}
+
+/// Exports exactly the filtered payments to a new CSV file in Downloads, with progress.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_payments(
+    app: State<'_, App>,
+    query: PaymentQuery,
+    on_progress: Channel<Progress>,
+) -> Reply<ExportedFile> {
+    let path = exports::new_file_path("penguin-payments", ExportFormat::Csv)?;
+    let rows = app.export_payments(query, path.clone(), |p| send(&on_progress, p))?;
+    Ok(ExportedFile { path: path.display().to_string(), rows })
+}
+
+/// One page of invoices.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn invoices(app: State<'_, App>, query: InvoiceQuery) -> Reply<InvoicePage> {
+    app.invoices(query)
+}
+
+/// An invoice with its lines, payments and refunds.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn invoice(app: State<'_, App>, id: String) -> Reply<InvoiceDetail> {
+    app.invoice(&id)
+}
+
+/// Open invoices whose latest payment attempt failed.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn failed_payments(app: State<'_, App>, tenant_id: Option<String>) -> Reply<Vec<FailedPayment>> {
+    app.failed_payments(tenant_id)
+}
+
+/// Subscriptions, by status, tenant and search text.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn subscriptions(
+    app: State<'_, App>,
+    status: Option<String>,
+    tenant_id: Option<String>,
+    search: Option<String>,
+) -> Reply<Vec<SubscriptionRow>> {
+    app.subscriptions(status, tenant_id, search)
+}
+
+/// A month's MRR, movements, churn, ARPA, LTV and payment success (`YYYY-MM`).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn revenue(app: State<'_, App>, month: String) -> Reply<RevenueReport> {
+    app.revenue(&month)
+}
+
+/// Month-end MRR per currency from `from` to `to` (`YYYY-MM`).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn mrr_history(app: State<'_, App>, from: String, to: String) -> Reply<Vec<MrrPoint>> {
+    app.mrr_history(&from, &to)
+}
+
+/// The platform's payments against Stripe for a period: every discrepancy, with totals.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn reconcile(app: State<'_, App>, from: String, to: String) -> Reply<Reconciliation> {
+    app.reconcile(&from, &to)
+}
+
+/// Exports a period's discrepancies to a new CSV file in Downloads.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_reconciliation(app: State<'_, App>, from: String, to: String) -> Reply<ExportedFile> {
+    let path = exports::new_file_path("penguin-reconciliation", ExportFormat::Csv)?;
+    let rows = app.export_reconciliation(&from, &to, path.clone())?;
+    Ok(ExportedFile { path: path.display().to_string(), rows })
+}
+
+/// Stripe webhook health from the platform's webhook log.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn webhook_health(app: State<'_, App>) -> Reply<WebhookHealth> {
+    app.webhook_health()
+}
+
+/// What a refund would do, including its MRR impact; refused when it cannot be done.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn preview_refund(app: State<'_, App>, request: RefundRequest) -> Reply<RefundPreview> {
+    app.preview_refund(request)
+}
+
+/// Refunds a charge in Stripe (idempotent), audits it, then syncs Stripe.
+#[tauri::command]
+#[specta::specta]
+pub async fn refund(handle: AppHandle, request: RefundRequest) -> Reply<ActionOutcome> {
+    on_worker(handle, move |app| Box::pin(async move { app.refund(request).await })).await
+}
+
+/// Retries a failed invoice payment now, then syncs Stripe.
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_payment(handle: AppHandle, invoice_id: String) -> Reply<ActionOutcome> {
+    on_worker(handle, move |app| Box::pin(async move { app.retry_payment(&invoice_id).await })).await
+}
+
+/// Sends an open invoice to the customer again, then syncs Stripe.
+#[tauri::command]
+#[specta::specta]
+pub async fn resend_invoice(handle: AppHandle, invoice_id: String) -> Reply<ActionOutcome> {
+    on_worker(handle, move |app| Box::pin(async move { app.resend_invoice(&invoice_id).await })).await
+}
+
+/// Cancels, pauses, discounts or re-plans a subscription with a reason, then syncs Stripe.
+#[tauri::command]
+#[specta::specta]
+pub async fn change_subscription(
+    handle: AppHandle,
+    subscription_id: String,
+    change: SubscriptionChange,
+    reason: String,
+) -> Reply<ActionOutcome> {
+    on_worker(handle, move |app| {
+        Box::pin(async move { app.change_subscription(&subscription_id, change, &reason).await })
+    })
+    .await
 }
 
 /// A library future that is polled on a worker thread of its own.

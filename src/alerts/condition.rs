@@ -67,6 +67,7 @@ pub struct Condition {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CheckRun {
     /// When the run finished.
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub at: DateTime<Utc>,
     /// The sources that ran to completion. Only alerts of these sources are resolved when
     /// their condition is absent: a source that was not configured or could not run says

@@ -10,8 +10,10 @@
 //! passwords) and the passwords kept for this session only.
 
 mod error;
+mod finance;
 
 pub use error::{AppError, ErrorCode};
+pub use finance::FinanceStatus;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -190,6 +192,8 @@ struct State {
     /// Passwords kept for this session only, per profile.
     session_secrets: HashMap<String, HashMap<DbKind, String>>,
     cancel: Option<Cancel>,
+    /// The demo profile's fake Stripe, started on first use (see [`finance`]).
+    demo_stripe: Option<Arc<crate::stripe::fake::FakeStripe>>,
 }
 
 /// The desktop app's state.

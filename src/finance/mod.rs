@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod bench;
+pub mod billing;
 pub mod payments;
 pub mod reconcile;
 pub mod revenue;

@@ -219,6 +219,15 @@ fn read_cursor(conn: &Connection) -> Result<Option<Cursor>, CacheError> {
     Ok(v.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
+/// Makes the next sync a full reload (for a Stripe account that knows nothing of the
+/// cache's event cursor, such as a freshly started fake). The data stays until then.
+pub fn forget_cursor(conn: &Connection) -> Result<(), CacheError> {
+    ensure_schema(conn)?;
+    conn.execute("DELETE FROM stripe_sync_state WHERE key = 'cursor'", [])
+        .map_err(CacheError::sql("resetting the Stripe cursor"))?;
+    Ok(())
+}
+
 /// When the cache's Stripe data was last synced (UTC, RFC 3339), `None` if never.
 pub fn as_of(conn: &Connection) -> Result<Option<String>, CacheError> {
     let exists: bool = conn

@@ -44,9 +44,57 @@ export const commands = {
 	audit: (filter: AuditFilter) => typedError<AuditPage, AppError>(__TAURI_INVOKE("audit", { filter })),
 	/**  Exports the filtered audit log to a new file in the user's Downloads folder. */
 	exportAudit: (filter: AuditFilter, format: ExportFormat) => typedError<ExportedFile, AppError>(__TAURI_INVOKE("export_audit", { filter, format })),
+	/**  Whether the profile has Stripe and when it was last synced. */
+	financeStatus: () => typedError<FinanceStatus, AppError>(__TAURI_INVOKE("finance_status")),
+	/**  Syncs Stripe into the cache, streaming progress (cancel with `cancel_sync`). */
+	syncStripe: (onProgress: Channel<Progress>) => typedError<StripeSyncReport, AppError>(__TAURI_INVOKE("sync_stripe", { onProgress })),
+	/**  One page of payments, filtered and sorted in SQL. */
+	payments: (query: PaymentQuery) => typedError<PaymentPage, AppError>(__TAURI_INVOKE("payments", { query })),
+	/**  Exports exactly the filtered payments to a new CSV file in Downloads, with progress. */
+	exportPayments: (query: PaymentQuery, onProgress: Channel<Progress>) => typedError<ExportedFile, AppError>(__TAURI_INVOKE("export_payments", { query, onProgress })),
+	/**  One page of invoices. */
+	invoices: (query: InvoiceQuery) => typedError<InvoicePage, AppError>(__TAURI_INVOKE("invoices", { query })),
+	/**  An invoice with its lines, payments and refunds. */
+	invoice: (id: string) => typedError<InvoiceDetail, AppError>(__TAURI_INVOKE("invoice", { id })),
+	/**  Open invoices whose latest payment attempt failed. */
+	failedPayments: (tenantId: string | null) => typedError<FailedPayment[], AppError>(__TAURI_INVOKE("failed_payments", { tenantId })),
+	/**  Subscriptions, by status, tenant and search text. */
+	subscriptions: (status: string | null, tenantId: string | null, search: string | null) => typedError<SubscriptionRow[], AppError>(__TAURI_INVOKE("subscriptions", { status, tenantId, search })),
+	/**  A month's MRR, movements, churn, ARPA, LTV and payment success (`YYYY-MM`). */
+	revenue: (month: string) => typedError<RevenueReport, AppError>(__TAURI_INVOKE("revenue", { month })),
+	/**  Month-end MRR per currency from `from` to `to` (`YYYY-MM`). */
+	mrrHistory: (from: string, to: string) => typedError<MrrPoint[], AppError>(__TAURI_INVOKE("mrr_history", { from, to })),
+	/**  The platform's payments against Stripe for a period: every discrepancy, with totals. */
+	reconcile: (from: string, to: string) => typedError<Reconciliation, AppError>(__TAURI_INVOKE("reconcile", { from, to })),
+	/**  Exports a period's discrepancies to a new CSV file in Downloads. */
+	exportReconciliation: (from: string, to: string) => typedError<ExportedFile, AppError>(__TAURI_INVOKE("export_reconciliation", { from, to })),
+	/**  Stripe webhook health from the platform's webhook log. */
+	webhookHealth: () => typedError<WebhookHealth, AppError>(__TAURI_INVOKE("webhook_health")),
+	/**  What a refund would do, including its MRR impact; refused when it cannot be done. */
+	previewRefund: (request: RefundRequest) => typedError<RefundPreview, AppError>(__TAURI_INVOKE("preview_refund", { request })),
+	/**  Refunds a charge in Stripe (idempotent), audits it, then syncs Stripe. */
+	refund: (request: RefundRequest) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("refund", { request })),
+	/**  Retries a failed invoice payment now, then syncs Stripe. */
+	retryPayment: (invoiceId: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("retry_payment", { invoiceId })),
+	/**  Sends an open invoice to the customer again, then syncs Stripe. */
+	resendInvoice: (invoiceId: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("resend_invoice", { invoiceId })),
+	/**  Cancels, pauses, discounts or re-plans a subscription with a reason, then syncs Stripe. */
+	changeSubscription: (subscriptionId: string, change: SubscriptionChange, reason: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("change_subscription", { subscriptionId, change, reason })),
 };
 
 /* Types */
+/**  The outcome of an action. */
+export type ActionOutcome = {
+	/**  The action's id (and its idempotency key). */
+	action_id: string,
+	/**  refund / retry_payment / resend_invoice / cancel_subscription / … */
+	kind: string,
+	/**  The Stripe object acted on. */
+	target: string,
+	/**  The id of the object Stripe returned (the refund, the invoice, the subscription). */
+	result_id: string | null,
+};
+
 /**  An error for the UI. */
 export type AppError = {
 	/**  Stable code. */
@@ -136,6 +184,50 @@ export type AuditRow = {
 	notes: string | null,
 };
 
+/**  One currency's revenue figures for a month. */
+export type CurrencyRevenue = {
+	/**  Lowercase ISO code. */
+	currency: string,
+	/**  MRR at the end of the month. */
+	mrr: number,
+	/**  MRR at the end of the month before. */
+	mrr_previous: number,
+	/**  Customers paying at the end of the month. */
+	paying_customers: number,
+	/**  Customers paying at the end of the month before. */
+	paying_customers_previous: number,
+	/**  Customers who churned this month. */
+	churned_customers: number,
+	/**  By plan, largest first. */
+	by_plan: PlanMrr[],
+	/**  Movements against the month before. */
+	movements: Movements,
+	/**  Customer churn, basis points. */
+	customer_churn_bp: number | null,
+	/**  Gross revenue churn, basis points. */
+	revenue_churn_bp: number | null,
+	/**  Average revenue per paying account, minor units. */
+	arpa: number | null,
+	/**  Lifetime value (ARPA ÷ customer churn), minor units. */
+	ltv: number | null,
+};
+
+/**  Totals of one currency over the period, minor units. */
+export type CurrencyTotals = {
+	/**  Currency. */
+	currency: string,
+	/**  Platform payments collected (not failed or pending), refunded ones included. */
+	platform_collected: number,
+	/**  Stripe charges collected (succeeded, refunded or disputed later included). */
+	stripe_charged: number,
+	/**  Stripe refunds created in the period. */
+	stripe_refunded: number,
+	/**  Charged − refunded. */
+	stripe_net: number,
+	/**  Payouts created in the period. */
+	payouts: number,
+};
+
 /**  One database of a profile, as shown (never with its password). */
 export type DbEndpoint = {
 	/**  oltp / queue / olap / notifications. */
@@ -169,6 +261,49 @@ export type DbEndpointInput = {
 	/**  disable / prefer / require / verify-full. */
 	tls: string,
 };
+
+/**  One discrepancy. */
+export type Discrepancy = {
+	/**  Kind. */
+	kind: DiscrepancyKind,
+	/**  When (UTC). */
+	date: string,
+	/**  The platform row (`payments.id`, `subscriptions.id`), if any. */
+	platform_id: string | null,
+	/**  The Stripe object (`ch_…`, `in_…`, `po_…`, `sub_…`), if any. */
+	stripe_id: string | null,
+	/**  Tenant, where known. */
+	tenant_id: string | null,
+	/**  Currency (lowercase). */
+	currency: string | null,
+	/**  Platform amount, minor units. */
+	platform_amount: number | null,
+	/**  Stripe amount, minor units. */
+	stripe_amount: number | null,
+	/**  Platform value compared (status, currency). */
+	platform_value: string | null,
+	/**  Stripe value compared. */
+	stripe_value: string | null,
+};
+
+/**  What kind of discrepancy. */
+export type DiscrepancyKind = 
+/**  A platform payment Stripe does not know. */
+"missing_in_stripe" | 
+/**  A Stripe charge the platform does not know. */
+"missing_in_platform" | 
+/**  Amounts differ. */
+"amount_mismatch" | 
+/**  Currencies differ. */
+"currency_mismatch" | 
+/**  Statuses differ. */
+"status_mismatch" | 
+/**  A paid invoice with no payment. */
+"paid_invoice_without_payment" | 
+/**  A payout that does not add up. */
+"payout_mismatch" | 
+/**  Subscription statuses differ. */
+"subscription_status_mismatch";
 
 /**  Codes the UI switches on. */
 export type ErrorCode = 
@@ -210,6 +345,46 @@ export type ExportedFile = {
 	rows: number,
 };
 
+/**  A webhook that was not processed successfully. */
+export type FailedEvent = {
+	/**  `evt_…`. */
+	stripe_event_id: string | null,
+	/**  Event type. */
+	event_type: string | null,
+	/**  When it was processed (UTC). */
+	processed_at: string | null,
+	/**  failed / retrying. */
+	status: string,
+	/**  The error. */
+	error_message: string | null,
+};
+
+/**  A payment that failed and is still owed. */
+export type FailedPayment = {
+	/**  The open invoice. */
+	invoice: InvoiceRow,
+	/**  The latest failed charge. */
+	charge_id: string | null,
+	/**  Decline code of the latest attempt. */
+	failure_code: string | null,
+	/**  Decline message. */
+	failure_message: string | null,
+	/**  When the latest attempt failed. */
+	failed_at: string | null,
+	/**  Next automatic retry (Stripe's Smart Retries), if scheduled. */
+	next_retry: string | null,
+	/**  Whether the platform notified the customer (a `payment_failed` notification). */
+	customer_notified: boolean,
+};
+
+/**  What the Finance screens need to know before showing anything. */
+export type FinanceStatus = {
+	/**  The profile names a Stripe account (or is the demo, which has a fake one). */
+	configured: boolean,
+	/**  When Stripe was last synced into the cache (UTC), `None` if never. */
+	as_of: string | null,
+};
+
 /**  A feature flag as it applies to the tenant. */
 export type FlagRow = {
 	/**  Flag key. */
@@ -219,6 +394,123 @@ export type FlagRow = {
 	/**  Rollout percentage. */
 	rollout_percentage: number,
 };
+
+/**  An invoice with its lines, payments and refunds. */
+export type InvoiceDetail = {
+	/**  The list row. */
+	invoice: InvoiceRow,
+	/**  Subtotal, minor units. */
+	subtotal: number,
+	/**  Tax. */
+	tax: number,
+	/**  Discount. */
+	discount: number,
+	/**  Paid so far. */
+	amount_paid: number,
+	/**  Paid at. */
+	paid_at: string | null,
+	/**  Next automatic collection attempt. */
+	next_payment_attempt: string | null,
+	/**  The subscription it bills. */
+	subscription_id: string | null,
+	/**  Stripe's PDF link. */
+	invoice_pdf: string | null,
+	/**  Lines. */
+	lines: InvoiceLine[],
+	/**  Charges that tried to pay it (newest first). */
+	payments: PaymentRow[],
+	/**  Refunds of those charges. */
+	refunds: RefundRow[],
+};
+
+/**  A line of an invoice. */
+export type InvoiceLine = {
+	/**  What was billed. */
+	description: string | null,
+	/**  Quantity. */
+	quantity: number | null,
+	/**  Amount before discounts and taxes, minor units. */
+	amount: number,
+	/**  Discounts on this line. */
+	discount: number,
+	/**  Tax on this line. */
+	tax: number,
+	/**  Billing period (RFC 3339). */
+	period_start: string | null,
+	/**  Billing period end. */
+	period_end: string | null,
+	/**  A proration. */
+	proration: boolean,
+};
+
+/**  A page of invoices. */
+export type InvoicePage = {
+	/**  This page. */
+	rows: InvoiceRow[],
+	/**  Matching invoices in all. */
+	total: number,
+	/**  When Stripe was last synced. */
+	as_of: string,
+};
+
+/**  An invoice list request. */
+export type InvoiceQuery = {
+	/**  Any of these states (empty = all). */
+	states: InvoiceState[],
+	/**  Only this tenant's invoices. */
+	tenant_id: string | null,
+	/**  Invoice number, invoice id, customer id or customer email (substring). */
+	search: string | null,
+	/**  Page size (1–500, default 50). */
+	limit: number | null,
+	/**  Rows to skip. */
+	offset: number | null,
+};
+
+/**  One invoice in the list. */
+export type InvoiceRow = {
+	/**  `in_…`. */
+	id: string,
+	/**  Invoice number. */
+	number: string | null,
+	/**  Derived state. */
+	state: InvoiceState,
+	/**  Created (RFC 3339). */
+	created: string,
+	/**  Due date (RFC 3339). */
+	due_date: string | null,
+	/**  Total, minor units. */
+	total: number,
+	/**  Still to pay, minor units. */
+	amount_remaining: number,
+	/**  Currency. */
+	currency: string,
+	/**  Tenant. */
+	tenant_id: string | null,
+	/**  Tenant name. */
+	tenant_name: string | null,
+	/**  Stripe customer. */
+	customer_id: string,
+	/**  Customer email (masked for support). */
+	customer_email: string | null,
+	/**  Collection attempts so far. */
+	attempt_count: number,
+};
+
+/**  Invoice states for the filter; `Overdue` is derived (open and past due). */
+export type InvoiceState = 
+/**  Being edited. */
+"draft" | 
+/**  Awaiting payment, not yet due. */
+"open" | 
+/**  Open and past its due date. */
+"overdue" | 
+/**  Paid. */
+"paid" | 
+/**  Cancelled. */
+"void" | 
+/**  Written off. */
+"uncollectible";
 
 /**  Failed attempts and lock state of the user in one tenant, against its policy. */
 export type LockoutState = {
@@ -252,6 +544,32 @@ export type MemberRow = {
 	last_login: string | null,
 };
 
+/**  MRR movements of a month, minor units (all positive). */
+export type Movements = {
+	/**  From customers never paying before. */
+	new: number,
+	/**  From customers paying more. */
+	expansion: number,
+	/**  From customers paying less. */
+	contraction: number,
+	/**  From customers who stopped paying. */
+	churned: number,
+	/**  From customers paying again. */
+	reactivation: number,
+};
+
+/**  One month of MRR history (for charts). */
+export type MrrPoint = {
+	/**  `YYYY-MM`. */
+	month: string,
+	/**  Currency. */
+	currency: string,
+	/**  MRR at the month's end. */
+	mrr: number,
+	/**  Movements in the month. */
+	movements: Movements,
+};
+
 /**  The "Connect to the platform" form. */
 export type NewProfile = {
 	/**  Profile name (letters, digits, `-`, `_`). */
@@ -272,6 +590,118 @@ export type PaletteHit = {
 	tenant_id: string | null,
 	/**  What was matched (name, email…), for display. */
 	label: string,
+};
+
+/**  A page of payments. */
+export type PaymentPage = {
+	/**  This page. */
+	rows: PaymentRow[],
+	/**  Matching payments in all. */
+	total: number,
+	/**  When Stripe was last synced (UTC). */
+	as_of: string,
+};
+
+/**  A payments list request. Dates are `YYYY-MM-DD` or RFC 3339; `to` is exclusive. */
+export type PaymentQuery = {
+	/**  Only this tenant's payments. */
+	tenant_id: string | null,
+	/**  From (inclusive). */
+	from: string | null,
+	/**  To (exclusive). */
+	to: string | null,
+	/**  Any of these statuses (empty = all). */
+	statuses: PaymentStatus[],
+	/**  Minimum amount, minor units. */
+	min_amount: number | null,
+	/**  Maximum amount, minor units (inclusive). */
+	max_amount: number | null,
+	/**  ISO currency code. */
+	currency: string | null,
+	/**  Decline code (`insufficient_funds`…). */
+	failure_code: string | null,
+	/**  Customer email or name, tenant name, invoice number or a Stripe id. */
+	search: string | null,
+	/**  Sort column. */
+	sort: PaymentSort,
+	/**  Descending (newest / largest first). */
+	descending: boolean,
+	/**  Page size (1–500, default 50). */
+	limit: number | null,
+	/**  Rows to skip. */
+	offset: number | null,
+};
+
+/**  One payment. */
+export type PaymentRow = {
+	/**  Stripe charge id. */
+	id: string,
+	/**  When (UTC, RFC 3339). */
+	created: string,
+	/**  Amount, minor units. */
+	amount: number,
+	/**  Refunded so far, minor units. */
+	amount_refunded: number,
+	/**  Currency (lowercase ISO, as Stripe sends it). */
+	currency: string,
+	/**  succeeded / failed / pending / refunded / partially_refunded / disputed. */
+	status: string,
+	/**  Tenant, when the customer is linked to one. */
+	tenant_id: string | null,
+	/**  Tenant name. */
+	tenant_name: string | null,
+	/**  Stripe customer id. */
+	customer_id: string | null,
+	/**  Customer email (masked for support). */
+	customer_email: string | null,
+	/**  Invoice id. */
+	invoice_id: string | null,
+	/**  Invoice number. */
+	invoice_number: string | null,
+	/**  Payment intent id. */
+	payment_intent_id: string | null,
+	/**  Card brand. */
+	card_brand: string | null,
+	/**  Card last four digits. */
+	card_last4: string | null,
+	/**  Decline code. */
+	failure_code: string | null,
+	/**  Decline message. */
+	failure_message: string | null,
+};
+
+/**  Sortable columns. */
+export type PaymentSort = 
+/**  By date (default, newest first when descending). */
+"created" | 
+/**  By amount. */
+"amount" | 
+/**  By status. */
+"status";
+
+/**  Status of a payment in the list. */
+export type PaymentStatus = 
+/**  Paid, nothing refunded. */
+"succeeded" | 
+/**  Declined or errored. */
+"failed" | 
+/**  Not settled yet. */
+"pending" | 
+/**  Refunded in full. */
+"refunded" | 
+/**  Partly refunded. */
+"partially_refunded" | 
+/**  Under (or lost) dispute. */
+"disputed";
+
+/**  MRR of one plan. */
+export type PlanMrr = {
+	/**  Plan (the price's nickname, else its product id). */
+	plan: string,
+	/**  MRR, minor units. */
+	mrr: number,
+	/**  Paying customers on it. */
+	customers: number,
 };
 
 /**  A profile in the picker. */
@@ -296,6 +726,99 @@ export type Progress = {
 	done: number,
 	/**  Rows expected in all (an estimate for full reloads, from the planner's statistics). */
 	total: number,
+};
+
+/**  The reconciliation of a period. */
+export type Reconciliation = {
+	/**  Period start (UTC). */
+	from: string,
+	/**  Period end, exclusive (UTC). */
+	to: string,
+	/**  Every discrepancy, by kind then date. */
+	discrepancies: Discrepancy[],
+	/**  Count per kind. */
+	counts: { [key in string]: number },
+	/**  Totals per currency. */
+	totals: CurrencyTotals[],
+	/**  When Stripe was last synced. */
+	stripe_as_of: string,
+	/**  When the platform's payments were last synced. */
+	platform_as_of: string | null,
+};
+
+/**  What a refund would do, for the confirmation dialog. */
+export type RefundPreview = {
+	/**  The charge. */
+	charge_id: string,
+	/**  Currency. */
+	currency: string,
+	/**  The charge's amount. */
+	charge_amount: number,
+	/**  Refunded already. */
+	already_refunded: number,
+	/**  Still refundable. */
+	refundable: number,
+	/**  What this refund would return. */
+	refund_amount: number,
+	/**  Whether it refunds the charge in full. */
+	full: boolean,
+	/**  Tenant, if linked. */
+	tenant_id: string | null,
+	/**  The invoice the charge paid. */
+	invoice_id: string | null,
+	/**  The customer's MRR now, in the charge's currency. */
+	customer_mrr: number,
+	/**
+	 *  Change of MRR (≤ 0): a full refund of a subscription invoice takes the period it
+	 *  paid for out of MRR; a partial refund leaves MRR alone (see [`revenue`]).
+	 */
+	mrr_impact: number,
+};
+
+/**  A refund request. */
+export type RefundRequest = {
+	/**  The charge (`ch_…`). */
+	charge_id: string,
+	/**  Minor units; `None` refunds everything still refundable. */
+	amount: number | null,
+	/**  Why (required; stored in the audit log and in the refund's `metadata[reason]`). */
+	reason: string,
+	/**  Stripe's reason code: duplicate / fraudulent / requested_by_customer. */
+	stripe_reason: string | null,
+};
+
+/**  A refund shown with its invoice. */
+export type RefundRow = {
+	/**  `re_…`. */
+	id: string,
+	/**  The charge refunded. */
+	charge_id: string | null,
+	/**  Amount, minor units. */
+	amount: number,
+	/**  Currency. */
+	currency: string,
+	/**  Stripe's status. */
+	status: string | null,
+	/**  Stripe's reason code. */
+	reason: string | null,
+	/**  When. */
+	created: string,
+};
+
+/**  The revenue report of a month. */
+export type RevenueReport = {
+	/**  `YYYY-MM`. */
+	month: string,
+	/**  Per currency, by currency code. */
+	currencies: CurrencyRevenue[],
+	/**  Charges created this month that were paid. */
+	payments_succeeded: number,
+	/**  Charges created this month that failed. */
+	payments_failed: number,
+	/**  Success rate, basis points (None without attempts). */
+	payment_success_bp: number | null,
+	/**  When Stripe was last synced (UTC). */
+	as_of: string,
 };
 
 /**  What a revocation did, in plain words for the screen. */
@@ -414,6 +937,39 @@ export type StaffInfo = {
 	sandbox_only: boolean,
 };
 
+/**  What a Stripe sync did. */
+export type StripeSyncReport = {
+	/**  `full` or `incremental`. */
+	mode: string,
+	/**  Objects written per table. */
+	written: { [key in string]: number },
+	/**  Events applied (incremental). */
+	events_applied: number,
+	/**  The time the cache's Stripe data now reflects (UTC, RFC 3339). */
+	as_of: string,
+	/**  Wall time. */
+	duration_ms: number,
+};
+
+/**  A subscription change. */
+export type SubscriptionChange = 
+/**  Cancel now. */
+{ kind: "cancel_now" } | 
+/**  Cancel when the current period ends. */
+{ kind: "cancel_at_period_end" } | 
+/**  Pause collection (`keep_as_draft`, `mark_uncollectible` or `void`). */
+{ kind: "pause"; 
+/**  Stripe's pause behaviour. */
+behavior: string } | 
+/**  Apply a coupon. */
+{ kind: "apply_coupon"; 
+/**  Coupon id. */
+coupon: string } | 
+/**  Move an item to another price (plan), prorated. */
+{ kind: "change_plan"; 
+/**  The new price id. */
+price: string };
+
 /**  The tenant's current subscription. */
 export type SubscriptionInfo = {
 	/**  Plan name. */
@@ -428,6 +984,40 @@ export type SubscriptionInfo = {
 	cancel_at_period_end: boolean,
 	/**  Stripe subscription id. */
 	stripe_subscription_id: string | null,
+};
+
+/**  A subscription. */
+export type SubscriptionRow = {
+	/**  `sub_…`. */
+	id: string,
+	/**  Stripe status (active, trialing, past_due, canceled, paused…). */
+	status: string,
+	/**  Plan names of its items. */
+	plan: string,
+	/**  The first item's price. */
+	price_id: string | null,
+	/**  `month` / `year`. */
+	interval: string | null,
+	/**  Price per interval, minor units (sum of items × quantity). */
+	amount: number,
+	/**  Currency. */
+	currency: string | null,
+	/**  Next renewal (period end) unless it cancels then. */
+	renews_at: string | null,
+	/**  Cancels at the period end. */
+	cancel_at_period_end: boolean,
+	/**  Collection paused (`keep_as_draft` / `mark_uncollectible` / `void`). */
+	paused: string | null,
+	/**  Discount, for people: "20% off (repeating)", "10.00 off". */
+	discount: string | null,
+	/**  Tenant. */
+	tenant_id: string | null,
+	/**  Tenant name. */
+	tenant_name: string | null,
+	/**  Customer. */
+	customer_id: string,
+	/**  Customer email (masked for support). */
+	customer_email: string | null,
 };
 
 /**  Summary of a sync for the UI. */
@@ -693,6 +1283,39 @@ export type UserWorkspace = {
 	/**  Workspace status. */
 	status: string | null,
 };
+
+/**  The webhook panel. */
+export type WebhookHealth = {
+	/**  Verdict. */
+	status: WebhookStatus,
+	/**  Last successfully processed webhook (UTC). */
+	last_success_at: string | null,
+	/**  Its event type. */
+	last_event_type: string | null,
+	/**  Its age in minutes at `as_of`. */
+	minutes_since_last: number | null,
+	/**  Webhooks failed in the 24 hours before `as_of`. */
+	failed_last_24h: number,
+	/**  Webhooks waiting for a retry. */
+	retrying: number,
+	/**  The most recent failed or retrying webhooks, newest first. */
+	failed_events: FailedEvent[],
+	/**  Subscriptions `past_due` on the platform (the page's "failed payments count"). */
+	past_due_subscriptions: number,
+	/**  When the cached log was taken (UTC). */
+	as_of: string | null,
+};
+
+/**  The health verdict. */
+export type WebhookStatus = 
+/**  Last webhook < 10 min ago and no recent failure. */
+"healthy" | 
+/**  Last webhook 10–60 min ago. */
+"delayed" | 
+/**  Last webhook > 60 min ago, or a failure in the last hour. */
+"error" | 
+/**  No webhook log to judge from. */
+"unknown";
 
 /**  A workspace of a tenant. */
 export type WorkspaceRow = {
