@@ -172,15 +172,56 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     });
   });
 
-  it("shows finance the tenants without any tenant action", async () => {
+  it("gives finance the Finance screens: Stripe sync, revenue, payments and a partial refund", async () => {
     await withApp("finance", async (browser) => {
       await signIn(browser, demoEmail("finance"), DEMO_PASSWORD);
       await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
       await openTenant(browser, seen.name, seen.id);
       assert.ok(!(await browser.$(testId("tenant-actions")).isExisting()), "finance sees no tenant actions");
       assert.ok(!(await browser.$(testId("member-role-menu")).isExisting()), "finance sees no role menu");
-      assert.ok(await browser.$(testId("nav-audit")).isExisting(), "finance sees the audit log");
-      await shot(browser, "07-finance-tenant");
+      await browser.keys("Escape");
+
+      // The demo's fake Stripe (real HTTP, built from the demo database) synced into the cache.
+      await browser.$(testId("nav-finance")).click();
+      await browser.$(testId("sync-stripe")).waitForClickable({ timeout: 20_000 });
+      await browser.$(testId("sync-stripe")).click();
+      await browser.$(testId("revenue")).waitForDisplayed({ timeout: 120_000 });
+      await browser.$(testId("mrr-trend")).waitForDisplayed({ timeout: 20_000 });
+      assert.match(await textOf(browser, testId("stripe-as-of")), /just now|min ago/, "the Stripe copy is fresh");
+      assert.match(await textOf(browser, testId("payment-success")), /\d+(\.\d+)? %/, "the month's payment success rate is shown");
+      await shot(browser, "07-finance-revenue");
+
+      // Payments: filter to succeeded ones, open the first and refund part of it.
+      await browser.$(testId("tab-payments")).click();
+      await browser.$(testId("payment-row")).waitForDisplayed({ timeout: 20_000 });
+      const total = Number((await textOf(browser, testId("payment-total"))).replace(/[^0-9]/g, ""));
+      assert.ok(total > 0, "the demo has payments");
+      await shot(browser, "08-finance-payments");
+      const rows = await browser.$$(testId("payment-row"));
+      let opened = false;
+      for (const row of rows) {
+        if (!(await row.getText()).toLowerCase().includes("succeeded")) continue;
+        await row.click();
+        opened = true;
+        break;
+      }
+      assert.ok(opened, "a succeeded payment is on the first screen");
+      await browser.$(testId("refund-form")).waitForDisplayed({ timeout: 10_000 });
+      await typeInto(browser, testId("refund-amount"), "1.00");
+      await typeInto(browser, testId("refund-reason"), "Goodwill credit for the outage, ticket FIN-42");
+      await browser.$(testId("refund-check")).click();
+      await browser.$(testId("refund-preview")).waitForDisplayed({ timeout: 10_000 });
+      assert.match(await textOf(browser, testId("refund-preview")), /\$1\.00 of .+partial/, "the preview names the amount and that it is partial");
+      await shot(browser, "09-finance-refund-preview");
+      await browser.$(testId("refund-confirm")).click();
+      await browser.$(testId("refund-form")).waitForDisplayed({ reverse: true, timeout: 60_000 });
+
+      // The refund is in Stripe, synced back: the payment is now partially refunded.
+      await browser.$(testId("payment-row")).waitForDisplayed({ timeout: 20_000 });
+      await browser.waitUntil(async () => (await textsOf(browser, testId("payment-row"))).some((t) => t.includes("partially refunded")), {
+        timeout: 30_000,
+        timeoutMsg: "no payment shows as partially refunded after the refund",
+      });
     });
   });
 
@@ -196,7 +237,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         assert.equal((await textOf(browser, testId("sync-now"))).trim(), "Reconnect");
         await openTenant(browser, seen.name, seen.id);
         assert.deepEqual(await memberEmails(browser), seen.emails, "the cached members are shown offline");
-        await shot(browser, "08-offline-tenant");
+        await shot(browser, "10-offline-tenant");
       });
     } finally {
       restartDatabase();

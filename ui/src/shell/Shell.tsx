@@ -12,6 +12,7 @@ import { EmptyView } from "../components/StateViews";
 import { AuditScreen } from "../screens/audit/AuditScreen";
 import { TenantsScreen } from "../screens/tenants/TenantsScreen";
 import { UsersScreen } from "../screens/users/UsersScreen";
+import { FinanceScreen } from "../screens/finance/FinanceScreen";
 import { CommandPalette } from "./CommandPalette";
 import { OfflineBanner } from "./OfflineBanner";
 import { visibleScreens, type ScreenId } from "./screens";
@@ -118,6 +119,7 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
               <TenantsScreen openTenantId={openTenant} onOpenTenant={setOpenTenant} onCloseTenant={() => setOpenTenant(null)} />
             )}
             {screen === "users" && <UsersScreen />}
+            {screen === "finance" && <FinanceScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === null && (
               <EmptyView title="Nothing to show for your role" description="Your staff role grants none of this console's screens. Ask a super admin for access." />
