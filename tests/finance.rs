@@ -702,3 +702,87 @@ async fn a_fake_stripe_mirroring_the_platform_reconciles_cleanly() {
             .unwrap();
     assert_eq!(acme.total, 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_invoice_is_validated_then_created_finalised_synced_and_its_pdf_downloads() {
+    use penguin_admin::finance::billing::{self, InvoiceQuery, InvoiceState};
+    use penguin_admin::finance::invoicing::{self, ManualInvoice, ManualLine};
+    let env = synced().await;
+    let (p, fake) = (&env._p, &env._fake);
+    let finance = staff("finance");
+    let stripe = client(fake);
+    let cx = ActionContext {
+        central: &p.central,
+        stripe: &stripe,
+        cache_path: &p.cache_path(),
+        staff: &finance,
+        client: &ClientInfo::default(),
+    };
+    let due = (chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string();
+    let deal = ManualInvoice {
+        customer_id: "cus_acme".into(),
+        currency: "USD".into(),
+        due_date: due.clone(),
+        lines: vec![
+            ManualLine { description: "Onboarding workshop".into(), quantity: 2, unit_amount: 75_000 },
+            ManualLine { description: "Dedicated IP, first month".into(), quantity: 1, unit_amount: 4_900 },
+        ],
+        memo: Some("Custom deal FIN-7".into()),
+        reason: "Signed order form FIN-7".into(),
+    };
+
+    // Refused before anything is sent: no reason, a past due date, a zero price, support.
+    let before = posts(fake);
+    let refused =
+        |inv: ManualInvoice| async move { invoicing::create_invoice(cx, &inv).await.unwrap_err().to_string() };
+    assert!(refused(ManualInvoice { reason: " ".into(), ..deal.clone() }).await.contains("reason"));
+    assert!(refused(ManualInvoice { due_date: "2020-01-01".into(), ..deal.clone() }).await.contains("due date"));
+    let mut zero = deal.clone();
+    zero.lines[1].unit_amount = 0;
+    assert!(refused(zero).await.contains("line 2"));
+    assert!(refused(ManualInvoice { customer_id: "cus_nobody".into(), ..deal.clone() }).await.contains("cus_nobody"));
+    let support = staff("support");
+    let err = invoicing::create_invoice(ActionContext { staff: &support, ..cx }, &deal).await.unwrap_err();
+    assert!(matches!(err, ActionError::Refused(FinanceError::Forbidden(_))), "{err}");
+    assert_eq!(posts(fake), before, "nothing was sent for refused invoices");
+
+    // 2 × 750.00 + 49.00 = 1,549.00, open, due in 30 days, in three kinds of request.
+    let outcome = invoicing::create_invoice(cx, &deal).await.unwrap();
+    let id = outcome.result_id.clone().unwrap();
+    let inv = fake.object(&id).unwrap();
+    assert_eq!((inv["status"].as_str(), inv["total"].as_i64()), (Some("open"), Some(154_900)));
+    assert_eq!(inv["collection_method"], "send_invoice");
+    assert_eq!(posts(fake), before + 4, "draft, two items, finalisation");
+    let kinds: Vec<String> = action_states(p).await.into_iter().map(|(k, _, s)| format!("{k}:{s}")).collect();
+    assert_eq!(
+        kinds.iter().rev().take(4).rev().cloned().collect::<Vec<_>>(),
+        [
+            "create_invoice:succeeded",
+            "add_invoice_item:succeeded",
+            "add_invoice_item:succeeded",
+            "finalize_invoice:succeeded"
+        ]
+    );
+    let keys: std::collections::HashSet<_> =
+        fake.requests().iter().filter(|r| r.method == "POST").filter_map(|r| r.idempotency_key.clone()).collect();
+    assert!(keys.len() >= 4, "every request has its own idempotency key");
+
+    // Synced back (incremental, through events): open with two lines.
+    stripe_sync::sync(&stripe, &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    let detail = billing::invoice(&conn, &finance, &id).unwrap().unwrap();
+    assert_eq!(detail.invoice.state, InvoiceState::Open);
+    assert_eq!(detail.invoice.total, 154_900);
+    assert_eq!(detail.lines.len(), 2);
+    let open =
+        billing::invoices(&conn, &finance, &InvoiceQuery { states: vec![InvoiceState::Open], ..Default::default() })
+            .unwrap();
+    assert!(open.rows.iter().any(|r| r.id == id));
+
+    // Its PDF downloads, and is a PDF naming the invoice.
+    let (url, number) = invoicing::pdf_link(&conn, &finance, &id).unwrap();
+    let pdf = invoicing::download_pdf(&stripe, &url).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(String::from_utf8_lossy(&pdf).contains(&format!("Invoice {number}")));
+    assert!(String::from_utf8_lossy(&pdf).contains("Total 1549.00 USD"));
+}

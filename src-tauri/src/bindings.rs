@@ -44,6 +44,7 @@ pub fn builder() -> Builder<Wry> {
         commands::invoices,
         commands::invoice,
         commands::failed_payments,
+        commands::customers,
         commands::subscriptions,
         commands::revenue,
         commands::mrr_history,
@@ -55,6 +56,8 @@ pub fn builder() -> Builder<Wry> {
         commands::retry_payment,
         commands::resend_invoice,
         commands::change_subscription,
+        commands::create_invoice,
+        commands::download_invoice_pdf,
     ])
 }
 

@@ -15,7 +15,10 @@ use penguin_admin::app::FinanceStatus;
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
 use penguin_admin::finance::actions::{ActionOutcome, RefundPreview, RefundRequest, SubscriptionChange};
-use penguin_admin::finance::billing::{FailedPayment, InvoiceDetail, InvoicePage, InvoiceQuery, SubscriptionRow};
+use penguin_admin::finance::billing::{
+    CustomerOption, FailedPayment, InvoiceDetail, InvoicePage, InvoiceQuery, SubscriptionRow,
+};
+use penguin_admin::finance::invoicing::ManualInvoice;
 use penguin_admin::finance::payments::{PaymentPage, PaymentQuery};
 use penguin_admin::finance::reconcile::Reconciliation;
 use penguin_admin::finance::revenue::{MrrPoint, RevenueReport};
@@ -224,6 +227,13 @@ pub fn failed_payments(app: State<'_, App>, tenant_id: Option<String>) -> Reply<
     app.failed_payments(tenant_id)
 }
 
+/// Stripe customers matching an email, name, tenant or id (for the manual invoice form).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn customers(app: State<'_, App>, search: String) -> Reply<Vec<CustomerOption>> {
+    app.customers(&search)
+}
+
 /// Subscriptions, by status, tenant and search text.
 #[tauri::command(async)]
 #[specta::specta]
@@ -299,6 +309,24 @@ pub async fn retry_payment(handle: AppHandle, invoice_id: String) -> Reply<Actio
 #[specta::specta]
 pub async fn resend_invoice(handle: AppHandle, invoice_id: String) -> Reply<ActionOutcome> {
     on_worker(handle, move |app| Box::pin(async move { app.resend_invoice(&invoice_id).await })).await
+}
+
+/// Creates, fills and finalises a manual invoice in Stripe, then syncs Stripe.
+#[tauri::command]
+#[specta::specta]
+pub async fn create_invoice(handle: AppHandle, invoice: ManualInvoice) -> Reply<ActionOutcome> {
+    on_worker(handle, move |app| Box::pin(async move { app.create_invoice(invoice).await })).await
+}
+
+/// Downloads an invoice's PDF into the Downloads folder; returns the file's path.
+#[tauri::command]
+#[specta::specta]
+pub async fn download_invoice_pdf(handle: AppHandle, invoice_id: String) -> Reply<String> {
+    let dir = exports::download_dir()?;
+    on_worker(handle, move |app| {
+        Box::pin(async move { app.download_invoice_pdf(&invoice_id, dir).await.map(|p| p.display().to_string()) })
+    })
+    .await
 }
 
 /// Cancels, pauses, discounts or re-plans a subscription with a reason, then syncs Stripe.

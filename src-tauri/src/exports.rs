@@ -16,11 +16,16 @@ pub struct ExportedFile {
     pub rows: u64,
 }
 
+/// The user's Downloads folder (the home folder when there is none).
+pub fn download_dir() -> Result<PathBuf, AppError> {
+    dirs::download_dir()
+        .or_else(dirs::home_dir)
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "Found neither a Downloads nor a home folder to export to."))
+}
+
 /// A path for a new export file named `{stem}-{local time}.{extension}`.
 pub fn new_file_path(stem: &str, format: ExportFormat) -> Result<PathBuf, AppError> {
-    let dir = dirs::download_dir().or_else(dirs::home_dir).ok_or_else(|| {
-        AppError::new(ErrorCode::Internal, "Found neither a Downloads nor a home folder to export to.")
-    })?;
+    let dir = download_dir()?;
     let extension = match format {
         ExportFormat::Csv => "csv",
         ExportFormat::Json => "json",

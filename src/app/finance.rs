@@ -14,7 +14,10 @@ use super::{App, AppError, ErrorCode};
 use crate::finance::actions::{
     self, ActionContext, ActionError, ActionOutcome, RefundPreview, RefundRequest, SubscriptionChange,
 };
-use crate::finance::billing::{self, FailedPayment, InvoiceDetail, InvoicePage, InvoiceQuery, SubscriptionRow};
+use crate::finance::billing::{
+    self, CustomerOption, FailedPayment, InvoiceDetail, InvoicePage, InvoiceQuery, SubscriptionRow,
+};
+use crate::finance::invoicing::{self, ManualInvoice};
 use crate::finance::payments::{self, PaymentPage, PaymentQuery};
 use crate::finance::reconcile::{self, Reconciliation};
 use crate::finance::revenue::{self, MrrPoint, RevenueReport};
@@ -206,6 +209,12 @@ impl App {
         Ok(billing::failed_payments(&conn, &staff, tenant_id.as_deref())?)
     }
 
+    /// Stripe customers matching a search, for the manual invoice form.
+    pub fn customers(&self, search: &str) -> Result<Vec<CustomerOption>, AppError> {
+        let (conn, staff) = self.finance_cache()?;
+        Ok(billing::customers(&conn, &staff, search)?)
+    }
+
     /// Subscriptions.
     pub fn subscriptions(
         &self,
@@ -305,6 +314,36 @@ impl App {
         let outcome = actions::resend_invoice(self.action_context(&parts), invoice_id).await?;
         self.sync_stripe_after_action().await;
         Ok(outcome)
+    }
+
+    /// Creates, fills and finalises a manual invoice for a custom deal.
+    pub async fn create_invoice(&self, invoice: ManualInvoice) -> Result<ActionOutcome, AppError> {
+        let parts = self.money_parts().await?;
+        let outcome = invoicing::create_invoice(self.action_context(&parts), &invoice).await?;
+        self.sync_stripe_after_action().await;
+        Ok(outcome)
+    }
+
+    /// Downloads an invoice's PDF from Stripe into `dir` (a new file); returns its path.
+    pub async fn download_invoice_pdf(&self, invoice_id: &str, dir: PathBuf) -> Result<PathBuf, AppError> {
+        let (url, number) = {
+            let (conn, staff) = self.finance_cache()?;
+            invoicing::pdf_link(&conn, &staff, invoice_id)?
+        };
+        let bytes = invoicing::download_pdf(&self.stripe().await?, &url).await?;
+        let safe: String =
+            number.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        let mut path = dir.join(format!("invoice-{safe}.pdf"));
+        let mut n = 2;
+        while path.exists() {
+            path = dir.join(format!("invoice-{safe}-{n}.pdf"));
+            n += 1;
+        }
+        super::write_atomically(&path, |file| {
+            use std::io::Write;
+            file.write_all(&bytes).map_err(|e| AppError::bad_input(format!("cannot write {}: {e}", path.display())))
+        })?;
+        Ok(path)
     }
 
     /// Cancels, pauses, discounts or re-plans a subscription, with a reason.

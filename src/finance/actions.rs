@@ -83,7 +83,7 @@ impl From<crate::auth::AuthError> for ActionError {
     }
 }
 
-fn refuse(msg: impl Into<String>) -> ActionError {
+pub(super) fn refuse(msg: impl Into<String>) -> ActionError {
     ActionError::Refused(FinanceError::BadInput(msg.into()))
 }
 
@@ -246,17 +246,17 @@ pub fn preview_refund(
 }
 
 /// What to send and how to audit it.
-struct Planned {
-    kind: &'static str,
-    audit_action: &'static str,
-    resource_type: &'static str,
-    target: String,
-    tenant_id: Option<String>,
-    method: &'static str,
-    path: String,
-    form: Vec<Param>,
-    reason: Option<String>,
-    before: Value,
+pub(super) struct Planned {
+    pub(super) kind: &'static str,
+    pub(super) audit_action: &'static str,
+    pub(super) resource_type: &'static str,
+    pub(super) target: String,
+    pub(super) tenant_id: Option<String>,
+    pub(super) method: &'static str,
+    pub(super) path: String,
+    pub(super) form: Vec<Param>,
+    pub(super) reason: Option<String>,
+    pub(super) before: Value,
 }
 
 /// Refunds a charge in full or in part. Refused before anything is sent when the
@@ -553,7 +553,7 @@ fn summary(v: &Value) -> Value {
     )
 }
 
-async fn execute(cx: ActionContext<'_>, p: Planned) -> Result<ActionOutcome, ActionError> {
+pub(super) async fn execute(cx: ActionContext<'_>, p: Planned) -> Result<ActionOutcome, ActionError> {
     let (central, staff, client) = (cx.central, cx.staff, cx.client);
     let id = uuid::Uuid::new_v4();
     let mut tx = central.oltp.begin().await?;

@@ -643,3 +643,45 @@ pub fn subscriptions(
         .map_err(CacheError::sql("listing subscriptions"))?;
     Ok(rows)
 }
+
+/// A Stripe customer, for pickers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CustomerOption {
+    /// `cus_…`.
+    pub id: String,
+    /// Email (masked for support).
+    pub email: Option<String>,
+    /// The tenant it belongs to.
+    pub tenant_name: Option<String>,
+    /// Default currency.
+    pub currency: Option<String>,
+}
+
+/// Up to 20 customers matching an email, name, tenant or id. Needs `finance.read`.
+pub fn customers(conn: &Connection, staff: &Staff, search: &str) -> Result<Vec<CustomerOption>, FinanceError> {
+    staff.require(permissions::FINANCE_READ)?;
+    require_synced(conn)?;
+    let s = scope(conn, staff, None, Some(search), false)?;
+    let mut st = conn
+        .prepare(&format!(
+            "SELECT x.id, x.email, x.currency FROM (SELECT id, id AS customer, email, name, currency, created
+                 FROM stripe_customers WHERE deleted = 0) x {} ORDER BY x.created DESC LIMIT 20",
+            where_clause(&s.filters)
+        ))
+        .map_err(CacheError::sql("searching customers"))?;
+    let rows = st
+        .query_map(rusqlite::params_from_iter(&s.args), |r| {
+            let id: String = r.get(0)?;
+            Ok(CustomerOption {
+                tenant_name: s.links.get(&id).and_then(|l| l.name.clone()),
+                email: email_for(staff, r.get(1)?),
+                currency: r.get(2)?,
+                id,
+            })
+        })
+        .map_err(CacheError::sql("searching customers"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CacheError::sql("searching customers"))?;
+    Ok(rows)
+}

@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod bench;
 pub mod billing;
+pub mod invoicing;
 pub mod payments;
 pub mod reconcile;
 pub mod revenue;

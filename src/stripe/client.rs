@@ -204,6 +204,40 @@ impl Stripe {
         }
     }
 
+    /// Downloads a file Stripe links to (an invoice's `invoice_pdf`). Such links carry
+    /// their own access token, so the API key is not sent; 5xx and network errors are
+    /// retried with backoff like API calls.
+    pub async fn download(&self, url: &str) -> Result<Vec<u8>, StripeError> {
+        let mut backoff = self.config.backoff;
+        for attempt in 1.. {
+            let why = match self.http.get(url).send().await {
+                Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                    Ok(body) => return Ok(body.to_vec()),
+                    Err(e) => describe(&e),
+                },
+                Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
+                    format!("{} from Stripe", resp.status())
+                }
+                Ok(resp) => {
+                    return Err(StripeError::Api {
+                        status: resp.status().as_u16(),
+                        detail: ApiErrorDetail {
+                            message: Some(format!("{url} answered {}", resp.status())),
+                            ..Default::default()
+                        },
+                    })
+                }
+                Err(e) => describe(&e),
+            };
+            if attempt > self.config.max_retries {
+                return Err(StripeError::GaveUp { attempts: attempt, last: why });
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = backoff.saturating_mul(2);
+        }
+        unreachable!("the loop returns")
+    }
+
     /// `GET path?query`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[Param]) -> Result<T, StripeError> {
         self.request(reqwest::Method::GET, path, query, None, None).await

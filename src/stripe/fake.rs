@@ -80,6 +80,8 @@ struct State {
     /// Answers to lose: the change is made and saved under its key, then a 500 is sent.
     lose_answers: usize,
     requests: Vec<RecordedRequest>,
+    /// `http://127.0.0.1:PORT`, for the invoices' `invoice_pdf` links.
+    base: String,
 }
 
 fn collection_of(object: &str) -> String {
@@ -161,9 +163,17 @@ impl FakeStripe {
             state.insert(obj);
         }
         state.payout_txns = data.payout_transactions.into_iter().collect();
-        let state = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        state.base = format!("http://{addr}");
+        if let Some(invoices) = state.objects.get_mut("invoices") {
+            for (id, inv) in invoices.iter_mut() {
+                if inv["status"].as_str() != Some("draft") && inv["invoice_pdf"].is_null() {
+                    inv["invoice_pdf"] = json!(format!("http://{addr}/files/invoices/{id}.pdf"));
+                }
+            }
+        }
+        let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -264,6 +274,17 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     let idem = header("idempotency-key");
     let body = req.into_body().collect().await?.to_bytes();
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+
+    // Invoice PDFs are files behind unguessable links, fetched without the API key.
+    if let Some(id) = path.strip_prefix("/files/invoices/").and_then(|f| f.strip_suffix(".pdf")) {
+        let s = state.lock().unwrap_or_else(|e| e.into_inner());
+        let (status, kind, bytes) = match s.objects.get("invoices").and_then(|m| m.get(id)) {
+            Some(inv) if inv["status"].as_str() != Some("draft") => (200, "application/pdf", invoice_pdf(inv)),
+            _ => (404, "text/plain", b"Not found".to_vec()),
+        };
+        let resp = Response::builder().status(status).header("content-type", kind);
+        return Ok(resp.body(Full::new(Bytes::from(bytes))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))));
+    }
 
     let (status, bytes, retry_after) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -451,6 +472,18 @@ fn write(s: &mut State, method: &str, path: &str, form: &[(String, String)]) -> 
             None => not_found(id),
         },
         ("POST", ["v1", "invoices", id, "pay"]) => pay_invoice(s, id),
+        ("POST", ["v1", "invoices"]) => create_invoice(s, form),
+        ("POST", ["v1", "invoiceitems"]) => add_invoice_item(s, form),
+        ("POST", ["v1", "invoices", id, "finalize"]) => finalize_invoice(s, id),
+        ("DELETE", ["v1", "invoices", id]) => match s.get(id).cloned() {
+            Some(inv) if inv["status"].as_str() == Some("draft") => {
+                s.objects.get_mut("invoices").map(|m| m.remove(*id));
+                s.change(json!({"id": id, "object": "invoice", "deleted": true}), "invoice.deleted");
+                reply(200, &json!({"id": id, "object": "invoice", "deleted": true}))
+            }
+            Some(_) => error(400, "invalid_request_error", None, "You can only delete draft invoices.", None),
+            None => not_found(id),
+        },
         ("POST", ["v1", "subscriptions", id]) => update_subscription(s, id, form),
         ("DELETE", ["v1", "subscriptions", id]) => match s.get(id).cloned() {
             Some(mut sub) => {
@@ -545,6 +578,135 @@ fn create_refund(s: &mut State, form: &[(String, String)]) -> (u16, Vec<u8>) {
     s.change(refund.clone(), "refund.created");
     s.change(charge, "charge.refunded");
     reply(200, &refund)
+}
+
+/// `POST /v1/invoices`: a draft invoice for a manual (custom) deal, sent by email.
+fn create_invoice(s: &mut State, form: &[(String, String)]) -> (u16, Vec<u8>) {
+    let Some(customer) = param(form, "customer").map(str::to_string) else {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing required param: customer.",
+            None,
+        );
+    };
+    if s.get(&customer).is_none() {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("resource_missing"),
+            &format!("No such customer: '{customer}'"),
+            None,
+        );
+    }
+    let id = s.next_id("in");
+    let now = s.now();
+    let inv = json!({"id": id, "object": "invoice", "number": null, "customer": customer, "subscription": null,
+        "status": "draft", "currency": param(form, "currency").unwrap_or("usd"), "subtotal": 0, "tax": 0, "total": 0,
+        "amount_due": 0, "amount_paid": 0, "amount_remaining": 0, "attempt_count": 0, "next_payment_attempt": null,
+        "due_date": int_param(form, "due_date"), "created": now, "period_start": now, "period_end": now,
+        "status_transitions": {"paid_at": null}, "charge": null, "payment_intent": null, "total_discount_amounts": [],
+        "collection_method": param(form, "collection_method").unwrap_or("send_invoice"), "invoice_pdf": null,
+        "description": param(form, "description"),
+        "lines": {"object": "list", "has_more": false, "url": format!("/v1/invoices/{id}/lines"), "data": []}});
+    s.change(inv.clone(), "invoice.created");
+    reply(200, &inv)
+}
+
+/// `POST /v1/invoiceitems` with `invoice`: a line added to a draft invoice.
+fn add_invoice_item(s: &mut State, form: &[(String, String)]) -> (u16, Vec<u8>) {
+    let Some(mut inv) = param(form, "invoice").and_then(|id| s.get(id).cloned()) else {
+        return error(400, "invalid_request_error", Some("resource_missing"), "No such invoice.", None);
+    };
+    if inv["status"].as_str() != Some("draft") {
+        return error(400, "invalid_request_error", None, "Items can only be added to draft invoices.", None);
+    }
+    let (Some(unit), quantity) = (int_param(form, "unit_amount"), int_param(form, "quantity").unwrap_or(1)) else {
+        return error(
+            400,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing required param: unit_amount.",
+            None,
+        );
+    };
+    let id = s.next_id("ii");
+    let amount = unit * quantity;
+    let line = json!({"id": format!("il_{id}"), "object": "line_item", "invoice_item": id,
+        "description": param(form, "description"), "amount": amount, "currency": inv["currency"], "quantity": quantity,
+        "period": {"start": inv["created"], "end": inv["created"]}, "proration": false, "price": null,
+        "discount_amounts": [], "tax_amounts": []});
+    if let Some(lines) = inv["lines"]["data"].as_array_mut() {
+        lines.push(line);
+    }
+    for key in ["subtotal", "total", "amount_due", "amount_remaining"] {
+        inv[key] = json!(inv[key].as_i64().unwrap_or(0) + amount);
+    }
+    s.insert(inv);
+    let item = json!({"id": id, "object": "invoiceitem", "invoice": param(form, "invoice"), "amount": amount,
+        "quantity": quantity, "unit_amount": unit, "description": param(form, "description")});
+    reply(200, &item)
+}
+
+/// `POST /v1/invoices/{id}/finalize`: the draft gets its number and becomes open.
+fn finalize_invoice(s: &mut State, id: &str) -> (u16, Vec<u8>) {
+    let Some(mut inv) = s.get(id).cloned() else { return not_found(id) };
+    if inv["status"].as_str() != Some("draft") {
+        return error(400, "invalid_request_error", None, "This invoice is already finalized.", None);
+    }
+    let n = s.objects.get("invoices").map_or(0, |m| m.len());
+    inv["status"] = json!("open");
+    inv["number"] = json!(format!("PM-M{n:07}"));
+    inv["invoice_pdf"] = json!(format!("{}/files/invoices/{id}.pdf", s.base));
+    s.change(inv.clone(), "invoice.finalized");
+    reply(200, &inv)
+}
+
+/// A one-page PDF naming the invoice, its lines and total (enough for a viewer to open).
+fn invoice_pdf(inv: &Value) -> Vec<u8> {
+    let esc = |t: &str| t.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+    let currency = inv["currency"].as_str().unwrap_or("usd");
+    let mut text = vec![format!("Invoice {}", inv["number"].as_str().unwrap_or("")), String::new()];
+    for line in inv["lines"]["data"].as_array().into_iter().flatten() {
+        text.push(format!(
+            "{}  x{}  {}",
+            line["description"].as_str().unwrap_or("-"),
+            line["quantity"].as_i64().unwrap_or(1),
+            crate::finance::major_units(line["amount"].as_i64().unwrap_or(0), currency)
+        ));
+    }
+    text.push(format!(
+        "Total {} {}",
+        crate::finance::major_units(inv["total"].as_i64().unwrap_or(0), currency),
+        currency.to_uppercase()
+    ));
+    let mut stream = String::from("BT /F1 12 Tf 56 780 Td 16 TL\n");
+    for t in &text {
+        stream.push_str(&format!("({}) Tj T*\n", esc(t)));
+    }
+    stream.push_str("ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    for o in offsets {
+        pdf.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1));
+    pdf.into_bytes()
 }
 
 fn pay_invoice(s: &mut State, id: &str) -> (u16, Vec<u8>) {

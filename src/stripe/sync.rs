@@ -196,6 +196,8 @@ struct Batch {
     balance_transactions: Vec<BalanceTransaction>,
     payouts: Vec<Payout>,
     payout_transactions: Vec<(String, Vec<String>)>,
+    /// Draft invoices deleted in Stripe (`invoice.deleted`).
+    deleted_invoices: Vec<String>,
 }
 
 /// The sync cursor: the newest event applied and the ids applied at its second.
@@ -365,6 +367,13 @@ async fn incremental(run: &mut Run<'_>, b: &mut Batch, cursor: Cursor) -> Result
             path: format!("event {}", e.id),
             reason: reason.to_string(),
         };
+        if e.kind == "invoice.deleted" {
+            if let Some(id) = obj.get("id").and_then(|v| v.as_str()) {
+                b.invoices.retain(|i| i.id != id);
+                b.deleted_invoices.push(id.to_string());
+            }
+            continue;
+        }
         match kind.as_str() {
             "customer" => {
                 let mut c: Customer = serde_json::from_value(obj).map_err(decode_err)?;
@@ -459,6 +468,10 @@ fn apply(
         }
     }
     let mut written = BTreeMap::new();
+    for id in &b.deleted_invoices {
+        tx.execute("DELETE FROM stripe_invoice_lines WHERE invoice = ?1", [id]).map_err(e("deleted invoices"))?;
+        tx.execute("DELETE FROM stripe_invoices WHERE id = ?1", [id]).map_err(e("deleted invoices"))?;
+    }
     {
         let mut st = tx
             .prepare("INSERT OR REPLACE INTO stripe_customers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")

@@ -58,6 +58,8 @@ export const commands = {
 	invoice: (id: string) => typedError<InvoiceDetail, AppError>(__TAURI_INVOKE("invoice", { id })),
 	/**  Open invoices whose latest payment attempt failed. */
 	failedPayments: (tenantId: string | null) => typedError<FailedPayment[], AppError>(__TAURI_INVOKE("failed_payments", { tenantId })),
+	/**  Stripe customers matching an email, name, tenant or id (for the manual invoice form). */
+	customers: (search: string) => typedError<CustomerOption[], AppError>(__TAURI_INVOKE("customers", { search })),
 	/**  Subscriptions, by status, tenant and search text. */
 	subscriptions: (status: string | null, tenantId: string | null, search: string | null) => typedError<SubscriptionRow[], AppError>(__TAURI_INVOKE("subscriptions", { status, tenantId, search })),
 	/**  A month's MRR, movements, churn, ARPA, LTV and payment success (`YYYY-MM`). */
@@ -80,6 +82,10 @@ export const commands = {
 	resendInvoice: (invoiceId: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("resend_invoice", { invoiceId })),
 	/**  Cancels, pauses, discounts or re-plans a subscription with a reason, then syncs Stripe. */
 	changeSubscription: (subscriptionId: string, change: SubscriptionChange, reason: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("change_subscription", { subscriptionId, change, reason })),
+	/**  Creates, fills and finalises a manual invoice in Stripe, then syncs Stripe. */
+	createInvoice: (invoice: ManualInvoice) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("create_invoice", { invoice })),
+	/**  Downloads an invoice's PDF into the Downloads folder; returns the file's path. */
+	downloadInvoicePdf: (invoiceId: string) => typedError<string, AppError>(__TAURI_INVOKE("download_invoice_pdf", { invoiceId })),
 };
 
 /* Types */
@@ -226,6 +232,18 @@ export type CurrencyTotals = {
 	stripe_net: number,
 	/**  Payouts created in the period. */
 	payouts: number,
+};
+
+/**  A Stripe customer, for pickers. */
+export type CustomerOption = {
+	/**  `cus_…`. */
+	id: string,
+	/**  Email (masked for support). */
+	email: string | null,
+	/**  The tenant it belongs to. */
+	tenant_name: string | null,
+	/**  Default currency. */
+	currency: string | null,
 };
 
 /**  One database of a profile, as shown (never with its password). */
@@ -526,6 +544,32 @@ export type LockoutState = {
 	locked: boolean,
 	/**  When the lock ends (UTC), if locked. */
 	locked_until: string | null,
+};
+
+/**  A manual invoice for a custom deal. */
+export type ManualInvoice = {
+	/**  The Stripe customer billed (`cus_…`). */
+	customer_id: string,
+	/**  ISO currency code. */
+	currency: string,
+	/**  Due date, `YYYY-MM-DD` (UTC, end of day), today or later and within a year. */
+	due_date: string,
+	/**  The lines. */
+	lines: ManualLine[],
+	/**  Shown on the invoice (optional). */
+	memo: string | null,
+	/**  Why (required; goes into the audit log). */
+	reason: string,
+};
+
+/**  One line of a manual invoice. */
+export type ManualLine = {
+	/**  What is billed. */
+	description: string,
+	/**  How many. */
+	quantity: number,
+	/**  Price of one, minor units. */
+	unit_amount: number,
 };
 
 /**  A member of a tenant, as the detail view shows it. */

@@ -1,7 +1,7 @@
 // One invoice: lines with taxes and discounts, totals, the payments that tried to pay
 // it and their refunds; "Resend" mails an open invoice to the customer again
 // (invoices.manage), "Retry payment" charges it now (payments.refund).
-import { Anchor, Button, Drawer, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { Button, Drawer, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -47,6 +47,18 @@ function InvoiceBody({ id }: { id: string }) {
     }
   };
 
+  const downloadPdf = async () => {
+    setBusy("pdf");
+    try {
+      const path = await unwrap(commands.downloadInvoicePdf(id));
+      notifications.show({ color: "green", title: "PDF downloaded", message: path });
+    } catch (error) {
+      notifications.show({ color: "red", title: "PDF not downloaded", message: errorMessage(error) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
   return (
     <Stack>
       <Group justify="space-between">
@@ -56,9 +68,9 @@ function InvoiceBody({ id }: { id: string }) {
         </Group>
         <Group gap="xs">
           {d.invoice_pdf && (
-            <Anchor href={d.invoice_pdf} target="_blank" size="sm" data-testid="invoice-pdf">
-              PDF
-            </Anchor>
+            <Button size="xs" variant="default" loading={busy === "pdf"} onClick={() => void downloadPdf()} data-testid="invoice-pdf">
+              Download PDF
+            </Button>
           )}
           {open && can("invoices.manage") && (
             <Button size="xs" variant="default" loading={busy === "resend"} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} onClick={() => void act("resend")}>

@@ -2,9 +2,9 @@
 // status), draft, void, uncollectible — searchable by number, customer or tenant.
 // A row opens the invoice with its lines, taxes, discounts, payments and refunds.
 import { useState } from "react";
-import { Group, MultiSelect, Pagination, Stack, Table, Text, TextInput } from "@mantine/core";
+import { Button, Group, MultiSelect, Pagination, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { IconSearch } from "@tabler/icons-react";
+import { IconPlus, IconSearch } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
 import { commands, type InvoiceState } from "../../bindings";
@@ -15,6 +15,8 @@ import { formatCents } from "../../format/money";
 import { formatDate } from "../../format/time";
 import { InvoiceStateBadge } from "./badges";
 import { InvoiceDrawer } from "./InvoiceDrawer";
+import { NewInvoiceModal } from "./NewInvoiceModal";
+import { useSession } from "../../shell/session";
 
 const PAGE = 100;
 const STATES: InvoiceState[] = ["open", "overdue", "paid", "draft", "void", "uncollectible"];
@@ -25,6 +27,8 @@ export function InvoicesTab() {
   const [states, setStates] = useState<string[]>([]);
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const { can } = useSession();
   const invoices = useQuery({
     queryKey: ["finance-invoices", debounced, states, page],
     queryFn: () => unwrap(commands.invoices({ states: states as InvoiceState[], tenant_id: null, search: debounced || null, limit: PAGE, offset: (page - 1) * PAGE })),
@@ -75,6 +79,11 @@ export function InvoicesTab() {
         <TextInput w={300} placeholder="Number, customer email or tenant" leftSection={<IconSearch size={16} />} value={search} onChange={(e) => { setSearch(e.currentTarget.value); setPage(1); }} aria-label="Search invoices" data-testid="invoice-search" />
         <MultiSelect w={280} placeholder={states.length ? undefined : "Any state"} data={STATES} value={states} onChange={(v) => { setStates(v); setPage(1); }} clearable aria-label="State" data-testid="invoice-states" />
         <Text size="sm" c="dimmed" ml="auto">{numbers.format(total)} invoices</Text>
+        {can("invoices.manage") && (
+          <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)} data-testid="new-invoice">
+            New invoice
+          </Button>
+        )}
       </Group>
       <div style={{ flex: 1, overflow: "auto", borderTop: "1px solid var(--mantine-color-gray-3)" }}>{body}</div>
       {total > PAGE && (
@@ -83,6 +92,7 @@ export function InvoicesTab() {
         </Group>
       )}
       <InvoiceDrawer invoiceId={open} onClose={() => setOpen(null)} />
+      {creating && <NewInvoiceModal onClose={() => setCreating(false)} />}
     </Stack>
   );
 }
