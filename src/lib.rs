@@ -12,6 +12,7 @@
 //! - [`sync`]: central → cache, incremental and crash-safe.
 //! - [`tenants`]: tenant reads over the cache.
 //! - [`users`]: users across tenants (search, detail, sessions, sign-ins) over the cache.
+//! - [`charts`]: trend charts (plotters) as SVG for the screens and PNG for exports.
 //! - [`health`]: workspace health scores (compute, history, findings) and the workspace list.
 //! - [`rbac`]: the platform's tenant × workspace role rules, the matrix and access explanations.
 //! - [`workspaces`]: workspace deletion (30-day grace), restore and purge.
@@ -32,6 +33,7 @@ pub mod auth;
 pub mod bench;
 pub mod cache;
 pub mod central;
+pub mod charts;
 pub mod demo;
 pub mod finance;
 pub mod health;
