@@ -15,6 +15,8 @@
 //! - [`charts`]: trend charts (plotters) as SVG for the screens and PNG for exports.
 //! - [`health`]: workspace health scores (compute, history, findings) and the workspace list.
 //! - [`rbac`]: the platform's tenant × workspace role rules, the matrix and access explanations.
+//! - [`tenant_admin`]: tenant settings, per-tenant feature flags, plan and billing overrides,
+//!   test tenant provisioning and support access ("view as tenant").
 //! - [`workspaces`]: workspace deletion (30-day grace), restore and purge.
 //! - [`members`]: member, session and workspace-membership actions against central.
 //! - [`stripe`]: the Stripe client, its fake, and Stripe → cache sync.
@@ -43,6 +45,7 @@ pub mod profiles;
 pub mod rbac;
 pub mod stripe;
 pub mod sync;
+pub mod tenant_admin;
 pub mod tenants;
 pub mod users;
 pub mod workspaces;
