@@ -439,3 +439,72 @@ async fn view_as_needs_a_reason_and_ticket_expires_and_audits_every_view() {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed.iter().find(|g| g.id == grant.id).unwrap().views, 2);
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_penguin-admin"))
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("penguin-cli-test-config"))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("PENGUIN_ADMIN_PASSWORD", "correct horse")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_provisions_flips_flags_and_overrides_plans() {
+    let p = platform().await;
+    let c = &p.central;
+    staff_account(c, "qa", "qa@staff.test", "correct horse").await;
+    staff_account(c, "admin", "admin@staff.test", "correct horse").await;
+    let profile = p.profile_path().to_string_lossy().to_string();
+    let cache = p.cache_path().to_string_lossy().to_string();
+    let who =
+        |email: &'static str| ["--profile", &profile, "--cache", &cache, "--as", email, "--json"].map(String::from);
+
+    let mut args: Vec<String> = vec!["tenant".into(), "provision".into()];
+    args.extend(who("qa@staff.test"));
+    args.extend(
+        ["--name", "QA Sandbox", "--owner-email", "qa.cli@example.test", "--owner-name", "Q A", "--workspace", "QA WS"]
+            .map(String::from),
+    );
+    let o = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let made: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((made["plan"].as_str(), made["sandbox"].as_bool()), (Some("Starter"), Some(true)));
+    // qa asking for a non-sandbox tenant: refused, the permission named.
+    args.push("--not-sandbox".into());
+    let o = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("tenants.manage"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let mut args: Vec<String> = vec!["tenant".into(), "flags".into()];
+    args.extend(who("admin@staff.test"));
+    args.extend(["--tenant", ACME, "--key", "advanced_analytics", "--on", "--reason", "Beta"].map(String::from));
+    let o = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut args: Vec<String> = vec!["tenant".into(), "flags".into()];
+    args.extend(who("admin@staff.test"));
+    args.extend(["--tenant", ACME].map(String::from));
+    let o = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(listed[0]["key"], "advanced_analytics");
+    assert_eq!(
+        (listed[0]["enabled"].as_bool(), listed[0]["changed_by"].as_str()),
+        (Some(true), Some("admin@staff.test"))
+    );
+
+    let mut args: Vec<String> = vec!["tenant".into(), "override".into()];
+    args.extend(who("admin@staff.test"));
+    let expires = (Utc::now() + Duration::days(30)).date_naive().to_string();
+    args.extend(
+        ["--tenant", ACME, "--kind", "plan", "--price-cents", "4900", "--expires", &expires, "--reason", "Deal C-1"]
+            .map(String::from),
+    );
+    let o = cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (e["price_monthly_cents"].as_i64(), e["base"]["price_monthly_cents"].as_i64()),
+        (Some(4900), Some(9900))
+    );
+}
