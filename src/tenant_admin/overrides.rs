@@ -280,6 +280,9 @@ pub fn effective_plan(
     at: DateTime<Utc>,
 ) -> Result<EffectivePlan, TenantAdminError> {
     let overrides = list(conn, staff, tenant_id)?;
+    if !has_table(conn, "subscriptions")? || !has_table(conn, "plans")? {
+        return Ok(effective(tenant_id, &BasePlan::default(), &overrides, at));
+    }
     let base = conn
         .query_row(
             &format!(
@@ -546,4 +549,76 @@ pub async fn revoke(
     tx.commit().await?;
     audit::deliver(central).await?;
     Ok(revoked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        ts(s).unwrap_or_default()
+    }
+
+    fn ov(kind: OverrideKind, price: Option<i64>, starts: &str, expires: Option<&str>, created: &str) -> Override {
+        Override {
+            id: created.into(),
+            tenant_id: "t".into(),
+            kind,
+            price_monthly_cents: price,
+            limits: PlanLimits { max_domains: price.map(|_| 20), ..PlanLimits::default() },
+            starts: starts.into(),
+            expires: expires.map(str::to_string),
+            reason: "r".into(),
+            created_by: "s".into(),
+            created: created.into(),
+            revoked: None,
+        }
+    }
+
+    #[test]
+    fn the_newest_override_in_effect_wins_and_expired_ones_stop() {
+        let base = BasePlan {
+            plan_id: Some("p".into()),
+            name: Some("Pro".into()),
+            price_monthly_cents: Some(9900),
+            limits: PlanLimits { max_domains: Some(5), max_users: Some(3), ..PlanLimits::default() },
+        };
+        let a = ov(
+            OverrideKind::Plan,
+            Some(4900),
+            "2026-01-01T00:00:00Z",
+            Some("2026-02-01T00:00:00Z"),
+            "2026-01-01T00:00:00Z",
+        );
+        let b = ov(OverrideKind::Plan, Some(7900), "2026-01-10T00:00:00Z", None, "2026-01-10T00:00:00Z");
+        let comp =
+            ov(OverrideKind::Comp, None, "2026-03-01T00:00:00Z", Some("2026-03-08T00:00:00Z"), "2026-03-01T00:00:00Z");
+        let all = [a, b, comp];
+        // Before anything: the list price and the plan's limits.
+        let e = effective("t", &base, &all, at("2025-12-31T23:59:59Z"));
+        assert_eq!((e.price_monthly_cents, e.limits.max_domains), (Some(9900), Some(5)));
+        // Only a: 49.00, 20 domains, users still the plan's 3.
+        let e = effective("t", &base, &all, at("2026-01-05T00:00:00Z"));
+        assert_eq!((e.price_monthly_cents, e.limits.max_domains, e.limits.max_users), (Some(4900), Some(20), Some(3)));
+        // a and b both in effect: b is newer.
+        assert_eq!(effective("t", &base, &all, at("2026-01-15T00:00:00Z")).price_monthly_cents, Some(7900));
+        // The expiry instant itself is no longer covered.
+        assert_eq!(effective("t", &base, &all[..1], at("2026-02-01T00:00:00Z")).price_monthly_cents, Some(9900));
+        // Comped for a week, then b again.
+        let e = effective("t", &base, &all, at("2026-03-02T00:00:00Z"));
+        assert_eq!((e.price_monthly_cents, e.comped_until.as_deref()), (Some(0), Some("2026-03-08T00:00:00Z")));
+        assert_eq!(effective("t", &base, &all, at("2026-03-08T00:00:00Z")).price_monthly_cents, Some(7900));
+        // Revoked: stops from the revocation on.
+        let mut revoked = all.clone();
+        revoked[1].revoked = Some("2026-01-20T00:00:00Z".into());
+        assert_eq!(effective("t", &base, &revoked, at("2026-01-19T00:00:00Z")).price_monthly_cents, Some(7900));
+        assert_eq!(effective("t", &base, &revoked, at("2026-01-21T00:00:00Z")).price_monthly_cents, Some(4900));
+    }
+
+    #[test]
+    fn expiry_dates_cover_the_whole_day() {
+        assert_eq!(parse_expiry("2026-12-31").ok(), Some(at("2027-01-01T00:00:00Z")));
+        assert_eq!(parse_expiry("2026-12-31T18:00:00+02:00").ok(), Some(at("2026-12-31T16:00:00Z")));
+        assert!(parse_expiry("next week").is_err());
+    }
 }

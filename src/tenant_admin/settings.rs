@@ -158,6 +158,9 @@ pub fn settings(conn: &Connection, staff: &Staff, tenant_id: &str) -> Result<Opt
 
 /// The settings without a permission check (callers check: [`settings`], support access).
 pub(crate) fn read(conn: &Connection, tenant_id: &str, masked: bool) -> Result<Option<TenantSettings>, CacheError> {
+    if !has_table(conn, "tenants")? {
+        return Ok(None);
+    }
     let name: Option<String> = conn
         .query_row("SELECT COALESCE(name, '') FROM tenants WHERE id = ?1", [tenant_id], |r| r.get(0))
         .optional()
@@ -196,15 +199,18 @@ pub(crate) fn read(conn: &Connection, tenant_id: &str, masked: bool) -> Result<O
         .optional()
         .map_err(CacheError::sql("reading tenant_config"))?;
     }
-    let contact: Option<(Option<String>, Option<String>)> = conn
-        .query_row(
+    let contact: Option<(Option<String>, Option<String>)> = if !has_table(conn, "subscriptions")? {
+        None
+    } else {
+        conn.query_row(
             "SELECT u.name, u.email FROM subscriptions s JOIN users u ON u.id = s.billing_contact_user_id
              WHERE s.tenant_id = ?1 ORDER BY s.created DESC, s.id LIMIT 1",
             [tenant_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
-        .map_err(CacheError::sql("reading the billing contact"))?;
+        .map_err(CacheError::sql("reading the billing contact"))?
+    };
     if let Some((n, e)) = contact {
         billing.contact_name = if masked { n.as_deref().map(masking::name) } else { n };
         billing.contact_email = if masked { e.as_deref().map(masking::email) } else { e };
