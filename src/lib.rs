@@ -12,8 +12,11 @@
 //! - [`sync`]: central → cache, incremental and crash-safe.
 //! - [`tenants`]: tenant reads over the cache.
 //! - [`users`]: users across tenants (search, detail, sessions, sign-ins) over the cache.
+//! - [`charts`]: trend charts (plotters) as SVG for the screens and PNG for exports.
 //! - [`health`]: workspace health scores (compute, history, findings) and the workspace list.
 //! - [`rbac`]: the platform's tenant × workspace role rules, the matrix and access explanations.
+//! - [`tenant_admin`]: tenant settings, per-tenant feature flags, plan and billing overrides,
+//!   test tenant provisioning and support access ("view as tenant").
 //! - [`workspaces`]: workspace deletion (30-day grace), restore and purge.
 //! - [`members`]: member, session and workspace-membership actions against central.
 //! - [`stripe`]: the Stripe client, its fake, and Stripe → cache sync.
@@ -32,6 +35,7 @@ pub mod auth;
 pub mod bench;
 pub mod cache;
 pub mod central;
+pub mod charts;
 pub mod demo;
 pub mod finance;
 pub mod health;
@@ -41,6 +45,7 @@ pub mod profiles;
 pub mod rbac;
 pub mod stripe;
 pub mod sync;
+pub mod tenant_admin;
 pub mod tenants;
 pub mod users;
 pub mod workspaces;

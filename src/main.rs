@@ -21,6 +21,8 @@ use penguin_admin::{bench, cache, sync};
 
 #[path = "cli/finance.rs"]
 mod finance_cli;
+#[path = "cli/tenant.rs"]
+mod tenant_cli;
 
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
@@ -116,6 +118,11 @@ enum Command {
     Profile {
         #[command(subcommand)]
         action: ProfileAction,
+    },
+    /// Tenant admin: per-tenant feature flags, plan and billing overrides, test tenants.
+    Tenant {
+        #[command(subcommand)]
+        action: tenant_cli::TenantAction,
     },
     /// Stripe sync, payments, revenue (MRR) and reconciliation.
     Finance {
@@ -379,6 +386,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Finance { action } => finance_cli::run(action).await,
+        Command::Tenant { action } => tenant_cli::run(action).await,
         Command::Bench { action: BenchAction::Payments { rows } } => {
             let figures = penguin_admin::finance::bench::payments_at_scale(rows, &|line| println!("{line}"))?;
             println!("{}", serde_json::to_string_pretty(&figures)?);

@@ -40,6 +40,7 @@ permissions! {
     USERS_SESSIONS_REVOKE = "users.sessions.revoke", "users", "Revoke a user's sessions";
     USERS_GDPR_DELETE = "users.gdpr_delete", "users", "Permanently delete a user's personal data";
     TENANTS_VIEW_AS = "tenants.view_as", "tenants", "Open a tenant's data read-only as support access";
+    TENANTS_PROVISION_SANDBOX = "tenants.provision_sandbox", "tenants", "Create sandbox (test) tenants";
     PII_VIEW = "pii.view", "privacy", "See names, emails, IP addresses and postal addresses unmasked";
     FINANCE_READ = "finance.read", "finance", "View payments, invoices, subscriptions and revenue";
     PAYMENTS_REFUND = "payments.refund", "finance", "Refund payments and retry failed payments";
@@ -62,6 +63,7 @@ pub const STANDARD_ROLES: &[(&str, &str, &[Permission])] = &[
         &[
             TENANTS_READ,
             TENANTS_MANAGE,
+            TENANTS_PROVISION_SANDBOX,
             MEMBERS_MANAGE,
             MEMBERS_REMOVE,
             MEMBERS_IMPORT,
@@ -101,7 +103,7 @@ pub const STANDARD_ROLES: &[(&str, &str, &[Permission])] = &[
         "Read-only, no personal data",
         &[TENANTS_READ, FINANCE_READ, MONITORING_READ, TENANTS_VIEW_AS, SYNC_RUN],
     ),
-    ("qa", "Sandbox tenants only", &[TENANTS_READ_SANDBOX, MONITORING_READ, SYNC_RUN]),
+    ("qa", "Sandbox tenants only", &[TENANTS_READ_SANDBOX, TENANTS_PROVISION_SANDBOX, MONITORING_READ, SYNC_RUN]),
 ];
 
 /// Default permissions of a standard role, or `None` for a custom role.
