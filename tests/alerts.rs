@@ -20,10 +20,10 @@ use penguin_admin::alerts::{
     PagerDutySettings, RetryPolicy, Secrets, Severity, Subject,
 };
 use penguin_admin::auth::ClientInfo;
+use penguin_admin::auth::{permissions, Staff};
 use penguin_admin::central::Central;
 use penguin_admin::sync::{self, Cancel};
 use sqlx::Row;
-use penguin_admin::auth::{permissions, Staff};
 use team::{ACME, ACME_EU, ACME_US, GLOBEX, GLOBEX_WS};
 
 /// A staff identity with the standard role's default permissions, audited by email.
@@ -91,10 +91,12 @@ fn channels(pd: Option<&FakePagerDuty>, sink: Option<&mail::SmtpSink>) -> Channe
 
 /// (state, resolved_by, paged) of every alert, by fingerprint.
 async fn alerts_by_fp(central: &Central) -> Vec<(String, String, Option<String>, bool)> {
-    sqlx::query_as("SELECT fingerprint, state, resolved_by, paged FROM penguin_console.alerts ORDER BY first_seen, fingerprint")
-        .fetch_all(&central.notifications)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT fingerprint, state, resolved_by, paged FROM penguin_console.alerts ORDER BY first_seen, fingerprint",
+    )
+    .fetch_all(&central.notifications)
+    .await
+    .unwrap()
 }
 
 /// (channel, event, status, attempts, last_error) of every notification.
@@ -119,9 +121,13 @@ async fn a_persisting_condition_is_one_alert_and_one_page_and_one_resolve() {
     let ch = channels(Some(&fake), None);
     let fp = backlog().fingerprint;
     for i in 0..3 {
-        let r = alerts::reconcile(&p.central, &run(t0() + Duration::minutes(i), &["queue"], vec![backlog()]), &ch.enabled())
-            .await
-            .unwrap();
+        let r = alerts::reconcile(
+            &p.central,
+            &run(t0() + Duration::minutes(i), &["queue"], vec![backlog()]),
+            &ch.enabled(),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.raised.len(), usize::from(i == 0), "run {i}: {r:?}");
         alerts::deliver_pending(&p.central, &ch, t0() + Duration::minutes(i)).await.unwrap();
     }
@@ -147,7 +153,7 @@ async fn a_persisting_condition_is_one_alert_and_one_page_and_one_resolve() {
     let r = alerts::reconcile(&p.central, &run(t0() + Duration::minutes(4), &["queue"], vec![]), &ch.enabled())
         .await
         .unwrap();
-    assert_eq!(r.resolved, [fp.clone()]);
+    assert_eq!(r.resolved, std::slice::from_ref(&fp));
     alerts::deliver_pending(&p.central, &ch, t0() + Duration::minutes(4)).await.unwrap();
     alerts::deliver_pending(&p.central, &ch, t0() + Duration::minutes(5)).await.unwrap();
     assert_eq!(alerts_by_fp(&p.central).await, [(fp.clone(), "resolved".into(), None, true)]);
@@ -251,15 +257,14 @@ async fn a_silence_keeps_a_critical_alert_from_paging_until_it_ends() {
     alerts::expire_silence(&p.central, &ops, &client, silence).await.unwrap();
     let later = Utc::now() + Duration::seconds(1);
     let r = alerts::reconcile(&p.central, &run(later, &["dnsbl"], vec![listed.clone()]), &ch.enabled()).await.unwrap();
-    assert_eq!(r.paged, [listed.fingerprint.clone()]);
+    assert_eq!(r.paged, std::slice::from_ref(&listed.fingerprint));
     alerts::deliver_pending(&p.central, &ch, later).await.unwrap();
     assert_eq!(actions(&fake), [("trigger".to_string(), listed.fingerprint.clone())]);
-    let audited: Vec<String> = sqlx::query_scalar(
-        "SELECT action FROM admin_audit_log WHERE resource_type = 'alert_silence' ORDER BY id",
-    )
-    .fetch_all(&p.central.olap)
-    .await
-    .unwrap();
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM admin_audit_log WHERE resource_type = 'alert_silence' ORDER BY id")
+            .fetch_all(&p.central.olap)
+            .await
+            .unwrap();
     assert_eq!(audited, ["alert.silence_created", "alert.silence_expired"]);
 }
 
@@ -304,15 +309,25 @@ async fn acknowledge_resolve_and_notes_are_staff_actions_with_audit_and_pagerdut
     alerts::deliver_pending(&p.central, &ch, Utc::now()).await.unwrap();
     assert_eq!(
         actions(&fake),
-        [("trigger".to_string(), fp.clone()), ("acknowledge".to_string(), fp.clone()), ("resolve".to_string(), fp.clone())]
+        [
+            ("trigger".to_string(), fp.clone()),
+            ("acknowledge".to_string(), fp.clone()),
+            ("resolve".to_string(), fp.clone())
+        ]
     );
-    assert_eq!(alerts_by_fp(&p.central).await, [(fp.clone(), "resolved".into(), Some("ops@penguin.test".into()), true)]);
+    assert_eq!(
+        alerts_by_fp(&p.central).await,
+        [(fp.clone(), "resolved".into(), Some("ops@penguin.test".into()), true)]
+    );
     let notes: Vec<String> = sqlx::query_scalar("SELECT body FROM penguin_console.alert_notes ORDER BY created, body")
         .fetch_all(&p.central.notifications)
         .await
         .unwrap();
     assert_eq!(notes.len(), 2);
-    assert!(notes.contains(&"Workers restarted".to_string()) && notes.contains(&"Scaling the senders, see OPS-77".to_string()));
+    assert!(
+        notes.contains(&"Workers restarted".to_string())
+            && notes.contains(&"Scaling the senders, see OPS-77".to_string())
+    );
 
     let audit = sqlx::query(
         "SELECT action, resource_id, admin_user_id, ip_address FROM admin_audit_log WHERE resource_type = 'alert' ORDER BY id",
@@ -357,6 +372,8 @@ impl CheckSource for Hung {
 async fn two_concurrent_watchers_page_once() {
     let p = Platform::installed().await;
     let fake = FakePagerDuty::start().await.unwrap();
+    // A slow PagerDuty, so that the two watchers' sends overlap.
+    fake.set_delay(std::time::Duration::from_millis(300));
     let source = Arc::new(Fixed(run(t0(), &["queue"], vec![backlog()])));
     // Two watchers, each with its own connection pools, as two servers would have.
     let w1 = Watcher::new(Central::connect(&p.targets(), 4).await.unwrap(), channels(Some(&fake), None))
@@ -457,7 +474,11 @@ async fn the_on_call_list_gets_the_alert_and_its_resolution_by_email() {
     drop(sink);
     alerts::reconcile(
         &p.central,
-        &run(t0() + Duration::minutes(2), &["redis"], vec![condition("redis:down", "redis", Severity::Critical, Subject::Redis, "Redis is down")]),
+        &run(
+            t0() + Duration::minutes(2),
+            &["redis"],
+            vec![condition("redis:down", "redis", Severity::Critical, Subject::Redis, "Redis is down")],
+        ),
         &ch.enabled(),
     )
     .await
@@ -526,7 +547,10 @@ async fn an_ip_alert_names_the_tenants_and_workspaces_at_risk_with_their_mrr() {
         ]
     );
     assert_eq!((risk.tenants[0].id.as_str(), risk.tenants[1].id.as_str()), (ACME, GLOBEX));
-    assert_eq!((risk.tenants[0].workspaces[0].id.as_str(), risk.tenants[1].workspaces[0].id.as_str()), (ACME_EU, GLOBEX_WS));
+    assert_eq!(
+        (risk.tenants[0].workspaces[0].id.as_str(), risk.tenants[1].workspaces[0].id.as_str()),
+        (ACME_EU, GLOBEX_WS)
+    );
     assert_eq!(risk.total_mrr_cents, 53_033);
 
     // The same MRR as the Tenants list computes in the cache.
@@ -571,11 +595,15 @@ async fn a_stuck_email_queue_names_the_campaigns_waiting() {
     .await
     .unwrap();
     let risk = alerts::at_risk(&p.central, &Subject::Queue("queue:email-sending".into())).await.unwrap().unwrap();
-    let campaigns: Vec<(Option<String>, i64)> = risk.campaigns.iter().map(|c| (c.name.clone(), c.waiting_jobs)).collect();
+    let campaigns: Vec<(Option<String>, i64)> =
+        risk.campaigns.iter().map(|c| (c.name.clone(), c.waiting_jobs)).collect();
     assert_eq!(campaigns, [(Some("EU Black Friday".to_string()), 3), (Some("Globex Q4 outreach".to_string()), 1)]);
     assert_eq!(risk.total_mrr_cents, 9_900 + 41_583);
     // Other queues put no campaign at risk; other subjects name nothing.
-    assert!(alerts::at_risk(&p.central, &Subject::Queue("queue:analytics:daily-aggregate".into())).await.unwrap().is_none());
+    assert!(alerts::at_risk(&p.central, &Subject::Queue("queue:analytics:daily-aggregate".into()))
+        .await
+        .unwrap()
+        .is_none());
     assert!(alerts::at_risk(&p.central, &Subject::Redis).await.unwrap().is_none());
 }
 
@@ -596,9 +624,13 @@ async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
         Subject::Database("oltp".into()),
         "OLTP connections at 85 % (reported by dba@penguin.test)",
     );
-    alerts::reconcile(&p.central, &run(now - Duration::minutes(10), &["queue", "postgres"], vec![backlog(), warn]), &[])
-        .await
-        .unwrap();
+    alerts::reconcile(
+        &p.central,
+        &run(now - Duration::minutes(10), &["queue", "postgres"], vec![backlog(), warn]),
+        &[],
+    )
+    .await
+    .unwrap();
     let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM penguin_console.alerts WHERE source = 'queue'")
         .fetch_one(&p.central.notifications)
         .await
@@ -635,9 +667,18 @@ async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
         fps(&FeedFilter { severity: Some(Severity::Critical), ..Default::default() }, "ops"),
         ["queue:queue:email-sending:backlog"]
     );
-    assert_eq!(fps(&FeedFilter { state: Some("acknowledged".into()), ..Default::default() }, "ops"), [backlog().fingerprint]);
-    assert_eq!(fps(&FeedFilter { source: Some("postgres".into()), ..Default::default() }, "ops"), ["postgres:oltp:connections"]);
-    assert_eq!(fps(&FeedFilter { text: Some("CONNECTIONS at".into()), ..Default::default() }, "ops"), ["postgres:oltp:connections"]);
+    assert_eq!(
+        fps(&FeedFilter { state: Some("acknowledged".into()), ..Default::default() }, "ops"),
+        [backlog().fingerprint]
+    );
+    assert_eq!(
+        fps(&FeedFilter { source: Some("postgres".into()), ..Default::default() }, "ops"),
+        ["postgres:oltp:connections"]
+    );
+    assert_eq!(
+        fps(&FeedFilter { text: Some("CONNECTIONS at".into()), ..Default::default() }, "ops"),
+        ["postgres:oltp:connections"]
+    );
     assert_eq!(
         fps(&FeedFilter { since: Some(now - Duration::hours(48)), ..Default::default() }, "ops").len(),
         3,
@@ -649,15 +690,20 @@ async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
     ));
 
     // Support reads it masked; ops in clear.
-    let as_ops = alerts::feed(&conn, &ops, &FeedFilter { source: Some("postgres".into()), ..Default::default() }).unwrap();
+    let as_ops =
+        alerts::feed(&conn, &ops, &FeedFilter { source: Some("postgres".into()), ..Default::default() }).unwrap();
     assert_eq!(as_ops[0].summary, "OLTP connections at 85 % (reported by dba@penguin.test)");
     let support = staff("support");
-    let masked = alerts::feed(&conn, &support, &FeedFilter { source: Some("postgres".into()), ..Default::default() }).unwrap();
+    let masked =
+        alerts::feed(&conn, &support, &FeedFilter { source: Some("postgres".into()), ..Default::default() }).unwrap();
     assert_eq!(masked[0].summary, "OLTP connections at 85 % (reported by d•••@•••.test)");
     let detail = alerts::detail(&conn, &support, &id.to_string()).unwrap().unwrap();
     assert_eq!(detail.alert.acknowledged_by.as_deref(), Some("o•••@•••.test"));
     assert_eq!(detail.notes.len(), 1);
-    assert_eq!((detail.notes[0].author.as_str(), detail.notes[0].body.as_str()), ("o•••@•••.test", "Paged a•••@•••.test"));
+    assert_eq!(
+        (detail.notes[0].author.as_str(), detail.notes[0].body.as_str()),
+        ("o•••@•••.test", "Paged a•••@•••.test")
+    );
     let clear = alerts::detail(&conn, &ops, &id.to_string()).unwrap().unwrap();
     assert_eq!(clear.alert.acknowledged_by.as_deref(), Some("ops@penguin.test"));
     assert_eq!(clear.alert.state, "acknowledged");
@@ -690,7 +736,8 @@ async fn the_watchers_health_source_raises_workspace_warnings_from_the_daily_sco
     .await
     .unwrap();
     let fake = FakePagerDuty::start().await.unwrap();
-    let watcher = Watcher::new(p.central.clone(), channels(Some(&fake), None)).with_source(Arc::new(HealthSource::new("test")));
+    let watcher =
+        Watcher::new(p.central.clone(), channels(Some(&fake), None)).with_source(Arc::new(HealthSource::new("test")));
     let day16 = Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap();
     let r = watcher.tick(day16).await.unwrap();
     assert_eq!((r.sources.as_slice(), r.conditions), (["health".to_string()].as_slice(), 0));
@@ -708,8 +755,77 @@ async fn the_watchers_health_source_raises_workspace_warnings_from_the_daily_sco
     .await
     .unwrap();
     assert_eq!(row.get::<String, _>("severity"), "warning");
-    assert_eq!((row.get::<String, _>("subject_kind"), row.get::<String, _>("subject")), ("workspace".into(), ACME_US.into()));
-    assert_eq!(row.get::<String, _>("summary"), "Workspace Acme US: health dropped 73 points in 7 days (98 on 2026-11-16 → 25)");
+    assert_eq!(
+        (row.get::<String, _>("subject_kind"), row.get::<String, _>("subject")),
+        ("workspace".into(), ACME_US.into())
+    );
+    assert_eq!(
+        row.get::<String, _>("summary"),
+        "Workspace Acme US: health dropped 73 points in 7 days (98 on 2026-11-16 → 25)"
+    );
     // Warnings do not page.
     assert!(fake.events().is_empty());
+}
+
+fn cli() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_penguin-admin"));
+    // Keep the tests away from the user's real profiles and keyring.
+    c.env("XDG_CONFIG_HOME", std::env::temp_dir().join("penguin-alerts-test-config"));
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watch_command_runs_once_refuses_bad_config_and_stops_on_sigterm() {
+    let p = Platform::installed().await;
+    let fake = FakePagerDuty::start().await.unwrap();
+    let profile = p.profile_path().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[alerts]\n[alerts.retry]\nmax_attempts = \"ten\"\n").unwrap();
+    let out = cli().args(["watch", "--profile", &profile, "--config"]).arg(&bad).arg("--once").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("bad.toml line 3"), "{err}");
+
+    let good = dir.path().join("watch.toml");
+    std::fs::write(&good, format!("[alerts.pagerduty]\napi_base = \"{}\"\n", fake.api_base())).unwrap();
+    // PagerDuty configured without a routing key: refused, saying where the key goes.
+    let out = cli()
+        .args(["watch", "--profile", &profile, "--config"])
+        .arg(&good)
+        .arg("--once")
+        .env_remove(alerts::PAGERDUTY_KEY_ENV)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(alerts::PAGERDUTY_KEY_ENV), "{err}");
+
+    let out = cli()
+        .args(["watch", "--profile", &profile, "--config"])
+        .arg(&good)
+        .arg("--once")
+        .env(alerts::PAGERDUTY_KEY_ENV, KEY)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sources"], serde_json::json!(["health"]));
+
+    // Running: stops cleanly on SIGTERM (what systemd sends).
+    let mut child = cli()
+        .args(["watch", "--profile", &profile, "--interval", "5"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    // Warnings (no channel configured here) come first; wait for the loop to start.
+    let started = lines.by_ref().map(|l| l.unwrap()).find(|l| l.starts_with("watching "));
+    assert_eq!(started.as_deref(), Some("watching test every 5 s (Ctrl-C to stop)"));
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status:?}");
 }

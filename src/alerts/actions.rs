@@ -18,15 +18,18 @@ struct Locked {
 }
 
 async fn lock_alert(conn: &mut PgConnection, id: uuid::Uuid) -> Result<Locked, AlertError> {
-    let row = sqlx::query(
-        "SELECT state, fingerprint, acknowledged_by FROM penguin_console.alerts WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(AlertError::from_sqlx)?
-    .ok_or_else(|| AlertError::NotFound(format!("alert {id}")))?;
-    Ok(Locked { state: row.get("state"), fingerprint: row.get("fingerprint"), acknowledged_by: row.get("acknowledged_by") })
+    let row =
+        sqlx::query("SELECT state, fingerprint, acknowledged_by FROM penguin_console.alerts WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(AlertError::from_sqlx)?
+            .ok_or_else(|| AlertError::NotFound(format!("alert {id}")))?;
+    Ok(Locked {
+        state: row.get("state"),
+        fingerprint: row.get("fingerprint"),
+        acknowledged_by: row.get("acknowledged_by"),
+    })
 }
 
 async fn finish(central: &Central, tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), AlertError> {
@@ -133,7 +136,12 @@ pub async fn resolve(
     finish(central, tx).await
 }
 
-async fn insert_note(conn: &mut PgConnection, alert_id: uuid::Uuid, author: &str, body: &str) -> Result<uuid::Uuid, AlertError> {
+async fn insert_note(
+    conn: &mut PgConnection,
+    alert_id: uuid::Uuid,
+    author: &str,
+    body: &str,
+) -> Result<uuid::Uuid, AlertError> {
     if body.chars().count() > 4000 {
         return Err(AlertError::BadInput("a note is at most 4,000 characters".into()));
     }

@@ -36,9 +36,8 @@ impl Mailer {
             return Err(AlertError::Config("[alerts.email] on_call is empty: name at least one address".into()));
         }
         let builder = if settings.starttls {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.smtp_host).map_err(|e| {
-                AlertError::Config(format!("[alerts.email] smtp_host `{}`: {e}", settings.smtp_host))
-            })?
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.smtp_host)
+                .map_err(|e| AlertError::Config(format!("[alerts.email] smtp_host `{}`: {e}", settings.smtp_host)))?
         } else {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.smtp_host)
         };

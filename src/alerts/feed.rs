@@ -177,8 +177,7 @@ fn severity_of(s: &str) -> Severity {
 
 fn row_of(r: &rusqlite::Row<'_>, masked: bool) -> rusqlite::Result<AlertRow> {
     let details: Option<String> = r.get(7)?;
-    let mut details: BTreeMap<String, String> =
-        details.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
+    let mut details: BTreeMap<String, String> = details.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
     let at_risk: Option<String> = r.get(17)?;
     let mask_email = |v: Option<String>| if masked { v.map(|e| masking::email(&e)) } else { v };
     let mut summary: String = r.get(6)?;

@@ -186,7 +186,9 @@ pub enum AlertError {
     #[error("alerts: {0}")]
     Database(#[from] sqlx::Error),
     /// The console's alert tables are missing.
-    #[error("the alert tables are missing on the notifications database; run `penguin-admin install --profile PROFILE`")]
+    #[error(
+        "the alert tables are missing on the notifications database; run `penguin-admin install --profile PROFILE`"
+    )]
     NotInstalled,
     /// The cache failed.
     #[error(transparent)]

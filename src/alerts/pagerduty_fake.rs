@@ -37,6 +37,7 @@ struct State {
     events: Vec<RecordedEvent>,
     failures: VecDeque<u16>,
     requests: usize,
+    delay: std::time::Duration,
 }
 
 /// A running fake. Stops when dropped.
@@ -95,6 +96,11 @@ impl FakePagerDuty {
         }
     }
 
+    /// Answers every request only after `delay` (a slow PagerDuty, so concurrent senders overlap).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.lock().delay = delay;
+    }
+
     /// Every event accepted so far, in order.
     pub fn events(&self) -> Vec<RecordedEvent> {
         self.lock().events.clone()
@@ -111,7 +117,9 @@ pub fn validate(body: &Value) -> Vec<String> {
     let mut errors = Vec::new();
     match body.get("routing_key").and_then(Value::as_str) {
         None => errors.push("'routing_key' is missing or blank".to_string()),
-        Some(k) if k.len() != 32 => errors.push("Length of 'routing_key' is incorrect (should be 32 characters)".into()),
+        Some(k) if k.len() != 32 => {
+            errors.push("Length of 'routing_key' is incorrect (should be 32 characters)".into())
+        }
         Some(_) => {}
     }
     let action = body.get("event_action").and_then(Value::as_str).unwrap_or("");
@@ -152,6 +160,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let bytes = req.into_body().collect().await?.to_bytes();
+    let delay = state.lock().unwrap_or_else(|e| e.into_inner()).delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let (status, body) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         s.requests += 1;
@@ -162,8 +174,11 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         } else {
             let parsed: Option<Value> = if json_type { serde_json::from_slice(&bytes).ok() } else { None };
             match parsed {
-                None => (400, json!({"status": "invalid event", "message": "Event object is invalid",
-                                      "errors": ["the body is not a JSON object (Content-Type: application/json)"]})),
+                None => (
+                    400,
+                    json!({"status": "invalid event", "message": "Event object is invalid",
+                                      "errors": ["the body is not a JSON object (Content-Type: application/json)"]}),
+                ),
                 Some(v) => {
                     let errors = validate(&v);
                     if errors.is_empty() {
@@ -176,7 +191,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                         });
                         (202, json!({"status": "success", "message": "Event processed", "dedup_key": dedup}))
                     } else {
-                        (400, json!({"status": "invalid event", "message": "Event object is invalid", "errors": errors}))
+                        (
+                            400,
+                            json!({"status": "invalid event", "message": "Event object is invalid", "errors": errors}),
+                        )
                     }
                 }
             }
@@ -184,6 +202,8 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     };
     let mut response = Response::new(Full::new(Bytes::from(serde_json::to_vec(&body).unwrap_or_default())));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     Ok(response)
 }

@@ -265,12 +265,14 @@ async fn page_due(
             )
         });
         if let Some(s) = silence {
-            sqlx::query("UPDATE penguin_console.alerts SET silenced_by = $2 WHERE id = $1 AND silenced_by IS DISTINCT FROM $2")
-                .bind(id)
-                .bind(s.get::<uuid::Uuid, _>("id"))
-                .execute(&mut *conn)
-                .await
-                .map_err(AlertError::from_sqlx)?;
+            sqlx::query(
+                "UPDATE penguin_console.alerts SET silenced_by = $2 WHERE id = $1 AND silenced_by IS DISTINCT FROM $2",
+            )
+            .bind(id)
+            .bind(s.get::<uuid::Uuid, _>("id"))
+            .execute(&mut *conn)
+            .await
+            .map_err(AlertError::from_sqlx)?;
             report.silenced.push(fp);
             continue;
         }
@@ -287,11 +289,13 @@ async fn page_due(
             .await
             .map_err(AlertError::from_sqlx)?;
         }
-        sqlx::query("UPDATE penguin_console.alerts SET paged = true, silenced_by = NULL, updated = now() WHERE id = $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map_err(AlertError::from_sqlx)?;
+        sqlx::query(
+            "UPDATE penguin_console.alerts SET paged = true, silenced_by = NULL, updated = now() WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(AlertError::from_sqlx)?;
         report.paged.push(fp);
     }
     Ok(())

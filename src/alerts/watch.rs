@@ -184,14 +184,23 @@ pub fn health_condition(f: &Finding) -> Condition {
                 workspace_name,
                 tenant_id,
                 "drop",
-                format!("Workspace {shown}: health dropped {} points in 7 days ({from} on {from_day} → {to})", from - to),
+                format!(
+                    "Workspace {shown}: health dropped {} points in 7 days ({from} on {from_day} → {to})",
+                    from - to
+                ),
             )
         }
         Finding::IntoRed { workspace_id, workspace_name, tenant_id, from, to } => {
             details.insert("from".into(), from.to_string());
             details.insert("to".into(), to.to_string());
             let shown = workspace_name.clone().unwrap_or_else(|| workspace_id.clone());
-            (workspace_id, workspace_name, tenant_id, "into_red", format!("Workspace {shown}: health turned red ({from} → {to})"))
+            (
+                workspace_id,
+                workspace_name,
+                tenant_id,
+                "into_red",
+                format!("Workspace {shown}: health turned red ({from} → {to})"),
+            )
         }
     };
     if let Some(n) = name {

@@ -57,30 +57,31 @@ pub async fn run(args: WatchArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
+    let shutdown = shutdown_signal()?;
     eprintln!("watching {} every {} s (Ctrl-C to stop)", profile.name, args.interval);
-    watcher.run(Duration::from_secs(args.interval), shutdown_signal()).await;
+    watcher.run(Duration::from_secs(args.interval), shutdown).await;
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM (what systemd sends on stop).
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM (what systemd sends on stop). The handlers are installed now, not
+/// when first awaited, so a signal that arrives once the loop has announced itself is caught.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = term.recv() => {},
-                }
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
