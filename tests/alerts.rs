@@ -468,6 +468,7 @@ async fn the_on_call_list_gets_the_alert_and_its_resolution_by_email() {
     assert!(first.contains("oncall@penguin.test") && first.contains("backup@penguin.test"), "{first}");
     assert!(first.contains("From: alerts@penguin.test"), "{first}");
     assert!(first.contains("queue:queue:email-sending:backlog"), "the fingerprint is in the body: {first}");
+    assert!(!first.contains("At risk"), "nothing waits in this empty queue, so no at-risk section: {first}");
     assert!(messages[1].contains("Subject: [RESOLVED] queue:email-sending has 12,400"), "{}", messages[1]);
 
     // A relay that is down: retried, not lost.

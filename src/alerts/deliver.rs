@@ -247,6 +247,7 @@ async fn send(channels: &Channels, n: &Claimed) -> Result<(), SendError> {
                 serde_json::to_string_pretty(&n.details).unwrap_or_default(),
                 n.at_risk
                     .as_ref()
+                    .filter(|r| ["tenants", "campaigns"].iter().any(|k| r[k].as_array().is_some_and(|a| !a.is_empty())))
                     .map(|r| format!("\nAt risk:\n{}\n", serde_json::to_string_pretty(r).unwrap_or_default()))
                     .unwrap_or_default(),
             );
