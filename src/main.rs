@@ -23,6 +23,8 @@ use penguin_admin::{bench, cache, sync};
 mod finance_cli;
 #[path = "cli/tenant.rs"]
 mod tenant_cli;
+#[path = "cli/watch.rs"]
+mod watch_cli;
 
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
@@ -129,6 +131,8 @@ enum Command {
         #[command(subcommand)]
         action: finance_cli::FinanceAction,
     },
+    /// The headless watcher: runs the checks on an interval, raises and resolves alerts, pages.
+    Watch(watch_cli::WatchArgs),
     /// Benchmarks (print figures and ratios; they assert nothing).
     Bench {
         #[command(subcommand)]
@@ -313,6 +317,7 @@ async fn run(command: Command) -> Result<()> {
     match command {
         Command::Demo { action: DemoAction::Up { size, profile, replace } } => demo_up(size, profile, replace).await,
         Command::Demo { action: DemoAction::Down { profile } } => demo_down(profile),
+        Command::Watch(args) => watch_cli::run(args).await,
         Command::Install(p) => {
             let profile = Profile::load(&p.profile)?;
             let central = Central::connect(&profile.targets()?, 2).await?;

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(&str, &[DbKind], &str)] = &[
     ("0007_health", &[DbKind::Olap], include_str!("sql/console/0007_health.sql")),
     ("0008_workspace_deletions", &[DbKind::Oltp], include_str!("sql/console/0008_workspace_deletions.sql")),
     ("0009_money_actions", &[DbKind::Oltp], include_str!("sql/console/0009_money_actions.sql")),
+    ("0010_alerts", &[DbKind::Notifications], include_str!("sql/console/0010_alerts.sql")),
     ("0011_tenant_admin", &[DbKind::Oltp], include_str!("sql/console/0011_tenant_admin.sql")),
 ];
 

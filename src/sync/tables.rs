@@ -78,6 +78,10 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Olap, "penguin_console", "workspace_health"),
     t(DbKind::Notifications, "public", "notifications"),
     t(DbKind::Notifications, "public", "admin_system_events"),
+    t(DbKind::Notifications, "penguin_console", "alerts"),
+    t(DbKind::Notifications, "penguin_console", "alert_notes"),
+    t(DbKind::Notifications, "penguin_console", "alert_silences"),
+    t(DbKind::Notifications, "penguin_console", "alert_notifications"),
 ];
 
 impl SourceTable {
