@@ -21,6 +21,8 @@ use penguin_admin::{bench, cache, sync};
 
 #[path = "cli/finance.rs"]
 mod finance_cli;
+#[path = "cli/monitor.rs"]
+mod monitor_cli;
 
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
@@ -121,6 +123,11 @@ enum Command {
     Finance {
         #[command(subcommand)]
         action: finance_cli::FinanceAction,
+    },
+    /// Infrastructure monitoring: one check cycle, queue figures and queue actions.
+    Monitor {
+        #[command(subcommand)]
+        action: monitor_cli::MonitorAction,
     },
     /// Benchmarks (print figures and ratios; they assert nothing).
     Bench {
@@ -379,6 +386,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Finance { action } => finance_cli::run(action).await,
+        Command::Monitor { action } => monitor_cli::run(action).await,
         Command::Bench { action: BenchAction::Payments { rows } } => {
             let figures = penguin_admin::finance::bench::payments_at_scale(rows, &|line| println!("{line}"))?;
             println!("{}", serde_json::to_string_pretty(&figures)?);

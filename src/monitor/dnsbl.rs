@@ -28,8 +28,10 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::proto::xfer::Protocol;
+use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::{Resolver, TokioResolver};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -120,7 +122,9 @@ pub fn parse_resolver(s: &str) -> Result<SocketAddr, MonitorError> {
             .filter_map(|l| l.trim().strip_prefix("nameserver"))
             .find_map(|ip| ip.trim().parse::<IpAddr>().ok())
             .map(|ip| SocketAddr::new(ip, 53))
-            .ok_or_else(|| MonitorError::Config("[monitor] dns_resolver = \"system\": no nameserver in /etc/resolv.conf".into()));
+            .ok_or_else(|| {
+                MonitorError::Config("[monitor] dns_resolver = \"system\": no nameserver in /etc/resolv.conf".into())
+            });
     }
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
@@ -149,10 +153,7 @@ pub fn resolver(server: SocketAddr, timeout: Duration) -> TokioResolver {
 
 /// The query name of `ip` in `zone`: reversed octets (IPv4) or nibbles (IPv6).
 pub fn query_name(ip: &str, zone: &str) -> Result<String, MonitorError> {
-    let addr: IpAddr = ip
-        .trim()
-        .parse()
-        .map_err(|_| MonitorError::BadInput(format!("{ip:?} is not an IP address")))?;
+    let addr: IpAddr = ip.trim().parse().map_err(|_| MonitorError::BadInput(format!("{ip:?} is not an IP address")))?;
     let reversed = match addr {
         IpAddr::V4(v4) => v4.octets().iter().rev().map(|o| o.to_string()).collect::<Vec<_>>().join("."),
         IpAddr::V6(v6) => v6
@@ -244,8 +245,19 @@ pub async fn lookup(resolver: &TokioResolver, ip: &str, zone: &str) -> ZoneResul
                 result(Listing::Listed, codes_s, meanings, None)
             }
         }
-        Err(e) if e.is_nx_domain() || e.is_no_records_found() => result(Listing::Clean, vec![], vec![], None),
+        Err(e) if is_clean_answer(&e) => result(Listing::Clean, vec![], vec![], None),
         Err(e) => result(Listing::Error, vec![], vec![], Some(format!("lookup of {name} failed: {e}"))),
+    }
+}
+
+/// NXDOMAIN, or NOERROR without an A record: not listed. A REFUSED or SERVFAIL answer also
+/// comes back as "no records" and must stay a lookup error.
+fn is_clean_answer(e: &hickory_resolver::ResolveError) -> bool {
+    match e.proto().map(|p| p.kind()) {
+        Some(ProtoErrorKind::NoRecordsFound { response_code, .. }) => {
+            matches!(*response_code, ResponseCode::NXDomain | ResponseCode::NoError)
+        }
+        _ => false,
     }
 }
 
@@ -265,20 +277,26 @@ fn rank(s: &str) -> usize {
     STATES.iter().position(|x| *x == s).unwrap_or(0)
 }
 
-/// The `reputation_state` to store: `critical` with a critical listing, `poor` with a warning
-/// listing, `good` when clean. The check owns the state only while the stored state is the one
-/// it derived last time (or empty); a state someone else set is only ever made worse.
-pub fn derive_state(worst: Option<Severity>, current: Option<&str>, last_own: Option<&str>) -> Option<String> {
-    let derived = match worst {
+/// The state the listings alone call for: `critical` with a critical listing, `poor` with a
+/// warning listing, `good` when clean.
+pub fn listing_state(worst: Option<Severity>) -> &'static str {
+    match worst {
         Some(Severity::Critical) => "critical",
         Some(Severity::Warning) => "poor",
         Some(Severity::Info) | None => "good",
-    };
+    }
+}
+
+/// The `reputation_state` to store, given the state the listings call for (`derived`), the
+/// stored one, and what the check derived last time (kept under `dnsbl_reputation_state`).
+/// The check owns the state only while the stored state is the one it derived last time (or
+/// empty); a state someone else set is only ever made worse.
+pub fn derive_state(derived: &str, current: Option<&str>, last_derived: Option<&str>) -> String {
     match current {
-        None => Some(derived.into()),
-        Some(c) if Some(c) == last_own => Some(derived.into()),
-        Some(c) if rank(derived) > rank(c) => Some(derived.into()),
-        Some(c) => Some(c.into()),
+        None => derived.into(),
+        Some(c) if Some(c) == last_derived => derived.into(),
+        Some(c) if rank(derived) > rank(c) => derived.into(),
+        Some(c) => c.into(),
     }
 }
 
@@ -415,8 +433,9 @@ pub async fn run(
         let current: Option<String> = r.get("reputation_state");
         let mut state = current.clone();
         if any_definitive {
-            state = derive_state(worst, current.as_deref(), stored[OWN_STATE_KEY].as_str());
-            update.insert(OWN_STATE_KEY.into(), serde_json::json!(state));
+            let derived = listing_state(worst);
+            state = Some(derive_state(derived, current.as_deref(), stored[OWN_STATE_KEY].as_str()));
+            update.insert(OWN_STATE_KEY.into(), serde_json::json!(derived));
             sqlx::query(
                 "UPDATE smtp_ip_addresses
                     SET provider_blacklist_status = coalesce(provider_blacklist_status, '{}'::jsonb) || $2,

@@ -63,6 +63,9 @@ pub struct MonitorSettings {
     /// Zones checked in addition to [`Self::dnsbl_zones`].
     #[serde(default)]
     pub extra_dnsbl_zones: Vec<String>,
+    /// The window CPU use is averaged over, a Prometheus duration (default `5m`).
+    #[serde(default = "default_cpu_window")]
+    pub cpu_rate_window: String,
     /// Time budget of each area in one check cycle, in seconds (default 4).
     #[serde(default = "default_timeout")]
     pub check_timeout_secs: f64,
@@ -80,6 +83,7 @@ impl Default for MonitorSettings {
             dns_resolver: None,
             dnsbl_zones: default_zones(),
             extra_dnsbl_zones: Vec::new(),
+            cpu_rate_window: default_cpu_window(),
             check_timeout_secs: default_timeout(),
             thresholds: Thresholds::default(),
         }
@@ -88,6 +92,10 @@ impl Default for MonitorSettings {
 
 fn default_zones() -> Vec<String> {
     vec![dnsbl::SPAMHAUS_ZEN.to_string(), dnsbl::BARRACUDA.to_string()]
+}
+
+fn default_cpu_window() -> String {
+    "5m".into()
 }
 
 fn default_timeout() -> f64 {
@@ -117,6 +125,15 @@ impl MonitorSettings {
         let bad = |what: &str| Err(MonitorError::Config(what.to_string()));
         if !(self.check_timeout_secs > 0.0 && self.check_timeout_secs.is_finite()) {
             return bad("[monitor] check_timeout_secs must be a positive number of seconds");
+        }
+        let w = self.cpu_rate_window.trim();
+        let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &w[digits.len()..];
+        if digits.is_empty()
+            || !digits.chars().all(|c| c.is_ascii_digit())
+            || !["ms", "s", "m", "h", "d", "w"].contains(&unit)
+        {
+            return bad("[monitor] cpu_rate_window must be a Prometheus duration such as 5m, 90s or 1h");
         }
         for s in &self.smtp_servers {
             smtp::split_host_port(s)?;
@@ -427,7 +444,9 @@ async fn timed<T>(
     let result = tokio::time::timeout(budget, fut).await;
     let elapsed_ms = start.elapsed().as_millis() as u64;
     match result {
-        Ok(Ok(o)) => (AreaStatus { area, status: o.status, reason: None, elapsed_ms }, Some(o.data), o.conditions, true),
+        Ok(Ok(o)) => {
+            (AreaStatus { area, status: o.status, reason: None, elapsed_ms }, Some(o.data), o.conditions, true)
+        }
         Ok(Err(e)) => {
             (AreaStatus { area, status: Status::Error, reason: Some(e.to_string()), elapsed_ms }, None, vec![], false)
         }
@@ -446,7 +465,12 @@ async fn timed<T>(
 }
 
 fn not_configured<T>(area: Area, reason: &str) -> (AreaStatus, Option<T>, Vec<Condition>, bool) {
-    (AreaStatus { area, status: Status::NotConfigured, reason: Some(reason.into()), elapsed_ms: 0 }, None, vec![], false)
+    (
+        AreaStatus { area, status: Status::NotConfigured, reason: Some(reason.into()), elapsed_ms: 0 },
+        None,
+        vec![],
+        false,
+    )
 }
 
 /// Runs every configured area once, concurrently, each within `settings.timeout()`.
@@ -495,7 +519,7 @@ pub async fn check_all(
     let hosts_fut = async {
         match &settings.prometheus_url {
             None => not_configured(Area::Hosts, "no prometheus_url in the profile's [monitor] section"),
-            Some(u) => timed(Area::Hosts, budget, server::hosts(u, th, budget)).await,
+            Some(u) => timed(Area::Hosts, budget, server::hosts(u, th, &settings.cpu_rate_window, budget)).await,
         }
     };
     let (q, se, sm, dn, pg, rd, ho) =

@@ -490,12 +490,12 @@ pub async fn job_detail(
     staff.require(permissions::MONITORING_READ)?;
     let masked = staff.masked();
     let row = sqlx::query(&format!("SELECT {} FROM jobs j WHERE j.id = $1", job_columns("$2")))
-    .bind(id)
-    .bind(stuck_after_minutes as i32)
-    .fetch_optional(&central.queue)
-    .await
-    .map_err(MonitorError::sql("reading the job"))?
-    .ok_or_else(|| MonitorError::NotFound(format!("no job {id} in the queue database")))?;
+        .bind(id)
+        .bind(stuck_after_minutes as i32)
+        .fetch_optional(&central.queue)
+        .await
+        .map_err(MonitorError::sql("reading the job"))?
+        .ok_or_else(|| MonitorError::NotFound(format!("no job {id} in the queue database")))?;
     let logs = sqlx::query(
         "SELECT status, attempt_number, log_message, started, finished,
                 (extract(epoch FROM duration) * 1000)::float8 AS duration_ms

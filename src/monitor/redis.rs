@@ -43,7 +43,13 @@ impl RedisTarget {
             d => d.parse().map_err(|_| bad(format!("database {d:?} is not a number")))?,
         };
         let user = Some(u.username().to_string()).filter(|s| !s.is_empty());
-        Ok(RedisTarget { host: host.trim_matches(['[', ']']).to_string(), port: u.port().unwrap_or(6379), db, user, password })
+        Ok(RedisTarget {
+            host: host.trim_matches(['[', ']']).to_string(),
+            port: u.port().unwrap_or(6379),
+            db,
+            user,
+            password,
+        })
     }
 
     /// `host:port`, for messages.
@@ -129,7 +135,10 @@ impl RedisConn {
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
     }
 
-    fn read_reply(&mut self, depth: usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, MonitorError>> + Send + '_>> {
+    fn read_reply(
+        &mut self,
+        depth: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, MonitorError>> + Send + '_>> {
         Box::pin(async move {
             let garbage = |line: &str| MonitorError::Redis(format!("unexpected answer (not Redis?): {:.60?}", line));
             let line = self.read_line().await?;

@@ -249,7 +249,12 @@ pub async fn stats(central: &Central, staff: &Staff) -> Result<SendingStats, Mon
     .await
     .map_err(MonitorError::sql("reading campaign analytics"))?
     .iter()
-    .map(|r| AnalyticsDay { day: r.get("day"), sent: r.get("sent"), delivered: r.get("delivered"), bounced: r.get("bounced") })
+    .map(|r| AnalyticsDay {
+        day: r.get("day"),
+        sent: r.get("sent"),
+        delivered: r.get("delivered"),
+        bounced: r.get("bounced"),
+    })
     .collect();
     let totals = |sent: i64, delivered: i64, bounced: i64| AnalyticsTotals {
         sent,

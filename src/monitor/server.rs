@@ -3,7 +3,8 @@
 //!
 //! Prometheus expressions (node_exporter metric names; one series per `instance`):
 //! - disk: [`DISK_QUERY`], the fullest real filesystem of each host, in percent;
-//! - CPU: [`CPU_QUERY`], busy share over 5 minutes from `node_cpu_seconds_total{mode="idle"}`;
+//! - CPU: [`cpu_query`], busy share over `cpu_rate_window` (5 minutes) from
+//!   `node_cpu_seconds_total{mode="idle"}`;
 //! - memory: [`MEMORY_QUERY`], `1 - MemAvailable / MemTotal`;
 //! - targets: `up` (1/0 per scrape target) and [`UPTIME_QUERY`] (share of successful scrapes
 //!   over 24 hours, in percent);
@@ -164,16 +165,13 @@ async fn pg_one(pool: &sqlx::PgPool, slow_seconds: f64, masked: bool) -> Result<
 }
 
 /// Health of the four databases. Needs `monitoring.read`.
-pub async fn postgres_health(
-    central: &Central,
-    staff: &Staff,
-    th: &Thresholds,
-) -> Result<Vec<PgHealth>, MonitorError> {
+pub async fn postgres_health(central: &Central, staff: &Staff, th: &Thresholds) -> Result<Vec<PgHealth>, MonitorError> {
     staff.require(permissions::MONITORING_READ)?;
     let masked = staff.masked();
-    let results =
-        futures_util::future::join_all(DbKind::ALL.iter().map(|k| pg_one(central.pool(*k), th.slow_query_seconds, masked)))
-            .await;
+    let results = futures_util::future::join_all(
+        DbKind::ALL.iter().map(|k| pg_one(central.pool(*k), th.slow_query_seconds, masked)),
+    )
+    .await;
     Ok(DbKind::ALL
         .iter()
         .zip(results)
@@ -224,7 +222,9 @@ pub(crate) async fn postgres(
             ));
             continue;
         }
-        if let (Some(p), true) = (h.connections_percent, h.connections_percent.is_some_and(|p| p > th.connections_percent)) {
+        if let (Some(p), true) =
+            (h.connections_percent, h.connections_percent.is_some_and(|p| p > th.connections_percent))
+        {
             conditions.push(condition(
                 "postgres",
                 subject(),
@@ -368,8 +368,10 @@ pub(crate) async fn redis_health(t: &RedisTarget, th: &Thresholds) -> Result<Are
 
 /// Disk use per host: the fullest real filesystem, percent.
 pub const DISK_QUERY: &str = "max by (instance) (100 * (1 - node_filesystem_avail_bytes{fstype!~\"tmpfs|ramfs|overlay|squashfs|devtmpfs\"} / node_filesystem_size_bytes{fstype!~\"tmpfs|ramfs|overlay|squashfs|devtmpfs\"}))";
-/// CPU use per host over 5 minutes, percent.
-pub const CPU_QUERY: &str = "100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m])))";
+/// CPU use per host over `window` (a Prometheus duration, `5m` by default), percent.
+pub fn cpu_query(window: &str) -> String {
+    format!("100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{{mode=\"idle\"}}[{window}])))")
+}
 /// Memory use per host, percent.
 pub const MEMORY_QUERY: &str = "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)";
 /// Share of successful scrapes per target over 24 hours, percent.
@@ -455,7 +457,10 @@ pub async fn prom_query(client: &reqwest::Client, base: &str, query: &str) -> Re
     let status = resp.status();
     let body = resp.text().await.map_err(|e| MonitorError::Prometheus(format!("reading {url}: {e}")))?;
     let json: serde_json::Value = serde_json::from_str(&body).map_err(|_| {
-        MonitorError::Prometheus(format!("{url} answered {status} with something that is not Prometheus JSON: {:.80?}", body))
+        MonitorError::Prometheus(format!(
+            "{url} answered {status} with something that is not Prometheus JSON: {:.80?}",
+            body
+        ))
     })?;
     if json["status"] != "success" {
         return Err(MonitorError::Prometheus(format!(
@@ -480,15 +485,19 @@ pub async fn prom_query(client: &reqwest::Client, base: &str, query: &str) -> Re
 }
 
 /// Host, target and API figures from Prometheus.
-pub async fn read_hosts(base: &str, th: &Thresholds, timeout: Duration) -> Result<HostsReport, MonitorError> {
+pub async fn read_hosts(
+    base: &str,
+    th: &Thresholds,
+    cpu_window: &str,
+    timeout: Duration,
+) -> Result<HostsReport, MonitorError> {
     url::Url::parse(base).map_err(|e| MonitorError::Config(format!("[monitor] prometheus_url {base:?}: {e}")))?;
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| MonitorError::Prometheus(e.to_string()))?;
+    let client =
+        reqwest::Client::builder().timeout(timeout).build().map_err(|e| MonitorError::Prometheus(e.to_string()))?;
+    let cpu_expr = cpu_query(cpu_window);
     let (disk, cpu, mem, up, uptime, api) = tokio::try_join!(
         prom_query(&client, base, DISK_QUERY),
-        prom_query(&client, base, CPU_QUERY),
+        prom_query(&client, base, &cpu_expr),
         prom_query(&client, base, MEMORY_QUERY),
         prom_query(&client, base, "up"),
         prom_query(&client, base, UPTIME_QUERY),
@@ -521,10 +530,8 @@ pub async fn read_hosts(base: &str, th: &Thresholds, timeout: Duration) -> Resul
             Status::Green
         };
     }
-    let uptimes: BTreeMap<(String, String), f64> = uptime
-        .iter()
-        .map(|s| ((s.labels.get("job").cloned().unwrap_or_default(), inst(s)), s.value))
-        .collect();
+    let uptimes: BTreeMap<(String, String), f64> =
+        uptime.iter().map(|s| ((s.labels.get("job").cloned().unwrap_or_default(), inst(s)), s.value)).collect();
     let mut targets: Vec<Target> = up
         .iter()
         .map(|s| {
@@ -539,14 +546,20 @@ pub async fn read_hosts(base: &str, th: &Thresholds, timeout: Duration) -> Resul
         })
         .collect();
     targets.sort_by(|a, b| (&a.job, &a.instance).cmp(&(&b.job, &b.instance)));
-    let mut api: Vec<ApiLatency> = api.iter().map(|s| ApiLatency { instance: inst(s), p95_ms: s.value * 1000.0 }).collect();
+    let mut api: Vec<ApiLatency> =
+        api.iter().map(|s| ApiLatency { instance: inst(s), p95_ms: s.value * 1000.0 }).collect();
     api.sort_by(|a, b| a.instance.cmp(&b.instance));
     Ok(HostsReport { prometheus: base.to_string(), hosts: hosts.into_values().collect(), targets, api })
 }
 
 /// The hosts area.
-pub(crate) async fn hosts(base: &str, th: &Thresholds, budget: Duration) -> Result<AreaOutcome<HostsReport>, MonitorError> {
-    let data = read_hosts(base, th, budget.mul_f64(0.9)).await?;
+pub(crate) async fn hosts(
+    base: &str,
+    th: &Thresholds,
+    cpu_window: &str,
+    budget: Duration,
+) -> Result<AreaOutcome<HostsReport>, MonitorError> {
+    let data = read_hosts(base, th, cpu_window, budget.mul_f64(0.9)).await?;
     let mut conditions = Vec::new();
     let mut status = Status::Green;
     for h in &data.hosts {

@@ -76,7 +76,8 @@ pub struct SmtpProbe {
 
 /// Splits `host:port` (`[v6]:port` for IPv6), refusing anything else.
 pub fn split_host_port(s: &str) -> Result<(String, u16), MonitorError> {
-    let bad = || MonitorError::Config(format!("[monitor] smtp_servers: {s:?} is not host:port (e.g. smtp.example.com:587)"));
+    let bad =
+        || MonitorError::Config(format!("[monitor] smtp_servers: {s:?} is not host:port (e.g. smtp.example.com:587)"));
     let (host, port) = s.trim().rsplit_once(':').ok_or_else(bad)?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let port: u16 = port.parse().map_err(|_| bad())?;
