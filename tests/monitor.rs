@@ -120,7 +120,7 @@ async fn queue_figures_colours_conditions_and_actions() {
     queue_fixture(c).await;
     let redis = peers::redis();
     for job in ["{\"id\":\"r1\"}", "{\"id\":\"r2\"}"] {
-        assert_eq!(peers::redis_cmd(redis.port, &["LPUSH", "queue:email-sending", job]).starts_with(':'), true);
+        assert!(peers::redis_cmd(redis.port, &["LPUSH", "queue:email-sending", job]).starts_with(':'));
     }
     let target = RedisTarget::parse(&format!("redis://{}", redis.addr()), None).unwrap();
     let th = Thresholds::default();
@@ -669,7 +669,6 @@ async fn check_all_tiles_sources_and_a_hung_peer() {
     let pool = c.oltp.clone();
     let sleeper = tokio::spawn(async move { sqlx::query("SELECT pg_sleep(6)").execute(&pool).await });
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let start = Instant::now();
     let r = tokio::time::timeout(
         Duration::from_secs(15),
         monitor::check_all(c, &support, &settings, &MonitorSecrets::default()),
@@ -677,7 +676,6 @@ async fn check_all_tiles_sources_and_a_hung_peer() {
     .await
     .expect("a hung peer must not hang the cycle")
     .unwrap();
-    let _ = start;
     let tile = |a: Area| r.area(a).unwrap().clone();
     assert_eq!(tile(Area::Smtp).status, Status::Red);
     assert_eq!(tile(Area::Dnsbl).status, Status::Green); // no sending IPs: nothing listed

@@ -228,7 +228,7 @@ impl Thresholds {
                 return bad(&format!("{name} must be a percentage between 0 and 100, not {v}"));
             }
         }
-        if !(self.slow_query_seconds > 0.0) {
+        if self.slow_query_seconds.is_nan() || self.slow_query_seconds <= 0.0 {
             return bad("slow_query_seconds must be positive");
         }
         Ok(())
