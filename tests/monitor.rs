@@ -7,6 +7,7 @@
 mod common;
 #[path = "common/peers.rs"]
 mod peers;
+mod team;
 
 use std::time::{Duration, Instant};
 
@@ -694,6 +695,14 @@ async fn check_all_tiles_sources_and_a_hung_peer() {
     assert_eq!(r.run.sources, ["queue", "sending", "smtp", "dnsbl", "postgres", "redis"]);
     sleeper.await.unwrap().unwrap();
 
+    // Some areas only: the others are absent, not "not configured".
+    let r = monitor::check_areas(c, &support, &settings, &MonitorSecrets::default(), &[Area::Redis, Area::Queue])
+        .await
+        .unwrap();
+    assert_eq!(r.areas.iter().map(|a| a.area).collect::<Vec<_>>(), [Area::Queue, Area::Redis]);
+    assert_eq!(r.run.sources, ["queue", "redis"]);
+    assert!(r.dnsbl.is_none() && r.smtp.is_none() && r.queue.is_some());
+
     // Settings errors are clear.
     let bad = MonitorSettings { smtp_servers: vec!["nocolon".into()], ..Default::default() };
     let e = monitor::check_all(c, &support, &bad, &MonitorSecrets::default()).await.unwrap_err();
@@ -743,4 +752,86 @@ fn monitor_section_of_a_profile_defaults_and_errors() {
     assert!(err.contains("smtp_server"), "{err}");
     let bad = MonitorSettings { cpu_rate_window: "5 minutes".into(), ..Default::default() };
     assert!(bad.validate().unwrap_err().to_string().contains("cpu_rate_window"));
+}
+
+fn cli() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_penguin-admin"));
+    // Keep the tests away from the user's real profiles and keyring.
+    c.env("XDG_CONFIG_HOME", std::env::temp_dir().join("penguin-cli-test-config"));
+    c.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    c.env("PENGUIN_ADMIN_PASSWORD", "correct horse battery");
+    c
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let o = cli().args(args).output().unwrap();
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_monitor_check_and_queue_actions() {
+    let p = Platform::installed().await;
+    let c = &p.central;
+    queue_fixture(c).await;
+    team::staff_account(c, "ops", "ops@penguinmails.test", "correct horse battery").await;
+    team::staff_account(c, "support", "support@penguinmails.test", "correct horse battery").await;
+    let redis = peers::redis();
+    let mut toml = std::fs::read_to_string(p.profile_path()).unwrap();
+    toml.push_str(&format!("\n[monitor]\nredis_url = \"redis://{}\"\n", redis.addr()));
+    std::fs::write(p.profile_path(), toml).unwrap();
+    let profile = p.profile_path().display().to_string();
+
+    // One cycle as JSON: the tiles, the queue figures and the run for the alerts.
+    let out = run_ok(&["monitor", "check", "--profile", &profile, "--json"]);
+    let r: monitor::MonitorReport = serde_json::from_str(&out).unwrap();
+    assert_eq!(r.area(Area::Queue).unwrap().status, Status::Red);
+    assert_eq!(r.area(Area::Redis).unwrap().status, Status::Green);
+    assert_eq!(r.area(Area::Smtp).unwrap().status, Status::NotConfigured);
+    assert!(r.run.conditions.iter().any(|c| c.fingerprint == "queue:queue:warmup:process:backlog"));
+    let human = run_ok(&["monitor", "check", "--profile", &profile]);
+    assert!(
+        human.contains("not configured") && human.contains("queue:warmup:process has 10,001 waiting jobs"),
+        "{human}"
+    );
+
+    // Pause as ops; support is refused with a clear message and nothing changes.
+    let o = cli()
+        .args([
+            "monitor",
+            "queue",
+            "pause",
+            "email-sending",
+            "--profile",
+            &profile,
+            "--as",
+            "support@penguinmails.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("queue.manage"), "{}", String::from_utf8_lossy(&o.stderr));
+    let out =
+        run_ok(&["monitor", "queue", "pause", "email-sending", "--profile", &profile, "--as", "ops@penguinmails.test"]);
+    assert_eq!(out.trim(), "email-sending paused");
+    assert_eq!(q(c, "SELECT count(*) FROM job_queues WHERE name = 'email-sending' AND NOT is_active").await, 1);
+
+    // Bulk retry: preview prints COUNT:DIGEST; a stale expectation is refused; the right one applies.
+    let filter = ["--queue", "analytics:daily-aggregate", "--state", "failed", "--search", "timeout"];
+    let mut args = vec!["monitor", "queue", "bulk", "--profile", &profile, "--as", "ops@penguinmails.test"];
+    args.extend(filter);
+    args.extend(["--action", "retry"]);
+    let out = run_ok(&args);
+    assert!(out.starts_with("retry would touch 7 jobs; apply with --expect 7:"), "{out}");
+    let expect = out.trim().rsplit(' ').next().unwrap().to_string();
+    let mut stale = args.clone();
+    stale.extend(["--expect", "6:0000"]);
+    assert!(!cli().args(&stale).output().unwrap().status.success());
+    let mut apply = args.clone();
+    apply.extend(["--expect", &expect]);
+    assert_eq!(run_ok(&apply).trim(), "7 jobs queued again");
+    assert_eq!(
+        q(c, "SELECT count(*) FROM jobs WHERE status = 'failed' AND queue_name = 'analytics:daily-aggregate'").await,
+        4
+    );
 }

@@ -368,7 +368,7 @@ pub struct AreaStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MonitorReport {
-    /// One entry per [`Area::ALL`], in that order.
+    /// One entry per area checked, in the order of [`Area::ALL`].
     pub areas: Vec<AreaStatus>,
     /// Queue figures, when the queue check ran.
     pub queue: Option<queue::QueueOverview>,
@@ -485,6 +485,20 @@ pub async fn check_all(
     settings: &MonitorSettings,
     secrets: &MonitorSecrets,
 ) -> Result<MonitorReport, MonitorError> {
+    check_areas(central, staff, settings, secrets, &Area::ALL).await
+}
+
+/// [`check_all`] for some areas only: the others are left out of the report (no tile, no
+/// data, no sources). For the screen's 5-second refresh, leave [`Area::Dnsbl`] out and run
+/// it every few minutes: blocklists rate-limit (Spamhaus answers 127.255.255.255) and each
+/// run writes the IPs' reputation fields.
+pub async fn check_areas(
+    central: &Central,
+    staff: &Staff,
+    settings: &MonitorSettings,
+    secrets: &MonitorSecrets,
+    only: &[Area],
+) -> Result<MonitorReport, MonitorError> {
     staff.require(permissions::MONITORING_READ)?;
     settings.validate()?;
     let budget = settings.timeout();
@@ -493,34 +507,62 @@ pub async fn check_all(
         Some(u) => Some(redis::RedisTarget::parse(u, secrets.redis_password.clone())?),
         None => None,
     };
+    let want = |a: Area| only.contains(&a);
 
-    let queue_fut = timed(Area::Queue, budget, queue::check(central, staff, redis_target.as_ref(), th));
-    let sending_fut = timed(Area::Sending, budget, sending::check(central, staff, th));
+    let queue_fut = async {
+        if !want(Area::Queue) {
+            return None;
+        }
+        Some(timed(Area::Queue, budget, queue::check(central, staff, redis_target.as_ref(), th)).await)
+    };
+    let sending_fut = async {
+        if !want(Area::Sending) {
+            return None;
+        }
+        Some(timed(Area::Sending, budget, sending::check(central, staff, th)).await)
+    };
     let smtp_fut = async {
-        if settings.smtp_servers.is_empty() {
+        if !want(Area::Smtp) {
+            return None;
+        }
+        Some(if settings.smtp_servers.is_empty() {
             not_configured(Area::Smtp, "no smtp_servers in the profile's [monitor] section")
         } else {
             timed(Area::Smtp, budget, smtp::check(&settings.smtp_servers, th, budget)).await
-        }
+        })
     };
     let dnsbl_fut = async {
-        match &settings.dns_resolver {
+        if !want(Area::Dnsbl) {
+            return None;
+        }
+        Some(match &settings.dns_resolver {
             None => not_configured(Area::Dnsbl, "no dns_resolver in the profile's [monitor] section"),
             Some(r) => timed(Area::Dnsbl, budget, dnsbl::check(central, staff, r, &settings.zones(), budget)).await,
-        }
+        })
     };
-    let pg_fut = timed(Area::Postgres, budget, server::postgres(central, staff, th));
+    let pg_fut = async {
+        if !want(Area::Postgres) {
+            return None;
+        }
+        Some(timed(Area::Postgres, budget, server::postgres(central, staff, th)).await)
+    };
     let redis_fut = async {
-        match &redis_target {
+        if !want(Area::Redis) {
+            return None;
+        }
+        Some(match &redis_target {
             None => not_configured(Area::Redis, "no redis_url in the profile's [monitor] section"),
             Some(t) => timed(Area::Redis, budget, server::redis_health(t, th)).await,
-        }
+        })
     };
     let hosts_fut = async {
-        match &settings.prometheus_url {
+        if !want(Area::Hosts) {
+            return None;
+        }
+        Some(match &settings.prometheus_url {
             None => not_configured(Area::Hosts, "no prometheus_url in the profile's [monitor] section"),
             Some(u) => timed(Area::Hosts, budget, server::hosts(u, th, &settings.cpu_rate_window, budget)).await,
-        }
+        })
     };
     let (q, se, sm, dn, pg, rd, ho) =
         tokio::join!(queue_fut, sending_fut, smtp_fut, dnsbl_fut, pg_fut, redis_fut, hosts_fut);
@@ -535,22 +577,33 @@ pub async fn check_all(
         conditions.extend(conds);
         areas.push(status);
     };
-    take(Area::Queue, q.0, q.2, q.3);
-    take(Area::Sending, se.0, se.2, se.3);
-    take(Area::Smtp, sm.0, sm.2, sm.3);
-    take(Area::Dnsbl, dn.0, dn.2, dn.3);
-    take(Area::Postgres, pg.0, pg.2, pg.3);
-    take(Area::Redis, rd.0, rd.2, rd.3);
-    take(Area::Hosts, ho.0, ho.2, ho.3);
+    macro_rules! take {
+        ($area:expr, $r:expr) => {
+            match $r {
+                Some((status, data, conds, completed)) => {
+                    take($area, status, conds, completed);
+                    data
+                }
+                None => None,
+            }
+        };
+    }
+    let queue = take!(Area::Queue, q);
+    let sending = take!(Area::Sending, se);
+    let smtp = take!(Area::Smtp, sm);
+    let dnsbl = take!(Area::Dnsbl, dn);
+    let postgres = take!(Area::Postgres, pg);
+    let redis = take!(Area::Redis, rd);
+    let hosts = take!(Area::Hosts, ho);
     Ok(MonitorReport {
         areas,
-        queue: q.1,
-        sending: se.1,
-        smtp: sm.1,
-        dnsbl: dn.1,
-        postgres: pg.1,
-        redis: rd.1,
-        hosts: ho.1,
+        queue,
+        sending,
+        smtp,
+        dnsbl,
+        postgres,
+        redis,
+        hosts,
         run: CheckRun { at: Utc::now(), sources, conditions },
     })
 }
