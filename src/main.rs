@@ -25,6 +25,8 @@ mod finance_cli;
 mod tenant_cli;
 #[path = "cli/watch.rs"]
 mod watch_cli;
+#[path = "cli/monitor.rs"]
+mod monitor_cli;
 
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
@@ -133,6 +135,11 @@ enum Command {
     },
     /// The headless watcher: runs the checks on an interval, raises and resolves alerts, pages.
     Watch(watch_cli::WatchArgs),
+    /// Infrastructure monitoring: one check cycle, queue figures and queue actions.
+    Monitor {
+        #[command(subcommand)]
+        action: monitor_cli::MonitorAction,
+    },
     /// Benchmarks (print figures and ratios; they assert nothing).
     Bench {
         #[command(subcommand)]
@@ -392,6 +399,7 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Finance { action } => finance_cli::run(action).await,
         Command::Tenant { action } => tenant_cli::run(action).await,
+        Command::Monitor { action } => monitor_cli::run(action).await,
         Command::Bench { action: BenchAction::Payments { rows } } => {
             let figures = penguin_admin::finance::bench::payments_at_scale(rows, &|line| println!("{line}"))?;
             println!("{}", serde_json::to_string_pretty(&figures)?);
