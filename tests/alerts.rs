@@ -803,6 +803,15 @@ async fn the_watch_command_runs_once_refuses_bad_config_and_stops_on_sigterm() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains(alerts::PAGERDUTY_KEY_ENV), "{err}");
 
+    // A backlog of 10,001 waiting email jobs: the monitoring checks run in the watcher too.
+    sqlx::raw_sql(
+        "INSERT INTO job_queues (name) VALUES ('email-sending');
+         INSERT INTO jobs (queue_name, status, payload)
+         SELECT 'email-sending', 'queued', jsonb_build_object('n', g) FROM generate_series(1, 10001) g;",
+    )
+    .execute(&p.central.queue)
+    .await
+    .unwrap();
     let out = cli()
         .args(["watch", "--profile", &profile, "--config"])
         .arg(&good)
@@ -812,7 +821,19 @@ async fn the_watch_command_runs_once_refuses_bad_config_and_stops_on_sigterm() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["sources"], serde_json::json!(["health"]));
+    let sources: Vec<&str> = report["sources"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
+    for expected in ["health", "queue", "sending", "postgres"] {
+        assert!(sources.contains(&expected), "{expected} ran: {sources:?}");
+    }
+    assert!(!sources.contains(&"redis"), "Redis is not configured: {sources:?}");
+    let open: Vec<String> = sqlx::query_scalar("SELECT fingerprint FROM penguin_console.alerts WHERE state = 'firing'")
+        .fetch_all(&p.central.notifications)
+        .await
+        .unwrap();
+    assert!(open.contains(&"queue:queue:email-sending:backlog".to_string()), "{open:?}");
+    let pages = fake.events();
+    let backlog = pages.iter().filter(|e| e.dedup_key == "queue:queue:email-sending:backlog").count();
+    assert_eq!(backlog, 1, "the critical backlog paged once");
 
     // Running: stops cleanly on SIGTERM (what systemd sends).
     let mut child = cli()

@@ -11,6 +11,7 @@ use clap::Args;
 use penguin_admin::alerts::watch::{HealthSource, WatchConfig, Watcher};
 use penguin_admin::alerts::{Channels, Secrets};
 use penguin_admin::central::Central;
+use penguin_admin::monitor::source::MonitorSource;
 use penguin_admin::profiles::Profile;
 
 /// Arguments of `penguin-admin watch`.
@@ -49,9 +50,14 @@ pub async fn run(args: WatchArgs) -> Result<()> {
         tracing::warn!("no [alerts.pagerduty] or [alerts.email] configured: alerts are recorded but nobody is paged");
     }
     let central = Central::connect(&profile.targets()?, 4).await?;
-    // The monitoring checks (queue, SMTP, DNSBL, databases, Redis, hosts) plug in here as
-    // further sources.
-    let watcher = Watcher::new(central, channels).with_source(Arc::new(HealthSource::new(&profile.name)));
+    let monitor = MonitorSource::new(
+        &profile.name,
+        profile.monitor.clone().unwrap_or_default(),
+        penguin_admin::monitor::secrets(&profile)?,
+    );
+    let watcher = Watcher::new(central, channels)
+        .with_source(Arc::new(HealthSource::new(&profile.name)))
+        .with_source(Arc::new(monitor));
     if args.once {
         let report = watcher.tick(chrono::Utc::now()).await?;
         println!("{}", serde_json::to_string_pretty(&report)?);

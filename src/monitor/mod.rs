@@ -15,6 +15,7 @@ pub mod redis;
 pub mod sending;
 pub mod server;
 pub mod smtp;
+pub mod source;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
