@@ -48,6 +48,8 @@ pub fn builder() -> Builder<Wry> {
         commands::subscriptions,
         commands::revenue,
         commands::mrr_history,
+        commands::mrr_charts,
+        commands::export_mrr_chart,
         commands::reconcile,
         commands::export_reconciliation,
         commands::webhook_health,
@@ -57,6 +59,12 @@ pub fn builder() -> Builder<Wry> {
         commands::resend_invoice,
         commands::change_subscription,
         commands::create_invoice,
+        commands::workspaces,
+        commands::workspace_health,
+        commands::rbac_matrix,
+        commands::workspace_deletion_preview,
+        commands::delete_workspace,
+        commands::restore_workspace,
         commands::download_invoice_pdf,
     ])
 }

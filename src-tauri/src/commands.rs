@@ -11,8 +11,8 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use penguin_admin::app::FinanceStatus;
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
+use penguin_admin::app::{FinanceStatus, TrendChart, WorkspaceHealth};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
 use penguin_admin::finance::actions::{ActionOutcome, RefundPreview, RefundRequest, SubscriptionChange};
 use penguin_admin::finance::billing::{
@@ -23,11 +23,14 @@ use penguin_admin::finance::payments::{PaymentPage, PaymentQuery};
 use penguin_admin::finance::reconcile::Reconciliation;
 use penguin_admin::finance::revenue::{MrrPoint, RevenueReport};
 use penguin_admin::finance::webhooks::WebhookHealth;
+use penguin_admin::health::WorkspaceHealthRow;
 use penguin_admin::members::{Revocation, RoleChange, TenantRole};
+use penguin_admin::rbac::Matrix;
 use penguin_admin::stripe::sync::StripeSyncReport;
 use penguin_admin::sync::Progress;
 use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
 use penguin_admin::users::{UserDetail, UserPage, UserQuery};
+use penguin_admin::workspaces::{DeletionPreview, SoftDeleted};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 
@@ -260,6 +263,22 @@ pub fn mrr_history(app: State<'_, App>, from: String, to: String) -> Reply<Vec<M
     app.mrr_history(&from, &to)
 }
 
+/// Month-end MRR charts (SVG), one per currency, from `from` to `to` (`YYYY-MM`).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn mrr_charts(app: State<'_, App>, from: String, to: String) -> Reply<Vec<TrendChart>> {
+    app.mrr_charts(&from, &to)
+}
+
+/// Saves one currency's MRR trend as a PNG in Downloads; returns the file's path.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_mrr_chart(app: State<'_, App>, from: String, to: String, currency: String) -> Reply<String> {
+    let path = exports::download_dir()?.join(format!("penguin-mrr-{currency}-{from}-{to}.png"));
+    app.export_mrr_chart(&from, &to, &currency, path.clone())?;
+    Ok(path.display().to_string())
+}
+
 /// The platform's payments against Stripe for a period: every discrepancy, with totals.
 #[tauri::command(async)]
 #[specta::specta]
@@ -342,6 +361,56 @@ pub async fn change_subscription(
         Box::pin(async move { app.change_subscription(&subscription_id, change, &reason).await })
     })
     .await
+}
+
+/// Workspaces of a tenant (or of all tenants when null), worst health first.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn workspaces(app: State<'_, App>, tenant_id: Option<String>) -> Reply<Vec<WorkspaceHealthRow>> {
+    app.workspaces(tenant_id)
+}
+
+/// A workspace's health history and its trend chart (SVG).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn workspace_health(app: State<'_, App>, workspace_id: String, name: String) -> Reply<WorkspaceHealth> {
+    app.workspace_health(&workspace_id, &name)
+}
+
+/// The tenant role × workspace role × feature matrix the platform enforces.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn rbac_matrix(app: State<'_, App>) -> Reply<Matrix> {
+    app.rbac_matrix()
+}
+
+/// What deleting a workspace would do: counts, billing effect, purge date.
+#[tauri::command]
+#[specta::specta]
+pub async fn workspace_deletion_preview(handle: AppHandle, workspace_id: String) -> Reply<DeletionPreview> {
+    on_worker(handle, move |app| Box::pin(async move { app.workspace_deletion_preview(&workspace_id).await })).await
+}
+
+/// Soft-deletes a workspace after its name was typed to confirm, then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_workspace(
+    handle: AppHandle,
+    workspace_id: String,
+    confirm_name: String,
+    reason: String,
+) -> Reply<SoftDeleted> {
+    on_worker(handle, move |app| {
+        Box::pin(async move { app.delete_workspace(&workspace_id, &confirm_name, &reason).await })
+    })
+    .await
+}
+
+/// Restores a soft-deleted workspace within its grace period, then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_workspace(handle: AppHandle, workspace_id: String) -> Reply<u32> {
+    on_worker(handle, move |app| Box::pin(async move { app.restore_workspace(&workspace_id).await })).await
 }
 
 /// A library future that is polled on a worker thread of its own.

@@ -32,6 +32,16 @@ use crate::{cache, sync};
 /// Recent platform payments the demo's fake Stripe mirrors as charges.
 const DEMO_STRIPE_PAYMENTS: i64 = 5_000;
 
+/// A trend chart for one currency.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TrendChart {
+    /// The currency charted.
+    pub currency: String,
+    /// The chart as SVG.
+    pub svg: String,
+}
+
 /// What the Finance screens need to know before showing anything.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -236,6 +246,29 @@ impl App {
     pub fn mrr_history(&self, from: &str, to: &str) -> Result<Vec<MrrPoint>, AppError> {
         let (conn, staff) = self.finance_cache()?;
         Ok(revenue::history(&conn, &staff, from, to)?)
+    }
+
+    /// Month-end MRR from `from` to `to`, one chart per currency (plotters, SVG).
+    pub fn mrr_charts(&self, from: &str, to: &str) -> Result<Vec<TrendChart>, AppError> {
+        let history = self.mrr_history(from, to)?;
+        let currencies: std::collections::BTreeSet<String> = history.iter().map(|p| p.currency.clone()).collect();
+        currencies
+            .into_iter()
+            .map(|currency| {
+                let svg = crate::charts::to_svg(&crate::charts::mrr_trend(&history, &currency))?;
+                Ok(TrendChart { currency, svg })
+            })
+            .collect()
+    }
+
+    /// Writes the MRR trend of one currency to `path` as a PNG (for reports and decks).
+    pub fn export_mrr_chart(&self, from: &str, to: &str, currency: &str, path: PathBuf) -> Result<(), AppError> {
+        let history = self.mrr_history(from, to)?;
+        let png = crate::charts::to_png(&crate::charts::mrr_trend(&history, currency))?;
+        super::write_atomically(&path, |file| {
+            use std::io::Write;
+            file.write_all(&png).map_err(|e| AppError::bad_input(format!("cannot write {}: {e}", path.display())))
+        })
     }
 
     /// Reconciles the platform's payments with Stripe for a period.

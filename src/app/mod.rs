@@ -11,9 +11,11 @@
 
 mod error;
 mod finance;
+mod workspaces;
 
 pub use error::{AppError, ErrorCode};
-pub use finance::FinanceStatus;
+pub use finance::{FinanceStatus, TrendChart};
+pub use workspaces::WorkspaceHealth;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

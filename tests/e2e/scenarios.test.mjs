@@ -117,6 +117,17 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeoutMsg: "the revocation did not appear in the user's audit trail",
       });
       await shot(browser, "04-admin-sessions-revoked");
+      await browser.keys("Escape");
+
+      // Workspaces, worst health first: the first one's trend is a plotters chart.
+      await browser.$(testId("nav-workspaces")).click();
+      await browser.$(testId("workspace-row")).waitForDisplayed({ timeout: 20_000 });
+      await browser.$(testId("workspace-row")).click();
+      await browser.$(testId("health-chart")).waitForDisplayed({ timeout: 20_000 });
+      const alt = await browser.$(testId("health-chart")).getAttribute("alt");
+      assert.match(alt, /\d{4}-\d{2}-\d{2} \d+/, "the chart has the demo's daily scores");
+      assert.ok(await browser.$(testId("danger-zone")).isExisting(), "admin sees the danger zone");
+      await shot(browser, "05-admin-workspace-health");
     });
   });
 
@@ -187,6 +198,12 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.$(testId("sync-stripe")).click();
       await browser.$(testId("revenue")).waitForDisplayed({ timeout: 120_000 });
       await browser.$(testId("mrr-trend")).waitForDisplayed({ timeout: 20_000 });
+      await browser.$(testId("mrr-chart")).waitForDisplayed({ timeout: 20_000 });
+      const chartSize = await browser.execute(() => {
+        const img = document.querySelector('[data-testid="mrr-chart"]');
+        return img instanceof HTMLImageElement ? img.naturalWidth : 0;
+      });
+      assert.ok(chartSize > 0, "the MRR chart (plotters SVG) rendered");
       assert.match(await textOf(browser, testId("stripe-as-of")), /just now|min ago/, "the Stripe copy is fresh");
       assert.match(await textOf(browser, testId("payment-success")), /\d+(\.\d+)? %/, "the month's payment success rate is shown");
       await shot(browser, "07-finance-revenue");

@@ -66,6 +66,10 @@ export const commands = {
 	revenue: (month: string) => typedError<RevenueReport, AppError>(__TAURI_INVOKE("revenue", { month })),
 	/**  Month-end MRR per currency from `from` to `to` (`YYYY-MM`). */
 	mrrHistory: (from: string, to: string) => typedError<MrrPoint[], AppError>(__TAURI_INVOKE("mrr_history", { from, to })),
+	/**  Month-end MRR charts (SVG), one per currency, from `from` to `to` (`YYYY-MM`). */
+	mrrCharts: (from: string, to: string) => typedError<TrendChart[], AppError>(__TAURI_INVOKE("mrr_charts", { from, to })),
+	/**  Saves one currency's MRR trend as a PNG in Downloads; returns the file's path. */
+	exportMrrChart: (from: string, to: string, currency: string) => typedError<string, AppError>(__TAURI_INVOKE("export_mrr_chart", { from, to, currency })),
 	/**  The platform's payments against Stripe for a period: every discrepancy, with totals. */
 	reconcile: (from: string, to: string) => typedError<Reconciliation, AppError>(__TAURI_INVOKE("reconcile", { from, to })),
 	/**  Exports a period's discrepancies to a new CSV file in Downloads. */
@@ -84,6 +88,18 @@ export const commands = {
 	changeSubscription: (subscriptionId: string, change: SubscriptionChange, reason: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("change_subscription", { subscriptionId, change, reason })),
 	/**  Creates, fills and finalises a manual invoice in Stripe, then syncs Stripe. */
 	createInvoice: (invoice: ManualInvoice) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("create_invoice", { invoice })),
+	/**  Workspaces of a tenant (or of all tenants when null), worst health first. */
+	workspaces: (tenantId: string | null) => typedError<WorkspaceHealthRow[], AppError>(__TAURI_INVOKE("workspaces", { tenantId })),
+	/**  A workspace's health history and its trend chart (SVG). */
+	workspaceHealth: (workspaceId: string, name: string) => typedError<WorkspaceHealth, AppError>(__TAURI_INVOKE("workspace_health", { workspaceId, name })),
+	/**  The tenant role × workspace role × feature matrix the platform enforces. */
+	rbacMatrix: () => typedError<Matrix, AppError>(__TAURI_INVOKE("rbac_matrix")),
+	/**  What deleting a workspace would do: counts, billing effect, purge date. */
+	workspaceDeletionPreview: (workspaceId: string) => typedError<DeletionPreview, AppError>(__TAURI_INVOKE("workspace_deletion_preview", { workspaceId })),
+	/**  Soft-deletes a workspace after its name was typed to confirm, then syncs. */
+	deleteWorkspace: (workspaceId: string, confirmName: string, reason: string) => typedError<SoftDeleted, AppError>(__TAURI_INVOKE("delete_workspace", { workspaceId, confirmName, reason })),
+	/**  Restores a soft-deleted workspace within its grace period, then syncs. */
+	restoreWorkspace: (workspaceId: string) => typedError<number, AppError>(__TAURI_INVOKE("restore_workspace", { workspaceId })),
 	/**  Downloads an invoice's PDF into the Downloads folder; returns the file's path. */
 	downloadInvoicePdf: (invoiceId: string) => typedError<string, AppError>(__TAURI_INVOKE("download_invoice_pdf", { invoiceId })),
 };
@@ -190,6 +206,38 @@ export type AuditRow = {
 	notes: string | null,
 };
 
+/**
+ *  Plan limits freed by the deletion. Subscriptions are per tenant, so the price does
+ *  not change; what changes is the room left under the plan's limits.
+ */
+export type BillingEffect = {
+	/**  The tenant's current plan. */
+	plan: string | null,
+	/**  Domains the tenant uses now. */
+	domains_used: number,
+	/**  After the purge. */
+	domains_after: number,
+	/**  Plan limit, if any. */
+	max_domains: number | null,
+	/**  Email accounts the tenant uses now. */
+	email_accounts_used: number,
+	/**  After the purge. */
+	email_accounts_after: number,
+	/**  Plan limit, if any. */
+	max_email_accounts: number | null,
+	/**  In words. */
+	note: string,
+};
+
+/**  Score colour. */
+export type Colour = 
+/**  80–100. */
+"green" | 
+/**  60–79. */
+"yellow" | 
+/**  0–59. */
+"red";
+
 /**  One currency's revenue figures for a month. */
 export type CurrencyRevenue = {
 	/**  Lowercase ISO code. */
@@ -278,6 +326,30 @@ export type DbEndpointInput = {
 	password: string,
 	/**  disable / prefer / require / verify-full. */
 	tls: string,
+};
+
+/**  What deleting a workspace affects. */
+export type DeletionPreview = {
+	/**  `companies.id`. */
+	workspace_id: string,
+	/**  The name to type to confirm. */
+	name: string,
+	/**  Tenant. */
+	tenant_id: string,
+	/**  Campaigns (deleted by the purge). */
+	campaigns: number,
+	/**  Campaigns sending or scheduled now (paused by the soft delete). */
+	active_campaigns: number,
+	/**  Domains (deleted by the purge). */
+	domains: number,
+	/**  Email accounts on those domains (deleted by the purge). */
+	email_accounts: number,
+	/**  Workspace members (their workspace access ends). */
+	members: number,
+	/**  When a deletion made now could be purged (UTC, RFC 3339). */
+	purge_after: string,
+	/**  Billing effect. */
+	billing: BillingEffect,
 };
 
 /**  One discrepancy. */
@@ -395,6 +467,29 @@ export type FailedPayment = {
 	customer_notified: boolean,
 };
 
+/**  A feature of the platform's tenant app. */
+export type Feature = 
+/**  Billing, plans and invoices (tenant-wide). */
+"manage_billing" | 
+/**  Invite, remove and change the role of team members (tenant-wide). */
+"manage_team" | 
+/**  Create and delete workspaces (tenant-wide). */
+"manage_workspaces" | 
+/**  Tenant settings and branding (tenant-wide). */
+"tenant_settings" | 
+/**  See the workspace's campaigns, leads and analytics. */
+"view_workspace" | 
+/**  Create and edit campaigns. */
+"edit_campaigns" | 
+/**  Import and edit leads (contacts). */
+"manage_leads" | 
+/**  Create and edit templates. */
+"manage_templates" | 
+/**  Domains and email accounts of the workspace. */
+"manage_domains" | 
+/**  Add and remove workspace members, workspace settings. */
+"manage_workspace_members";
+
 /**  What the Finance screens need to know before showing anything. */
 export type FinanceStatus = {
 	/**  The profile names a Stripe account (or is the demo, which has a fake one). */
@@ -411,6 +506,18 @@ export type FlagRow = {
 	enabled: boolean,
 	/**  Rollout percentage. */
 	rollout_percentage: number,
+};
+
+/**  One day of a workspace's health history. */
+export type HealthPoint = {
+	/**  Day (UTC, `YYYY-MM-DD`). */
+	day: string,
+	/**  Score. */
+	score: number,
+	/**  Colour. */
+	colour: Colour,
+	/**  Emails sent in the window. */
+	sent: number,
 };
 
 /**  An invoice with its lines, payments and refunds. */
@@ -570,6 +677,27 @@ export type ManualLine = {
 	quantity: number,
 	/**  Price of one, minor units. */
 	unit_amount: number,
+};
+
+/**  The RBAC matrix: features × (tenant role, workspace role). */
+export type Matrix = {
+	/**
+	 *  Columns. Owners and admins act the same in every workspace, so they get one
+	 *  column each; members get one per workspace role and one for "no role".
+	 */
+	columns: RoleColumn[],
+	/**  Rows. */
+	rows: MatrixRow[],
+};
+
+/**  One row of the matrix. */
+export type MatrixRow = {
+	/**  The feature. */
+	feature: Feature,
+	/**  Tenant-wide or per workspace. */
+	tenant_wide: boolean,
+	/**  Allowed, one per column. */
+	allowed: boolean[],
 };
 
 /**  A member of a tenant, as the detail view shows it. */
@@ -897,6 +1025,14 @@ export type RoleChange = {
 	revocation: Revocation,
 };
 
+/**  One column of the matrix: a tenant role with a workspace role. */
+export type RoleColumn = {
+	/**  Tenant role. */
+	tenant_role: TenantRole,
+	/**  Workspace role (`None`: not a member of the workspace). */
+	workspace_role: WorkspaceRole | null,
+};
+
 /**  How a session is held. */
 export type SessionKind = 
 /**  An opaque token looked up in `auth.sessions`: revocation is immediate. */
@@ -961,6 +1097,14 @@ export type SignInRow = {
 	browser: string | null,
 	/**  Tenant the event names, if any. */
 	tenant_id: string | null,
+};
+
+/**  State of a soft-deleted workspace. */
+export type SoftDeleted = {
+	/**  Campaigns paused. */
+	campaigns_paused: number,
+	/**  When it can be purged (UTC, RFC 3339); until then it can be restored. */
+	purge_after: string,
 };
 
 /**  The signed-in staff member, as the UI sees it. */
@@ -1164,6 +1308,14 @@ export type TenantSort =
 /**  By creation time. */
 "created";
 
+/**  A trend chart for one currency. */
+export type TrendChart = {
+	/**  The currency charted. */
+	currency: string,
+	/**  The chart as SVG. */
+	svg: string,
+};
+
 /**  An audit entry about the user. */
 export type UserAuditRow = {
 	/**  `admin_audit_log.id`. */
@@ -1360,6 +1512,49 @@ export type WebhookStatus =
 "error" | 
 /**  No webhook log to judge from. */
 "unknown";
+
+/**  A workspace's health history and its trend chart. */
+export type WorkspaceHealth = {
+	/**  Daily scores, oldest first. */
+	history: HealthPoint[],
+	/**  The trend as SVG (0–100 with the green / yellow / red bands). */
+	chart_svg: string,
+};
+
+/**  A workspace in the workspace list. */
+export type WorkspaceHealthRow = {
+	/**  `companies.id`. */
+	id: string,
+	/**  Name. */
+	name: string,
+	/**  Tenant id. */
+	tenant_id: string,
+	/**  Tenant name. */
+	tenant_name: string | null,
+	/**  Workspace status. */
+	status: string | null,
+	/**  Latest score, if any. */
+	score: number | null,
+	/**  Its colour. */
+	colour: Colour | null,
+	/**  Day of the latest score. */
+	scored_on: string | null,
+	/**  Workspace members. */
+	members: number,
+	/**  Campaigns. */
+	campaigns: number,
+	/**  Emails sent in the latest score's window. */
+	sending_volume: number,
+};
+
+/**  A workspace role. */
+export type WorkspaceRole = 
+/**  Read only. */
+"viewer" | 
+/**  Works on campaigns and leads. */
+"member" | 
+/**  Manages the workspace. */
+"admin";
 
 /**  A workspace of a tenant. */
 export type WorkspaceRow = {

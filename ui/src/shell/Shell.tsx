@@ -13,6 +13,7 @@ import { AuditScreen } from "../screens/audit/AuditScreen";
 import { TenantsScreen } from "../screens/tenants/TenantsScreen";
 import { UsersScreen } from "../screens/users/UsersScreen";
 import { FinanceScreen } from "../screens/finance/FinanceScreen";
+import { WorkspacesScreen } from "../screens/workspaces/WorkspacesScreen";
 import { CommandPalette } from "./CommandPalette";
 import { OfflineBanner } from "./OfflineBanner";
 import { visibleScreens, type ScreenId } from "./screens";
@@ -119,6 +120,7 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
               <TenantsScreen openTenantId={openTenant} onOpenTenant={setOpenTenant} onCloseTenant={() => setOpenTenant(null)} />
             )}
             {screen === "users" && <UsersScreen />}
+            {screen === "workspaces" && <WorkspacesScreen />}
             {screen === "finance" && <FinanceScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === null && (

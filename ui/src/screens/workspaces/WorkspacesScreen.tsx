@@ -1,0 +1,102 @@
+// Workspaces across all tenants, worst health first: score and colour, members,
+// campaigns and sending volume; a row opens the workspace (health trend, danger zone).
+// The second tab is the RBAC matrix, generated from the rules the platform enforces.
+import { useMemo, useState } from "react";
+import { Badge, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { useDebouncedValue } from "@mantine/hooks";
+import { IconBriefcase, IconSearch } from "@tabler/icons-react";
+import { useQuery } from "@tanstack/react-query";
+
+import { commands, type WorkspaceHealthRow } from "../../bindings";
+import { unwrap } from "../../backend/call";
+import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
+import { numbers } from "../../format/locale";
+import { formatDate } from "../../format/time";
+import { RbacMatrix } from "./RbacMatrix";
+import { WorkspaceDrawer } from "./WorkspaceDrawer";
+
+export const HEALTH_COLOUR: Record<string, string> = { green: "green", yellow: "yellow", red: "red" };
+
+export function HealthBadge({ score, colour }: { score: number | null; colour: string | null }) {
+  if (score === null) return <Text size="sm" c="dimmed">Not scored</Text>;
+  return (
+    <Badge variant="light" color={HEALTH_COLOUR[colour ?? ""] ?? "gray"} className="tabular">
+      {score}
+    </Badge>
+  );
+}
+
+export function WorkspacesScreen() {
+  const [search, setSearch] = useState("");
+  const [debounced] = useDebouncedValue(search.trim().toLowerCase(), 150);
+  const [open, setOpen] = useState<WorkspaceHealthRow | null>(null);
+  const list = useQuery({ queryKey: ["workspaces"], queryFn: () => unwrap(commands.workspaces(null)) });
+  const rows = useMemo(
+    () => (list.data ?? []).filter((w) => !debounced || w.name.toLowerCase().includes(debounced) || (w.tenant_name ?? "").toLowerCase().includes(debounced) || w.id === debounced),
+    [list.data, debounced],
+  );
+
+  let body;
+  if (list.isPending) body = <LoadingState label="Loading workspaces…" />;
+  else if (list.isError) body = <ErrorState title="Could not load workspaces" error={list.error} onRetry={() => void list.refetch()} />;
+  else if (rows.length === 0) body = <EmptyView icon={<IconBriefcase size={28} />} title={debounced ? "No workspace matches" : "No workspaces yet"} description="Search looks at workspace and tenant names." />;
+  else
+    body = (
+      <Table highlightOnHover stickyHeader verticalSpacing="xs" horizontalSpacing="lg" data-testid="workspace-table">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Workspace</Table.Th>
+            <Table.Th>Tenant</Table.Th>
+            <Table.Th>Health</Table.Th>
+            <Table.Th ta="right">Members</Table.Th>
+            <Table.Th ta="right">Campaigns</Table.Th>
+            <Table.Th ta="right">Sent (7 days)</Table.Th>
+            <Table.Th>Scored</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {rows.map((w) => (
+            <Table.Tr key={w.id} onClick={() => setOpen(w)} style={{ cursor: "pointer" }} data-testid="workspace-row" data-workspace-id={w.id}>
+              <Table.Td>
+                <Group gap="xs" wrap="nowrap">
+                  <Text size="sm" fw={500}>{w.name}</Text>
+                  {w.status === "deleted" && <Badge color="red" variant="outline" size="sm">deleted</Badge>}
+                </Group>
+              </Table.Td>
+              <Table.Td>{w.tenant_name ?? "—"}</Table.Td>
+              <Table.Td><HealthBadge score={w.score} colour={w.colour} /></Table.Td>
+              <Table.Td ta="right" className="tabular">{numbers.format(w.members)}</Table.Td>
+              <Table.Td ta="right" className="tabular">{numbers.format(w.campaigns)}</Table.Td>
+              <Table.Td ta="right" className="tabular">{numbers.format(w.sending_volume)}</Table.Td>
+              <Table.Td className="tabular">{formatDate(w.scored_on)}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    );
+
+  return (
+    <Stack gap={0} h="100%" data-testid="workspaces-screen">
+      <Group justify="space-between" align="flex-end" px="lg" pt="md" pb="xs">
+        <Group gap="xs" align="baseline">
+          <Title order={2}>Workspaces</Title>
+          <Text c="dimmed">{numbers.format(rows.length)}</Text>
+        </Group>
+        <TextInput w={320} placeholder="Workspace or tenant name" leftSection={<IconSearch size={16} />} value={search} onChange={(e) => setSearch(e.currentTarget.value)} aria-label="Search workspaces" data-testid="workspace-search" />
+      </Group>
+      <Tabs defaultValue="list" keepMounted={false} style={{ flex: 1, display: "flex", flexDirection: "column", minHeight: 0 }}>
+        <Tabs.List px="lg">
+          <Tabs.Tab value="list">Health</Tabs.Tab>
+          <Tabs.Tab value="rbac" data-testid="tab-rbac">Permissions matrix</Tabs.Tab>
+        </Tabs.List>
+        <div style={{ flex: 1, minHeight: 0, overflow: "auto" }}>
+          <Tabs.Panel value="list">{body}</Tabs.Panel>
+          <Tabs.Panel value="rbac">
+            <RbacMatrix />
+          </Tabs.Panel>
+        </div>
+      </Tabs>
+      <WorkspaceDrawer workspace={open} onClose={() => setOpen(null)} />
+    </Stack>
+  );
+}
