@@ -786,3 +786,127 @@ async fn a_manual_invoice_is_validated_then_created_finalised_synced_and_its_pdf
     assert!(String::from_utf8_lossy(&pdf).contains(&format!("Invoice {number}")));
     assert!(String::from_utf8_lossy(&pdf).contains("Total 1549.00 USD"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoices_are_overdue_by_due_date_failed_payments_show_retries_and_notice_and_subscriptions_their_discount() {
+    use finance_common::{charge, invoice};
+    use penguin_admin::finance::billing::{self, InvoiceQuery, InvoiceState};
+    let now = chrono::Utc::now().timestamp();
+    let day = 86_400;
+    let env = synced_with("", |fake| {
+        // Open and 5 days past due, declined twice; open and due in 40 days, never attempted.
+        let mut late = invoice(
+            "in_late",
+            "ACME-0099",
+            "cus_acme",
+            Some("sub_acme"),
+            "open",
+            9900,
+            0,
+            None,
+            vec![],
+            false,
+            now - 20 * day,
+        );
+        late["due_date"] = serde_json::json!(now - 5 * day);
+        late["attempt_count"] = serde_json::json!(2);
+        late["next_payment_attempt"] = serde_json::json!(now + 3 * day);
+        fake.put_quietly(late);
+        let mut soon =
+            invoice("in_soon", "ACME-0100", "cus_acme", None, "open", 12000, 0, None, vec![], false, now - day);
+        soon["due_date"] = serde_json::json!(now + 40 * day);
+        soon["attempt_count"] = serde_json::json!(0);
+        fake.put_quietly(soon);
+        let declined = Some(("card_declined", "Your card was declined."));
+        fake.put_quietly(charge(
+            "ch_late1",
+            "cus_acme",
+            Some("in_late"),
+            9900,
+            "usd",
+            "failed",
+            0,
+            false,
+            declined,
+            "visa",
+            "4242",
+            now - 15 * day,
+        ));
+        let broke = Some(("insufficient_funds", "Your card has insufficient funds."));
+        fake.put_quietly(charge(
+            "ch_late2",
+            "cus_acme",
+            Some("in_late"),
+            9900,
+            "usd",
+            "failed",
+            0,
+            false,
+            broke,
+            "visa",
+            "4242",
+            now - 8 * day,
+        ));
+    })
+    .await;
+    let p = &env._p;
+    let finance = staff("finance");
+    let conn = &env.conn;
+
+    let states = |ids: &[&str]| -> Vec<(String, InvoiceState)> {
+        let page = billing::invoices(
+            conn,
+            &finance,
+            &InvoiceQuery { search: Some("cus_acme".into()), limit: Some(500), ..Default::default() },
+        )
+        .unwrap();
+        page.rows.into_iter().filter(|r| ids.contains(&r.id.as_str())).map(|r| (r.id, r.state)).collect()
+    };
+    assert_eq!(
+        states(&["in_late", "in_soon"]),
+        [("in_soon".to_string(), InvoiceState::Open), ("in_late".to_string(), InvoiceState::Overdue)]
+    );
+    let overdue =
+        billing::invoices(conn, &finance, &InvoiceQuery { states: vec![InvoiceState::Overdue], ..Default::default() })
+            .unwrap();
+    assert_eq!(overdue.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["in_late"]);
+    let by_number =
+        billing::invoices(conn, &finance, &InvoiceQuery { search: Some("acme-0100".into()), ..Default::default() })
+            .unwrap();
+    assert_eq!(by_number.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["in_soon"]);
+
+    // Not notified yet: the platform has no payment_failed notification for Acme.
+    let failed = billing::failed_payments(conn, &finance, None).unwrap();
+    assert_eq!(failed.len(), 1, "only the open invoice whose latest charge failed");
+    let f = &failed[0];
+    assert_eq!((f.invoice.id.as_str(), f.invoice.attempt_count), ("in_late", 2));
+    assert_eq!((f.charge_id.as_deref(), f.failure_code.as_deref()), (Some("ch_late2"), Some("insufficient_funds")));
+    assert_eq!(f.next_retry.as_deref(), Some(penguin_admin::finance::iso(now + 3 * day).as_str()));
+    assert!(!f.customer_notified);
+    // The platform notified Acme after the first failure: now it says so.
+    sqlx::query(
+        "INSERT INTO notifications (tenant_id, type, title, message, channel, created_at)
+         VALUES ($1::uuid, 'payment_failed', 'Payment failed', 'Update your card', 'email', to_timestamp($2))",
+    )
+    .bind(ACME)
+    .bind((now - 14 * day) as f64)
+    .execute(&p.central.notifications)
+    .await
+    .unwrap();
+    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let conn = cache::open_read(&p.cache_path()).unwrap();
+    assert!(billing::failed_payments(&conn, &finance, None).unwrap()[0].customer_notified);
+
+    // Globex: Enterprise 4,990.00 + seats 300.00 a year, 10 % off forever.
+    let subs = billing::subscriptions(&conn, &finance, Some("active"), None, None).unwrap();
+    let mut ids: Vec<&str> = subs.iter().map(|s| s.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["sub_acme", "sub_globex"]);
+    let globex = subs.iter().find(|s| s.id == "sub_globex").unwrap();
+    assert_eq!((globex.amount, globex.interval.as_deref()), (529_000, Some("year")));
+    assert_eq!(globex.discount.as_deref(), Some("10% off (forever)"));
+    assert_eq!(globex.tenant_id.as_deref(), Some(GLOBEX));
+    let support = billing::subscriptions(&conn, &staff("support"), None, None, Some("carol")).unwrap();
+    assert_eq!(support.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["sub_globex"]);
+    assert_ne!(support[0].customer_email.as_deref(), Some("carol@globex.test"), "support sees the email masked");
+}
