@@ -515,6 +515,28 @@ pub fn mrr_trend(history: &[MrrPoint], currency: &str) -> ChartSpec {
     }
 }
 
+/// Money collected per period ([`crate::finance::revenue::collected`]) for one currency,
+/// net of refunds, as bars at each period's first day.
+pub fn collected_trend(points: &[crate::finance::revenue::CollectedPoint], currency: &str, per: &str) -> ChartSpec {
+    ChartSpec {
+        title: format!("Collected per {per}, net of refunds ({})", currency.to_uppercase()),
+        y_label: "Collected".into(),
+        format: ValueFormat::Money { currency: currency.to_string() },
+        kind: ChartKind::Bar,
+        series: vec![Series {
+            name: "Net collected".into(),
+            points: points
+                .iter()
+                .filter(|p| p.currency.eq_ignore_ascii_case(currency))
+                .map(|p| Point { x: p.period.clone(), y: (p.gross - p.refunded) as f64 })
+                .collect(),
+        }],
+        bands: Vec::new(),
+        y_min: Some(0.0),
+        y_max: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -910,3 +910,65 @@ async fn invoices_are_overdue_by_due_date_failed_payments_show_retries_and_notic
     assert_eq!(support.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["sub_globex"]);
     assert_ne!(support[0].customer_email.as_deref(), Some("carol@globex.test"), "support sees the email masked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collected_revenue_per_day_week_and_month_adds_up_the_charges_by_hand() {
+    use finance_common::charge;
+    use penguin_admin::finance::revenue::{collected, Period};
+    let env = synced_with("", |fake| {
+        // Mon 2026-12-07 10:00: 100.00 paid (25.00 refunded later); Tue 12-08: 50.00 paid and
+        // 20.00 failed; Mon 12-14: 30.00 paid; Fri 2027-01-01: 40.00 paid.
+        let at = |s: &str| finance_common::t(s);
+        let ok = |id: &str, amount: i64, refunded: i64, when: &str| {
+            charge(id, "cus_acme", None, amount, "usd", "succeeded", refunded, false, None, "visa", "4242", at(when))
+        };
+        fake.put_quietly(ok("ch_c1", 10_000, 2_500, "2026-12-07 10:00"));
+        fake.put_quietly(ok("ch_c2", 5_000, 0, "2026-12-08 09:00"));
+        let declined = Some(("card_declined", "Declined"));
+        fake.put_quietly(charge(
+            "ch_c3",
+            "cus_acme",
+            None,
+            2_000,
+            "usd",
+            "failed",
+            0,
+            false,
+            declined,
+            "visa",
+            "4242",
+            at("2026-12-08 11:00"),
+        ));
+        fake.put_quietly(ok("ch_c4", 3_000, 0, "2026-12-14 08:00"));
+        fake.put_quietly(ok("ch_c5", 4_000, 0, "2027-01-01 12:00"));
+    })
+    .await;
+    let finance = staff("finance");
+    let sums = |period| -> Vec<(String, i64, i64, i64, i64)> {
+        collected(&env.conn, &finance, period, "2026-12-07", "2027-01-02")
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.period, p.gross, p.refunded, p.succeeded, p.failed))
+            .collect()
+    };
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        sums(Period::Day),
+        [
+            (s("2026-12-07"), 10_000, 2_500, 1, 0),
+            (s("2026-12-08"), 5_000, 0, 1, 1),
+            (s("2026-12-14"), 3_000, 0, 1, 0),
+            (s("2027-01-01"), 4_000, 0, 1, 0)
+        ]
+    );
+    assert_eq!(
+        sums(Period::Week),
+        [(s("2026-12-07"), 15_000, 2_500, 2, 1), (s("2026-12-14"), 3_000, 0, 1, 0), (s("2026-12-28"), 4_000, 0, 1, 0)]
+    );
+    assert_eq!(sums(Period::Month), [(s("2026-12-01"), 18_000, 2_500, 3, 1), (s("2027-01-01"), 4_000, 0, 1, 0)]);
+    assert!(collected(&env.conn, &staff("ops"), Period::Day, "2026-12-01", "2027-01-01").is_err());
+    assert!(collected(&env.conn, &finance, Period::Day, "2027-01-01", "2026-12-01")
+        .unwrap_err()
+        .to_string()
+        .contains("empty"));
+}

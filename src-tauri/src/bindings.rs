@@ -49,6 +49,7 @@ pub fn builder() -> Builder<Wry> {
         commands::revenue,
         commands::mrr_history,
         commands::mrr_charts,
+        commands::collected,
         commands::export_mrr_chart,
         commands::reconcile,
         commands::export_reconciliation,

@@ -21,7 +21,7 @@ use penguin_admin::finance::billing::{
 use penguin_admin::finance::invoicing::ManualInvoice;
 use penguin_admin::finance::payments::{PaymentPage, PaymentQuery};
 use penguin_admin::finance::reconcile::Reconciliation;
-use penguin_admin::finance::revenue::{MrrPoint, RevenueReport};
+use penguin_admin::finance::revenue::{CollectedPoint, MrrPoint, Period, RevenueReport};
 use penguin_admin::finance::webhooks::WebhookHealth;
 use penguin_admin::health::WorkspaceHealthRow;
 use penguin_admin::members::{Revocation, RoleChange, TenantRole};
@@ -268,6 +268,18 @@ pub fn mrr_history(app: State<'_, App>, from: String, to: String) -> Reply<Vec<M
 #[specta::specta]
 pub fn mrr_charts(app: State<'_, App>, from: String, to: String) -> Reply<Vec<TrendChart>> {
     app.mrr_charts(&from, &to)
+}
+
+/// Money collected per day, week or month (`to` exclusive), with a bar chart per currency.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn collected(
+    app: State<'_, App>,
+    period: Period,
+    from: String,
+    to: String,
+) -> Reply<(Vec<CollectedPoint>, Vec<TrendChart>)> {
+    app.collected(period, &from, &to)
 }
 
 /// Saves one currency's MRR trend as a PNG in Downloads; returns the file's path.

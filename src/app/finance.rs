@@ -20,7 +20,7 @@ use crate::finance::billing::{
 use crate::finance::invoicing::{self, ManualInvoice};
 use crate::finance::payments::{self, PaymentPage, PaymentQuery};
 use crate::finance::reconcile::{self, Reconciliation};
-use crate::finance::revenue::{self, MrrPoint, RevenueReport};
+use crate::finance::revenue::{self, CollectedPoint, MrrPoint, Period, RevenueReport};
 use crate::finance::webhooks::{self, WebhookHealth};
 use crate::finance::FinanceError;
 use crate::stripe::fake::{Dataset, FakeOptions, FakeStripe};
@@ -259,6 +259,32 @@ impl App {
                 Ok(TrendChart { currency, svg })
             })
             .collect()
+    }
+
+    /// Money collected per day, week or month from `from` to `to` (dates, `to` exclusive),
+    /// with one bar chart per currency.
+    pub fn collected(
+        &self,
+        period: Period,
+        from: &str,
+        to: &str,
+    ) -> Result<(Vec<CollectedPoint>, Vec<TrendChart>), AppError> {
+        let (conn, staff) = self.finance_cache()?;
+        let points = revenue::collected(&conn, &staff, period, from, to)?;
+        let per = match period {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        };
+        let currencies: std::collections::BTreeSet<String> = points.iter().map(|p| p.currency.clone()).collect();
+        let charts = currencies
+            .into_iter()
+            .map(|currency| {
+                let svg = crate::charts::to_svg(&crate::charts::collected_trend(&points, &currency, per))?;
+                Ok(TrendChart { currency, svg })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        Ok((points, charts))
     }
 
     /// Writes the MRR trend of one currency to `path` as a PNG (for reports and decks).

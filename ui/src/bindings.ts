@@ -68,6 +68,8 @@ export const commands = {
 	mrrHistory: (from: string, to: string) => typedError<MrrPoint[], AppError>(__TAURI_INVOKE("mrr_history", { from, to })),
 	/**  Month-end MRR charts (SVG), one per currency, from `from` to `to` (`YYYY-MM`). */
 	mrrCharts: (from: string, to: string) => typedError<TrendChart[], AppError>(__TAURI_INVOKE("mrr_charts", { from, to })),
+	/**  Money collected per day, week or month (`to` exclusive), with a bar chart per currency. */
+	collected: (period: Period, from: string, to: string) => typedError<[CollectedPoint[], TrendChart[]], AppError>(__TAURI_INVOKE("collected", { period, from, to })),
 	/**  Saves one currency's MRR trend as a PNG in Downloads; returns the file's path. */
 	exportMrrChart: (from: string, to: string, currency: string) => typedError<string, AppError>(__TAURI_INVOKE("export_mrr_chart", { from, to, currency })),
 	/**  The platform's payments against Stripe for a period: every discrepancy, with totals. */
@@ -227,6 +229,22 @@ export type BillingEffect = {
 	max_email_accounts: number | null,
 	/**  In words. */
 	note: string,
+};
+
+/**  Money collected in one period and currency. */
+export type CollectedPoint = {
+	/**  First day of the period (`YYYY-MM-DD`). */
+	period: string,
+	/**  Currency. */
+	currency: string,
+	/**  Succeeded charges, minor units (refunds not deducted). */
+	gross: number,
+	/**  Refunded of those charges so far. */
+	refunded: number,
+	/**  Charges that succeeded. */
+	succeeded: number,
+	/**  Charges that failed. */
+	failed: number,
 };
 
 /**  Score colour. */
@@ -865,6 +883,15 @@ export type PaymentStatus =
 "partially_refunded" | 
 /**  Under (or lost) dispute. */
 "disputed";
+
+/**  Buckets of the collected-revenue trend. */
+export type Period = 
+/**  UTC days. */
+"day" | 
+/**  Weeks starting on Monday (UTC). */
+"week" | 
+/**  Calendar months (UTC). */
+"month";
 
 /**  MRR of one plan. */
 export type PlanMrr = {

@@ -11,6 +11,7 @@ import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews
 import { numbers } from "../../format/locale";
 import { formatBp, formatCents } from "../../format/money";
 import { formatDateTime } from "../../format/time";
+import { CollectedTrend } from "./CollectedTrend";
 import { MrrTrend } from "./MrrTrend";
 
 function monthsBack(n: number): string[] {
@@ -51,6 +52,7 @@ export function OverviewTab() {
       </Group>
       {body}
       <MrrTrend from={months[11] ?? month} to={months[0] ?? month} />
+      <CollectedTrend />
     </Stack>
   );
 }
