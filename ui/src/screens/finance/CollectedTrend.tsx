@@ -17,14 +17,19 @@ function isoDay(ms: number): string {
 
 export function CollectedTrend() {
   const [period, setPeriod] = useState<Period>("week");
-  const to = isoDay(Date.now() + 86_400_000);
-  const from = isoDay(Date.now() - SPAN_DAYS[period] * 86_400_000);
-  const data = useQuery({ queryKey: ["finance-collected", period, from, to], queryFn: () => unwrap(commands.collected(period, from, to)) });
+  // The window ends tomorrow (exclusive) as of when the query runs.
+  const data = useQuery({
+    queryKey: ["finance-collected", period],
+    queryFn: () => {
+      const now = Date.now();
+      return unwrap(commands.collected(period, isoDay(now - SPAN_DAYS[period] * 86_400_000), isoDay(now + 86_400_000)));
+    },
+  });
   return (
     <Card withBorder padding="sm" data-testid="collected-trend">
       <Group justify="space-between" mb="xs">
         <Title order={5}>Collected</Title>
-        <SegmentedControl size="xs" value={period} onChange={(v) => setPeriod(v as Period)} data={[{ value: "day", label: "Daily" }, { value: "week", label: "Weekly" }, { value: "month", label: "Monthly" }]} />
+        <SegmentedControl<Period> size="xs" value={period} onChange={setPeriod} data={[{ value: "day", label: "Daily" }, { value: "week", label: "Weekly" }, { value: "month", label: "Monthly" }]} />
       </Group>
       {data.isPending ? (
         <LoadingState label="Summing payments…" />
