@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
-use penguin_admin::app::{FinanceStatus, TrendChart, WorkspaceHealth};
+use penguin_admin::app::{FinanceStatus, TenantAdminView, TrendChart, WorkspaceHealth};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
 use penguin_admin::finance::actions::{ActionOutcome, RefundPreview, RefundRequest, SubscriptionChange};
 use penguin_admin::finance::billing::{
@@ -28,6 +28,7 @@ use penguin_admin::members::{Revocation, RoleChange, TenantRole};
 use penguin_admin::rbac::Matrix;
 use penguin_admin::stripe::sync::StripeSyncReport;
 use penguin_admin::sync::Progress;
+use penguin_admin::tenant_admin::flags::{FlagChange, TenantFlag};
 use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
 use penguin_admin::users::{UserDetail, UserPage, UserQuery};
 use penguin_admin::workspaces::{DeletionPreview, SoftDeleted};
@@ -423,6 +424,34 @@ pub async fn delete_workspace(
 #[specta::specta]
 pub async fn restore_workspace(handle: AppHandle, workspace_id: String) -> Reply<u32> {
     on_worker(handle, move |app| Box::pin(async move { app.restore_workspace(&workspace_id).await })).await
+}
+
+/// A tenant's settings (branding, regional, billing contact, security) and effective plan.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn tenant_admin(app: State<'_, App>, tenant_id: String) -> Reply<TenantAdminView> {
+    app.tenant_admin(&tenant_id)
+}
+
+/// Every platform flag as it applies to the tenant.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn tenant_flags(app: State<'_, App>, tenant_id: String) -> Reply<Vec<TenantFlag>> {
+    app.tenant_flags(&tenant_id)
+}
+
+/// Sets a flag for one tenant (null: back to the platform's value), with a reason; then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_tenant_flag(
+    handle: AppHandle,
+    tenant_id: String,
+    key: String,
+    enabled: Option<bool>,
+    reason: String,
+) -> Reply<FlagChange> {
+    on_worker(handle, move |app| Box::pin(async move { app.set_tenant_flag(&tenant_id, &key, enabled, &reason).await }))
+        .await
 }
 
 /// A library future that is polled on a worker thread of its own.

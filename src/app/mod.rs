@@ -11,10 +11,12 @@
 
 mod error;
 mod finance;
+mod tenant_admin;
 mod workspaces;
 
 pub use error::{AppError, ErrorCode};
 pub use finance::{FinanceStatus, TrendChart};
+pub use tenant_admin::TenantAdminView;
 pub use workspaces::WorkspaceHealth;
 
 use std::collections::HashMap;

@@ -90,6 +90,12 @@ export const commands = {
 	changeSubscription: (subscriptionId: string, change: SubscriptionChange, reason: string) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("change_subscription", { subscriptionId, change, reason })),
 	/**  Creates, fills and finalises a manual invoice in Stripe, then syncs Stripe. */
 	createInvoice: (invoice: ManualInvoice) => typedError<ActionOutcome, AppError>(__TAURI_INVOKE("create_invoice", { invoice })),
+	/**  A tenant's settings (branding, regional, billing contact, security) and effective plan. */
+	tenantAdmin: (tenantId: string) => typedError<TenantAdminView, AppError>(__TAURI_INVOKE("tenant_admin", { tenantId })),
+	/**  Every platform flag as it applies to the tenant. */
+	tenantFlags: (tenantId: string) => typedError<TenantFlag[], AppError>(__TAURI_INVOKE("tenant_flags", { tenantId })),
+	/**  Sets a flag for one tenant (null: back to the platform's value), with a reason; then syncs. */
+	setTenantFlag: (tenantId: string, key: string, enabled: boolean | null, reason: string) => typedError<FlagChange, AppError>(__TAURI_INVOKE("set_tenant_flag", { tenantId, key, enabled, reason })),
 	/**  Workspaces of a tenant (or of all tenants when null), worst health first. */
 	workspaces: (tenantId: string | null) => typedError<WorkspaceHealthRow[], AppError>(__TAURI_INVOKE("workspaces", { tenantId })),
 	/**  A workspace's health history and its trend chart (SVG). */
@@ -208,6 +214,38 @@ export type AuditRow = {
 	notes: string | null,
 };
 
+/**  The plan a tenant subscribes to, before overrides. */
+export type BasePlan = {
+	/**  `plans.id`. */
+	plan_id: string | null,
+	/**  Plan name. */
+	name: string | null,
+	/**  List price per month, cents. */
+	price_monthly_cents: number | null,
+	/**  The plan's limits. */
+	limits: PlanLimits,
+};
+
+/**  Billing contact and notification choices. */
+export type BillingContact = {
+	/**  Billing email (masked for support). */
+	billing_email: string | null,
+	/**  Postal address on one line (support: the country only). */
+	billing_address: string | null,
+	/**  The subscription's billing contact: name (masked for support). */
+	contact_name: string | null,
+	/**  Their email (masked for support). */
+	contact_email: string | null,
+	/**  Stripe customer id. */
+	stripe_customer_id: string | null,
+	/**  Emails on billing changes. */
+	notify_on_billing_changes: boolean,
+	/**  Emails on system updates. */
+	notify_on_system_updates: boolean,
+	/**  Emails on security alerts. */
+	notify_on_security_alerts: boolean,
+};
+
 /**
  *  Plan limits freed by the deletion. Subscriptions are per tenant, so the price does
  *  not change; what changes is the room left under the plan's limits.
@@ -229,6 +267,18 @@ export type BillingEffect = {
 	max_email_accounts: number | null,
 	/**  In words. */
 	note: string,
+};
+
+/**  Branding. */
+export type Branding = {
+	/**  Primary colour, `#rrggbb`. */
+	primary_color: string | null,
+	/**  Logo URL. */
+	logo_url: string | null,
+	/**  Favicon URL. */
+	favicon_url: string | null,
+	/**  Whether the sidebar starts collapsed. */
+	sidebar_default_collapsed: boolean,
 };
 
 /**  Money collected in one period and currency. */
@@ -413,6 +463,26 @@ export type DiscrepancyKind =
 /**  Subscription statuses differ. */
 "subscription_status_mismatch";
 
+/**  The plan as it applies at one moment. */
+export type EffectivePlan = {
+	/**  Tenant. */
+	tenant_id: string,
+	/**  The subscribed plan, before overrides. */
+	base: BasePlan,
+	/**  Monthly price in cents after overrides (0 while comped). */
+	price_monthly_cents: number | null,
+	/**  Limits after overrides. */
+	limits: PlanLimits,
+	/**  Comped until (UTC, RFC 3339). */
+	comped_until: string | null,
+	/**  Trial until (UTC, RFC 3339). */
+	trial_until: string | null,
+	/**  The overrides that apply, newest first. */
+	applied: Override[],
+	/**  The moment this was computed for (UTC, RFC 3339). */
+	at: string,
+};
+
 /**  Codes the UI switches on. */
 export type ErrorCode = 
 /**  Input was rejected; the message says which field and why. */
@@ -514,6 +584,24 @@ export type FinanceStatus = {
 	configured: boolean,
 	/**  When Stripe was last synced into the cache (UTC), `None` if never. */
 	as_of: string | null,
+};
+
+/**  What [`set_flag`] changed. */
+export type FlagChange = {
+	/**  Tenant. */
+	tenant_id: string,
+	/**  Flag key. */
+	key: string,
+	/**  The tenant's setting before (`None`: the platform's value applied). */
+	before: boolean | null,
+	/**  After. */
+	after: boolean | null,
+	/**  Effective value now. */
+	enabled: boolean,
+	/**  Who (staff email). */
+	changed_by: string,
+	/**  When (UTC, RFC 3339). */
+	changed_at: string,
 };
 
 /**  A feature flag as it applies to the tenant. */
@@ -770,6 +858,41 @@ export type NewProfile = {
 	session_only_secrets: boolean,
 };
 
+/**  One override. */
+export type Override = {
+	/**  Id. */
+	id: string,
+	/**  Tenant. */
+	tenant_id: string,
+	/**  Kind. */
+	kind: OverrideKind,
+	/**  Custom monthly price in cents (plan overrides). */
+	price_monthly_cents: number | null,
+	/**  Custom limits (plan overrides). */
+	limits: PlanLimits,
+	/**  In effect from (UTC, RFC 3339). */
+	starts: string,
+	/**  Until (UTC, RFC 3339); required for comps and trials. */
+	expires: string | null,
+	/**  Why (a contract, a partnership, a POC). */
+	reason: string,
+	/**  Who added it (staff email). */
+	created_by: string,
+	/**  When. */
+	created: string,
+	/**  When it was revoked, if it was. */
+	revoked: string | null,
+};
+
+/**  What an override changes. */
+export type OverrideKind = 
+/**  Custom price and/or limits. */
+"plan" | 
+/**  Free service until the expiry. */
+"comp" | 
+/**  Trial extended until the expiry. */
+"trial";
+
 /**  A command-palette hit. */
 export type PaletteHit = {
 	/**  tenant / user / workspace. */
@@ -893,6 +1016,27 @@ export type Period =
 /**  Calendar months (UTC). */
 "month";
 
+/**
+ *  Plan limits, as the platform's `plans` table carries them (`None`: unlimited on a
+ *  plan, or "the plan's value" on an override).
+ */
+export type PlanLimits = {
+	/**  Users per tenant. */
+	max_users: number | null,
+	/**  Sending domains. */
+	max_domains: number | null,
+	/**  Campaigns per month. */
+	max_campaigns_per_month: number | null,
+	/**  Email accounts (mailboxes). */
+	max_email_accounts: number | null,
+	/**  Emails per month. */
+	max_emails_per_month: number | null,
+	/**  Contacts. */
+	max_contacts: number | null,
+	/**  Storage in GB. */
+	max_storage_gb: number | null,
+};
+
 /**  MRR of one plan. */
 export type PlanMrr = {
 	/**  Plan (the price's nickname, else its product id). */
@@ -1004,6 +1148,14 @@ export type RefundRow = {
 	created: string,
 };
 
+/**  Regional settings. */
+export type Regional = {
+	/**  IANA time zone. */
+	timezone: string | null,
+	/**  Date format, e.g. `DD/MM/YYYY`. */
+	date_format: string | null,
+};
+
 /**  The revenue report of a month. */
 export type RevenueReport = {
 	/**  `YYYY-MM`. */
@@ -1058,6 +1210,34 @@ export type RoleColumn = {
 	tenant_role: TenantRole,
 	/**  Workspace role (`None`: not a member of the workspace). */
 	workspace_role: WorkspaceRole | null,
+};
+
+/**  Security policies. */
+export type SecurityPolicies = {
+	/**  True when the tenant has no `tenant_policies` row: these are the schema's defaults. */
+	defaults: boolean,
+	/**  Minimum password length. */
+	password_min_length: number,
+	/**  Passwords need an uppercase letter. */
+	password_require_uppercase: boolean,
+	/**  Passwords need a digit. */
+	password_require_numbers: boolean,
+	/**  Passwords need a symbol. */
+	password_require_symbols: boolean,
+	/**  Session lifetime in hours. */
+	session_timeout_hours: number,
+	/**  Failed sign-ins before a lockout. */
+	max_login_attempts: number,
+	/**  Two-factor authentication required. */
+	two_factor_required: boolean,
+	/**  Status of new workspaces. */
+	company_default_status: string,
+	/**  Members may invite others. */
+	company_allow_member_invites: boolean,
+	/**  New members are approved automatically. */
+	company_auto_approve_members: boolean,
+	/**  New members must verify their email. */
+	company_require_email_verification: boolean,
 };
 
 /**  How a session is held. */
@@ -1247,6 +1427,14 @@ export type SyncSummary = {
 	duration_ms: number,
 };
 
+/**  A tenant's settings and the plan that applies to it now. */
+export type TenantAdminView = {
+	/**  Branding, regional settings, billing contact, security policies. */
+	settings: TenantSettings | null,
+	/**  The subscribed plan with the overrides in effect applied. */
+	plan: EffectivePlan,
+};
+
 /**  Everything the tenant detail view shows. */
 export type TenantDetail = {
 	/**  The list row. */
@@ -1261,6 +1449,28 @@ export type TenantDetail = {
 	feature_flags: FlagRow[],
 	/**  Whether the tenant is a QA sandbox. */
 	sandbox: boolean,
+};
+
+/**  A feature flag as it applies to one tenant. */
+export type TenantFlag = {
+	/**  Flag key. */
+	key: string,
+	/**  What it does. */
+	description: string | null,
+	/**  Platform-wide state. */
+	platform_enabled: boolean,
+	/**  Platform rollout percentage. */
+	rollout_percentage: number,
+	/**  This tenant's setting, if staff set one. */
+	tenant_setting: boolean | null,
+	/**  What applies to the tenant. */
+	enabled: boolean,
+	/**  Who set the tenant's setting (staff email). */
+	changed_by: string | null,
+	/**  When (UTC). */
+	changed_at: string | null,
+	/**  Why. */
+	reason: string | null,
 };
 
 /**  A page of tenants. */
@@ -1316,6 +1526,24 @@ export type TenantRow = {
 	mrr_cents: number,
 	/**  Creation time (UTC, ISO-8601). */
 	created: string | null,
+};
+
+/**  A tenant's settings. */
+export type TenantSettings = {
+	/**  Tenant id. */
+	tenant_id: string,
+	/**  Tenant name. */
+	name: string,
+	/**  Branding. */
+	branding: Branding,
+	/**  Regional settings. */
+	regional: Regional,
+	/**  Billing contact. */
+	billing: BillingContact,
+	/**  Security policies. */
+	security: SecurityPolicies,
+	/**  When `tenant_config` was last synced (UTC). */
+	as_of: string | null,
 };
 
 /**  Sortable columns of the tenant list. */

@@ -9,7 +9,8 @@ import { errorCode, unwrap } from "../../backend/call";
 import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
 import { formatDate } from "../../format/time";
-import { FlagsList, MembersTable, SubscriptionPanel, WorkspacesTable } from "./detailSections";
+import { MembersTable, SubscriptionPanel, WorkspacesTable } from "./detailSections";
+import { TenantFlagsPanel, TenantSettingsPanel } from "./TenantAdminPanels";
 import { StatusBadge } from "./StatusBadge";
 import { useSession } from "../../shell/session";
 
@@ -101,6 +102,9 @@ function DetailBody({ detail }: { detail: TenantDetail }) {
           <Tabs.Tab value="flags" rightSection={<Count n={detail.feature_flags.length} />} data-testid="tab-flags">
             Feature flags
           </Tabs.Tab>
+          <Tabs.Tab value="settings" data-testid="tab-settings">
+            Settings
+          </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           {canManage ? (
@@ -118,7 +122,10 @@ function DetailBody({ detail }: { detail: TenantDetail }) {
           <SubscriptionPanel subscription={detail.subscription} mrrCents={tenant.mrr_cents} />
         </Tabs.Panel>
         <Tabs.Panel value="flags" pt="md">
-          <FlagsList flags={detail.feature_flags} />
+          <TenantFlagsPanel tenantId={tenant.id} />
+        </Tabs.Panel>
+        <Tabs.Panel value="settings" pt="md">
+          <TenantSettingsPanel tenantId={tenant.id} />
         </Tabs.Panel>
       </Tabs>
     </Stack>
