@@ -1,9 +1,9 @@
 // The tabs of the tenant detail. Personal data arrives already masked for roles that
 // may not see it; these tables show what they are given.
 import { Badge, Group, SimpleGrid, Table, Text } from "@mantine/core";
-import { IconFlag, IconFolder, IconReceipt, IconUsers } from "@tabler/icons-react";
+import { IconFolder, IconReceipt, IconUsers } from "@tabler/icons-react";
 
-import type { FlagRow, MemberRow, SubscriptionInfo, WorkspaceRow } from "../../bindings";
+import type { MemberRow, SubscriptionInfo, WorkspaceRow } from "../../bindings";
 import { EmptyView } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
@@ -109,5 +109,16 @@ export function SubscriptionPanel({ subscription, mrrCents }: { subscription: Su
         }
       />
     </SimpleGrid>
+  );
+}
+
+function Field({ label, value }: { label: string; value: React.ReactNode }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      {typeof value === "string" ? <Text size="sm">{value}</Text> : value}
+    </div>
   );
 }
