@@ -125,8 +125,8 @@ impl App {
                     fake
                 }
             };
-            return Ok(Stripe::new(StripeConfig::new(fake.api_base(), fake.secret_key()))
-                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?);
+            return Stripe::new(StripeConfig::new(fake.api_base(), fake.secret_key()))
+                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()));
         }
         let Some(settings) = &profile.stripe else {
             return Err(AppError::new(

@@ -153,7 +153,7 @@ pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Resul
     )
     .await?;
     let Some(invoice_id) = draft.result_id.clone() else {
-        return Err(refuse("Stripe created the invoice but did not return its id; look for a draft in Stripe").into());
+        return Err(refuse("Stripe created the invoice but did not return its id; look for a draft in Stripe"));
     };
     let mut steps = inv.lines.iter().map(|l| Planned {
         kind: "add_invoice_item",
