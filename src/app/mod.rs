@@ -11,9 +11,11 @@
 
 mod error;
 mod finance;
+mod monitor;
 
 pub use error::{AppError, ErrorCode};
 pub use finance::FinanceStatus;
+pub use monitor::MonitorSnapshot;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -194,6 +196,8 @@ struct State {
     cancel: Option<Cancel>,
     /// The demo profile's fake Stripe, started on first use (see [`finance`]).
     demo_stripe: Option<Arc<crate::stripe::fake::FakeStripe>>,
+    /// The Monitoring screen's last report, merged area by area (see [`monitor`]).
+    last_monitor: Option<crate::monitor::MonitorReport>,
 }
 
 /// The desktop app's state.
@@ -361,6 +365,7 @@ impl App {
             st.central = None;
             st.staff = None;
             st.offline_reason = None;
+            st.last_monitor = None;
         }
         self.reconnect().await;
         Ok(self.status())
@@ -454,6 +459,7 @@ impl App {
         st.staff = None;
         st.central = None;
         st.session_secrets.clear();
+        st.last_monitor = None;
         if let Some(c) = st.cancel.take() {
             c.cancel();
         }
