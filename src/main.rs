@@ -21,12 +21,12 @@ use penguin_admin::{bench, cache, sync};
 
 #[path = "cli/finance.rs"]
 mod finance_cli;
-#[path = "cli/monitor.rs"]
-mod monitor_cli;
 #[path = "cli/tenant.rs"]
 mod tenant_cli;
 #[path = "cli/watch.rs"]
 mod watch_cli;
+#[path = "cli/monitor.rs"]
+mod monitor_cli;
 
 /// The sync moves millions of short strings between a decoding thread and the SQLite
 /// writer thread; glibc's allocator spends a quarter of the time on them (measured with
