@@ -8,7 +8,7 @@ import { IconPlugConnectedX } from "@tabler/icons-react";
 
 import type { Area } from "../../bindings";
 import { ErrorState, LoadingState } from "../../components/StateViews";
-import { formatClock } from "../../format/time";
+import { LOCALE } from "../../format/locale";
 import { AlertsPanel } from "./AlertsPanel";
 import { AreaPanel } from "./AreaPanels";
 import { OverviewTiles } from "./OverviewTiles";
@@ -17,6 +17,8 @@ import { AREA_LABEL } from "./status";
 import { REFRESH_MS, useMonitorReport } from "./useMonitorReport";
 
 type TabId = "overview" | "alerts" | Area;
+const clock = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const formatClock = (iso: string) => clock.format(new Date(iso));
 const AREAS: Area[] = ["queue", "sending", "smtp", "dnsbl", "postgres", "redis", "hosts"];
 
 export function MonitoringScreen() {
@@ -42,7 +44,7 @@ export function MonitoringScreen() {
       <Group justify="space-between" align="flex-end" px="lg" pt="md" pb="xs" wrap="nowrap">
         <div>
           <Title order={2}>Monitoring</Title>
-          <Text size="xs" c="dimmed" data-testid="monitor-checked-at">
+          <Text size="xs" c="dimmed" data-testid="monitor-checked-at" data-at={snapshot?.report.run.at}>
             {snapshot
               ? `Checked ${formatClock(snapshot.report.run.at)} · live, every ${REFRESH_MS / 1000} s while this screen is open · blocklists every 5 min`
               : "Live checks against the platform"}

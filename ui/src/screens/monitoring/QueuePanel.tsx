@@ -86,7 +86,7 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
             </Table.Thead>
             <Table.Tbody>
               {overview.queues.map((q) => (
-                <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour}>
+                <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour} data-waiting={q.waiting} data-failed={q.failed}>
                   <Table.Td>
                     <Text size="sm" fw={500}>
                       {q.redis_key}
