@@ -155,7 +155,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     await withApp("lockout", async (browser) => {
       await browser.$(testId("signin-screen")).waitForDisplayed({ timeout: 30_000 });
       for (let attempt = 1; attempt <= 5; attempt++) {
-        await typeInto(browser, testId("email"), demoEmail("ops"));
+        await typeInto(browser, testId("email"), demoEmail("qa"));
         await typeInto(browser, testId("password"), `wrong-password-${attempt}`);
         await browser.$(testId("sign-in")).click();
         if (attempt < 5) {

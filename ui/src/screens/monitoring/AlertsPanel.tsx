@@ -55,12 +55,17 @@ export function AlertsPanel() {
   return (
     <Stack gap="xs" p="lg" h="100%" data-testid="alerts-panel">
       <Group justify="space-between" align="flex-end" wrap="nowrap">
-        <Group gap="xs" align="baseline">
-          <Title order={4}>Alerts</Title>
-          <Text c="dimmed" size="sm">
-            {feed.data ? numbers.format(feed.data.length) : ""} · last 24 h and every open alert · from the cache
+        <div>
+          <Group gap="xs" align="baseline">
+            <Title order={4}>Alerts</Title>
+            <Text c="dimmed" size="sm" data-testid="alert-count">
+              {feed.data ? numbers.format(feed.data.length) : ""}
+            </Text>
+          </Group>
+          <Text size="xs" c="dimmed">
+            The last 24 hours and every open alert, from the cache
           </Text>
-        </Group>
+        </div>
         <Group gap="sm" wrap="nowrap">
           <Select placeholder="Any severity" data={["critical", "warning", "info"]} value={severity} onChange={(v) => setSeverity(v)} clearable w={140} aria-label="Severity" />
           <Select placeholder="Any state" data={["firing", "acknowledged", "resolved"]} value={state} onChange={setState} clearable w={150} aria-label="State" />

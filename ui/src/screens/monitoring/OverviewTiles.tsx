@@ -62,7 +62,7 @@ function tileColour(tile: AreaStatus): string {
 /** "no redis_url in the profile's [monitor] section" → also say how to fix it. */
 function notConfiguredHint(reason: string): string {
   const key = /no (\w+) in/.exec(reason)?.[1];
-  return key ? `${capitalise(reason)}. Add ${key} under [monitor] in the profile to check it.` : capitalise(reason);
+  return key ? `Add ${key} under [monitor] in the profile to check it.` : capitalise(reason);
 }
 
 function capitalise(s: string): string {
@@ -98,7 +98,10 @@ function summary(area: Area, r: MonitorReport): string {
     }
     case "redis": {
       const x = r.redis;
-      return x ? `${bytes(x.used_memory)} used · ${x.connected_clients ?? "—"} clients · hit rate ${percent(x.hit_rate_percent)}` : "—";
+      if (!x) return "—";
+      const clients = x.connected_clients === null ? "clients unknown" : `${n(x.connected_clients)} ${x.connected_clients === 1 ? "client" : "clients"}`;
+      const hits = x.hit_rate_percent === null ? "no lookups yet" : `hit rate ${percent(x.hit_rate_percent)}`;
+      return `${bytes(x.used_memory)} used · ${clients} · ${hits}`;
     }
     case "hosts": {
       const h = r.hosts;

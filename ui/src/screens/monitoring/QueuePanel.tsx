@@ -69,16 +69,16 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
               Redis could not be read ({overview.redis_error}); jobs PostgreSQL marks as handed to Redis are counted instead.
             </Text>
           )}
-          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="md" data-testid="queue-table">
+          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="sm" data-testid="queue-table" style={{ whiteSpace: "nowrap" }}>
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Queue</Table.Th>
                 <Table.Th>Health</Table.Th>
                 <Table.Th ta="right">Active</Table.Th>
-                <Table.Th ta="right">Waiting (PostgreSQL)</Table.Th>
-                <Table.Th ta="right">Waiting (Redis)</Table.Th>
-                <Table.Th ta="right">Done last hour</Table.Th>
-                <Table.Th ta="right">Jobs/min 1 h · 24 h</Table.Th>
+                <Table.Th ta="right" title="Waiting in PostgreSQL">Waiting PG</Table.Th>
+                <Table.Th ta="right" title="Waiting in the Redis list">Waiting Redis</Table.Th>
+                <Table.Th ta="right">Done 1 h</Table.Th>
+                <Table.Th ta="right" title="Completed jobs per minute over the last hour and the last 24 hours">Per min 1 h / 24 h</Table.Th>
                 <Table.Th ta="right">Failed</Table.Th>
                 <Table.Th ta="right">Stuck</Table.Th>
                 {manage && <Table.Th />}
@@ -88,14 +88,16 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
               {overview.queues.map((q) => (
                 <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour} data-waiting={q.waiting} data-failed={q.failed}>
                   <Table.Td>
-                    <Text size="sm" fw={500}>
-                      {q.redis_key}
-                    </Text>
-                    {!q.is_active && (
-                      <Badge size="xs" color="gray" variant="outline">
-                        paused
-                      </Badge>
-                    )}
+                    <Group gap={6} wrap="nowrap">
+                      <Text size="sm" fw={500}>
+                        {q.redis_key}
+                      </Text>
+                      {!q.is_active && (
+                        <Badge size="xs" color="gray" variant="outline">
+                          paused
+                        </Badge>
+                      )}
+                    </Group>
                   </Table.Td>
                   <Table.Td>
                     <StatusBadge status={q.colour} />
@@ -113,7 +115,7 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
                   </Table.Td>
                   <Table.Td ta="right" className="tabular">{numbers.format(q.completed_last_hour)}</Table.Td>
                   <Table.Td ta="right" className="tabular">
-                    {decimal(q.rate_per_minute_1h)} · {decimal(q.rate_per_minute_24h)}
+                    {decimal(q.rate_per_minute_1h, 2)} / {decimal(q.rate_per_minute_24h, 2)}
                   </Table.Td>
                   <Table.Td ta="right" className="tabular" c={q.failed > 0 ? "red" : undefined}>{numbers.format(q.failed)}</Table.Td>
                   <Table.Td ta="right" className="tabular" c={q.stuck > 0 ? "orange" : undefined}>{numbers.format(q.stuck)}</Table.Td>
@@ -260,14 +262,16 @@ function JobList({
                 <Text size="sm" ff="monospace">{j.id.slice(0, 8)}</Text>
                 <Text size="xs" c="dimmed">{j.queue_name}</Text>
               </Table.Td>
-              <Table.Td>
+              <Table.Td style={{ whiteSpace: "nowrap" }}>
                 <WordBadge word={j.stuck ? "stuck" : j.status} />
               </Table.Td>
-              <Table.Td ta="right" className="tabular">
+              <Table.Td ta="right" className="tabular" style={{ whiteSpace: "nowrap" }}>
                 {j.attempt_count} / {j.max_attempts}
               </Table.Td>
-              <Table.Td className="tabular">{formatDateTime(j.failed ?? j.started ?? j.created)}</Table.Td>
-              <Table.Td maw={420}>
+              <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>
+                {formatDateTime(j.failed ?? j.started ?? j.created)}
+              </Table.Td>
+              <Table.Td>
                 <Text size="xs" lineClamp={2} data-testid="job-error">{j.last_error_message ?? "—"}</Text>
               </Table.Td>
               {manage && (
@@ -302,37 +306,38 @@ function JobList({
             {numbers.format(total)}
           </Text>
         </Group>
-        <Group gap="sm" wrap="nowrap">
-          <Select placeholder="Any queue" data={queues} value={queue} onChange={reset(setQueue)} clearable w={220} aria-label="Queue" />
-          <Select
-            placeholder="Any state"
-            data={STATES}
-            value={state}
-            onChange={(v) => reset(setState)(v)}
-            clearable
-            w={150}
-            aria-label="State"
-            data-testid="job-state"
-          />
-          <TextInput
-            w={280}
-            placeholder="Payload or error text"
-            leftSection={<IconSearch size={16} />}
-            value={search}
-            onChange={(e) => reset(setSearch)(e.currentTarget.value)}
-            data-testid="job-search"
-          />
-          {manage && (
-            <>
-              <Button variant="default" disabled={Boolean(actionsBlockedReason) || total === 0} title={actionsBlockedReason ?? undefined} onClick={() => void bulk("retry")} data-testid="bulk-retry">
-                Retry all matching
-              </Button>
-              <Button variant="default" color="red" disabled={Boolean(actionsBlockedReason) || total === 0} title={actionsBlockedReason ?? undefined} onClick={() => void bulk("delete")} data-testid="bulk-delete">
-                Delete all matching
-              </Button>
-            </>
-          )}
-        </Group>
+        {manage && (
+          <Group gap="sm" wrap="nowrap">
+            <Button size="xs" variant="default" disabled={Boolean(actionsBlockedReason) || total === 0} title={actionsBlockedReason ?? undefined} onClick={() => void bulk("retry")} data-testid="bulk-retry">
+              Retry all matching
+            </Button>
+            <Button size="xs" variant="default" color="red" disabled={Boolean(actionsBlockedReason) || total === 0} title={actionsBlockedReason ?? undefined} onClick={() => void bulk("delete")} data-testid="bulk-delete">
+              Delete all matching
+            </Button>
+          </Group>
+        )}
+      </Group>
+      <Group gap="sm">
+        <Select placeholder="Any queue" data={queues} value={queue} onChange={reset(setQueue)} clearable w={240} aria-label="Queue" />
+        <Select
+          placeholder="Any state"
+          data={STATES}
+          value={state}
+          onChange={(v) => reset(setState)(v)}
+          clearable
+          w={160}
+          aria-label="State"
+          data-testid="job-state"
+        />
+        <TextInput
+          style={{ flex: 1 }}
+          miw={240}
+          placeholder="Search the payload or the last error"
+          leftSection={<IconSearch size={16} />}
+          value={search}
+          onChange={(e) => reset(setSearch)(e.currentTarget.value)}
+          data-testid="job-search"
+        />
       </Group>
       <div style={{ border: "1px solid var(--mantine-color-gray-3)", borderRadius: 4 }}>{body}</div>
       {total > PAGE_SIZE && (
