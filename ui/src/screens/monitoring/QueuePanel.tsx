@@ -75,10 +75,9 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
                 <Table.Th>Queue</Table.Th>
                 <Table.Th>Health</Table.Th>
                 <Table.Th ta="right">Active</Table.Th>
-                <Table.Th ta="right" title="Waiting in PostgreSQL">Waiting PG</Table.Th>
-                <Table.Th ta="right" title="Waiting in the Redis list">Waiting Redis</Table.Th>
+                <Table.Th ta="right" title="Waiting in PostgreSQL plus in the Redis list">Waiting (PG + Redis)</Table.Th>
                 <Table.Th ta="right">Done 1 h</Table.Th>
-                <Table.Th ta="right" title="Completed jobs per minute over the last hour and the last 24 hours">Per min 1 h / 24 h</Table.Th>
+                <Table.Th ta="right" title="Completed jobs per minute over the last hour and the last 24 hours">Jobs/min 1 h / 24 h</Table.Th>
                 <Table.Th ta="right">Failed</Table.Th>
                 <Table.Th ta="right">Stuck</Table.Th>
                 {manage && <Table.Th />}
@@ -89,8 +88,8 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
                 <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour} data-waiting={q.waiting} data-failed={q.failed}>
                   <Table.Td>
                     <Group gap={6} wrap="nowrap">
-                      <Text size="sm" fw={500}>
-                        {q.redis_key}
+                      <Text size="sm" fw={500} title={`Redis list ${q.redis_key}`}>
+                        {q.name}
                       </Text>
                       {!q.is_active && (
                         <Badge size="xs" color="gray" variant="outline">
@@ -103,15 +102,14 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
                     <StatusBadge status={q.colour} />
                   </Table.Td>
                   <Table.Td ta="right" className="tabular">{numbers.format(q.active)}</Table.Td>
-                  <Table.Td ta="right" className="tabular">{numbers.format(q.waiting_postgres)}</Table.Td>
                   <Table.Td ta="right" className="tabular">
-                    {q.waiting_redis === null ? (
-                      <Text span size="sm" c="dimmed" title="Redis not read: jobs marked migrated_to_redis in PostgreSQL">
-                        {numbers.format(q.migrated_to_redis)}*
-                      </Text>
-                    ) : (
-                      numbers.format(q.waiting_redis)
-                    )}
+                    <Text size="sm" fw={500}>
+                      {numbers.format(q.waiting)}
+                    </Text>
+                    <Text size="xs" c="dimmed" title={q.waiting_redis === null ? "Redis not read: jobs PostgreSQL marks as handed to Redis" : undefined}>
+                      {numbers.format(q.waiting_postgres)} + {numbers.format(q.waiting_redis ?? q.migrated_to_redis)}
+                      {q.waiting_redis === null ? "*" : ""}
+                    </Text>
                   </Table.Td>
                   <Table.Td ta="right" className="tabular">{numbers.format(q.completed_last_hour)}</Table.Td>
                   <Table.Td ta="right" className="tabular">

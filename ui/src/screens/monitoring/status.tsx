@@ -33,7 +33,7 @@ export const STATUS_LABEL: Record<Status, string> = {
 
 export function StatusBadge({ status, label }: { status: Status; label?: string }) {
   return (
-    <Badge variant="light" color={STATUS_COLOUR[status]} data-status={status}>
+    <Badge variant="light" color={STATUS_COLOUR[status]} data-status={status} style={{ minWidth: "max-content" }}>
       {label ?? STATUS_LABEL[status]}
     </Badge>
   );
@@ -62,7 +62,7 @@ const WORD_COLOUR: Record<string, string> = {
 
 export function WordBadge({ word }: { word: string }) {
   return (
-    <Badge variant="light" color={WORD_COLOUR[word] ?? "gray"}>
+    <Badge variant="light" color={WORD_COLOUR[word] ?? "gray"} style={{ minWidth: "max-content" }}>
       {word.replaceAll("_", " ")}
     </Badge>
   );
