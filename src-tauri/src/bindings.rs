@@ -70,6 +70,21 @@ pub fn builder() -> Builder<Wry> {
         commands::delete_workspace,
         commands::restore_workspace,
         commands::download_invoice_pdf,
+        commands::monitor_report,
+        commands::queue_jobs,
+        commands::queue_job,
+        commands::set_queue_active,
+        commands::queue_job_action,
+        commands::queue_bulk_preview,
+        commands::queue_bulk_apply,
+        commands::alert_feed,
+        commands::alert_detail,
+        commands::alert_silences,
+        commands::acknowledge_alert,
+        commands::resolve_alert,
+        commands::add_alert_note,
+        commands::create_silence,
+        commands::expire_silence,
     ])
 }
 

@@ -11,8 +11,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+use penguin_admin::alerts::{AlertDetail, AlertRow, FeedFilter, NewSilence, SilenceRow};
 use penguin_admin::app::{App, AppError, AppStatus, ErrorCode, NewProfile, ProfileSummary, StaffInfo, SyncSummary};
-use penguin_admin::app::{FinanceStatus, TenantAdminView, TrendChart, WorkspaceHealth};
+use penguin_admin::app::{FinanceStatus, MonitorSnapshot, TenantAdminView, TrendChart, WorkspaceHealth};
 use penguin_admin::audit::{AuditFilter, AuditPage, ExportFormat};
 use penguin_admin::finance::actions::{ActionOutcome, RefundPreview, RefundRequest, SubscriptionChange};
 use penguin_admin::finance::billing::{
@@ -25,6 +26,8 @@ use penguin_admin::finance::revenue::{CollectedPoint, MrrPoint, Period, RevenueR
 use penguin_admin::finance::webhooks::WebhookHealth;
 use penguin_admin::health::WorkspaceHealthRow;
 use penguin_admin::members::{Revocation, RoleChange, TenantRole};
+use penguin_admin::monitor::queue::{BulkPreview, JobAction, JobDetail, JobFilter, JobPage};
+use penguin_admin::monitor::Area;
 use penguin_admin::rbac::Matrix;
 use penguin_admin::stripe::sync::StripeSyncReport;
 use penguin_admin::sync::Progress;
@@ -452,6 +455,117 @@ pub async fn set_tenant_flag(
 ) -> Reply<FlagChange> {
     on_worker(handle, move |app| Box::pin(async move { app.set_tenant_flag(&tenant_id, &key, enabled, &reason).await }))
         .await
+}
+
+/// Runs the monitoring checks of `only` (every area when empty) and returns every area
+/// checked so far this session (offline: the last report, marked stale).
+#[tauri::command]
+#[specta::specta]
+pub async fn monitor_report(handle: AppHandle, only: Vec<Area>) -> Reply<MonitorSnapshot> {
+    on_worker(handle, move |app| Box::pin(app.monitor_report(only))).await
+}
+
+/// Queue jobs matching a filter, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_jobs(handle: AppHandle, filter: JobFilter, limit: i64, offset: i64) -> Reply<JobPage> {
+    on_worker(handle, move |app| Box::pin(app.queue_jobs(filter, limit, offset))).await
+}
+
+/// One job with its attempt history.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_job(handle: AppHandle, id: String) -> Reply<JobDetail> {
+    on_worker(handle, move |app| Box::pin(async move { app.queue_job(&id).await })).await
+}
+
+/// Pauses (`active` false) or resumes a queue, with a reason; returns whether it changed.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_queue_active(handle: AppHandle, queue: String, active: bool, reason: String) -> Reply<bool> {
+    on_worker(handle, move |app| Box::pin(async move { app.set_queue_active(&queue, active, &reason).await })).await
+}
+
+/// Retries or deletes one job, with a reason.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_job_action(handle: AppHandle, id: String, action: JobAction, reason: String) -> Reply<()> {
+    on_worker(handle, move |app| Box::pin(async move { app.queue_job_action(&id, action, &reason).await })).await
+}
+
+/// How many jobs a bulk retry or delete would touch under the filter.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_bulk_preview(handle: AppHandle, filter: JobFilter, action: JobAction) -> Reply<BulkPreview> {
+    on_worker(handle, move |app| Box::pin(app.queue_bulk_preview(filter, action))).await
+}
+
+/// Applies a previewed bulk action, with a reason; returns how many jobs it touched.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_bulk_apply(
+    handle: AppHandle,
+    filter: JobFilter,
+    preview: BulkPreview,
+    reason: String,
+) -> Reply<i64> {
+    on_worker(handle, move |app| Box::pin(async move { app.queue_bulk_apply(filter, preview, &reason).await })).await
+}
+
+/// The alert feed from the cache.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn alert_feed(app: State<'_, App>, filter: FeedFilter) -> Reply<Vec<AlertRow>> {
+    app.alert_feed(filter)
+}
+
+/// One alert with its notes and notifications.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn alert_detail(app: State<'_, App>, id: String) -> Reply<AlertDetail> {
+    app.alert_detail(&id)
+}
+
+/// Every silence.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn alert_silences(app: State<'_, App>) -> Reply<Vec<SilenceRow>> {
+    app.alert_silences()
+}
+
+/// Acknowledges a firing alert, then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn acknowledge_alert(handle: AppHandle, id: String) -> Reply<()> {
+    on_worker(handle, move |app| Box::pin(async move { app.acknowledge_alert(&id).await })).await
+}
+
+/// Resolves an alert by hand, then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn resolve_alert(handle: AppHandle, id: String, reason: Option<String>) -> Reply<()> {
+    on_worker(handle, move |app| Box::pin(async move { app.resolve_alert(&id, reason).await })).await
+}
+
+/// Adds a note to an alert, then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_alert_note(handle: AppHandle, id: String, body: String) -> Reply<()> {
+    on_worker(handle, move |app| Box::pin(async move { app.add_alert_note(&id, &body).await })).await
+}
+
+/// Creates a silence, then syncs; returns its id.
+#[tauri::command]
+#[specta::specta]
+pub async fn create_silence(handle: AppHandle, silence: NewSilence) -> Reply<String> {
+    on_worker(handle, move |app| Box::pin(app.create_silence(silence))).await
+}
+
+/// Ends a silence now, then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn expire_silence(handle: AppHandle, id: String) -> Reply<()> {
+    on_worker(handle, move |app| Box::pin(async move { app.expire_silence(&id).await })).await
 }
 
 /// A library future that is polled on a worker thread of its own.

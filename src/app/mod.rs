@@ -11,11 +11,13 @@
 
 mod error;
 mod finance;
+mod monitor;
 mod tenant_admin;
 mod workspaces;
 
 pub use error::{AppError, ErrorCode};
 pub use finance::{FinanceStatus, TrendChart};
+pub use monitor::MonitorSnapshot;
 pub use tenant_admin::TenantAdminView;
 pub use workspaces::WorkspaceHealth;
 
@@ -198,6 +200,8 @@ struct State {
     cancel: Option<Cancel>,
     /// The demo profile's fake Stripe, started on first use (see [`finance`]).
     demo_stripe: Option<Arc<crate::stripe::fake::FakeStripe>>,
+    /// The Monitoring screen's last report, merged area by area (see [`monitor`]).
+    last_monitor: Option<crate::monitor::MonitorReport>,
 }
 
 /// The desktop app's state.
@@ -365,6 +369,7 @@ impl App {
             st.central = None;
             st.staff = None;
             st.offline_reason = None;
+            st.last_monitor = None;
         }
         self.reconnect().await;
         Ok(self.status())
@@ -458,6 +463,7 @@ impl App {
         st.staff = None;
         st.central = None;
         st.session_secrets.clear();
+        st.last_monitor = None;
         if let Some(c) = st.cancel.take() {
             c.cancel();
         }

@@ -2,6 +2,7 @@
 //! schema and deterministic demo data, described by a connection profile.
 
 pub mod cluster;
+mod redis;
 pub mod seed;
 
 use std::path::Path;
@@ -80,7 +81,7 @@ async fn populate(
     options: &SeedOptions,
     progress: &(dyn Fn(SeedProgress) + Send + Sync),
 ) -> Result<(Profile, SeedReport), DemoError> {
-    let profile = Profile::for_demo(cluster, path);
+    let mut profile = Profile::for_demo(cluster, path);
     let central = Central::connect(&profile.targets()?, 4).await?;
     central.create_platform_schema().await?;
     let report = seed::seed(&central, options, progress).await?;
@@ -118,6 +119,15 @@ async fn populate(
             .await?;
     }
     crate::audit::chain_existing(&central).await?;
+    // Redis where installed: the queue's hybrid half and the Monitoring screen's Redis tile.
+    let c = cluster.clone();
+    if let Ok(Some(port)) = tokio::task::spawn_blocking(move || redis::start(&c)).await {
+        let url = format!("redis://127.0.0.1:{port}");
+        if let Err(e) = redis::load_queues(&central, &url).await {
+            tracing::warn!(error = %e, "could not load the demo's Redis queues");
+        }
+        profile.monitor = Some(crate::monitor::MonitorSettings { redis_url: Some(url), ..Default::default() });
+    }
     central.oltp.close().await;
     profile.save(path)?;
     Ok((profile, report))

@@ -166,7 +166,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     await withApp("lockout", async (browser) => {
       await browser.$(testId("signin-screen")).waitForDisplayed({ timeout: 30_000 });
       for (let attempt = 1; attempt <= 5; attempt++) {
-        await typeInto(browser, testId("email"), demoEmail("ops"));
+        await typeInto(browser, testId("email"), demoEmail("qa"));
         await typeInto(browser, testId("password"), `wrong-password-${attempt}`);
         await browser.$(testId("sign-in")).click();
         if (attempt < 5) {
@@ -239,6 +239,114 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeout: 30_000,
         timeoutMsg: "no payment shows as partially refunded after the refund",
       });
+    });
+  });
+
+  it("gives ops the Monitoring screen: live tiles, the queue drill-down with a retry, and the alert feed", async () => {
+    await withApp("ops", async (browser) => {
+      await signIn(browser, demoEmail("ops"), DEMO_PASSWORD);
+      await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
+      await browser.$(testId("nav-monitoring")).click();
+      await browser.$(testId("monitor-tiles")).waitForDisplayed({ timeout: 30_000 });
+
+      // One tile per area, in order. The demo's own PostgreSQL is checked for real; the
+      // sources the demo cannot start here are grey and name the profile key to add.
+      const tiles = await browser.execute(() =>
+        [...document.querySelectorAll('[data-testid="monitor-tile"]')].map((t) => ({
+          area: t.getAttribute("data-area"),
+          status: t.getAttribute("data-status"),
+          text: t.textContent ?? "",
+        })),
+      );
+      const tile = Object.fromEntries(tiles.map((t) => [t.area, t]));
+      assert.deepEqual(tiles.map((t) => t.area), ["queue", "sending", "smtp", "dnsbl", "postgres", "redis", "hosts"]);
+      const colours = ["green", "yellow", "red"];
+      assert.ok(colours.includes(tile.queue.status), `queue tile is ${tile.queue.status}`);
+      assert.ok(colours.includes(tile.postgres.status), `postgres tile is ${tile.postgres.status}`);
+      assert.ok(colours.includes(tile.sending.status), `sending tile is ${tile.sending.status}`);
+      for (const [area, key] of [["smtp", "smtp_servers"], ["dnsbl", "dns_resolver"], ["hosts", "prometheus_url"]]) {
+        assert.equal(tile[area].status, "not_configured", `${area} is grey`);
+        assert.match(tile[area].text, new RegExp(`Add ${key} under \\[monitor\\]`), `${area} names ${key}`);
+      }
+      assert.ok(["not_configured", ...colours].includes(tile.redis.status), `redis tile is ${tile.redis.status}`);
+      await shot(browser, "11-ops-monitoring");
+
+      // Live: the checks run again within a few seconds while the screen is open.
+      const firstRun = await browser.$(testId("monitor-checked-at")).getAttribute("data-at");
+      await browser.waitUntil(async () => (await browser.$(testId("monitor-checked-at")).getAttribute("data-at")) !== firstRun, {
+        timeout: 15_000,
+        timeoutMsg: "the checks did not refresh within 15 s",
+      });
+
+      // The queue drill-down: every queue coloured by the docs' rule (red above 1,000
+      // waiting or 10 failed, yellow from 100 waiting), the paused one offering Resume.
+      await browser.$(`${testId("monitor-tile")}[data-area="queue"]`).click();
+      await browser.$(testId("queue-table")).waitForDisplayed({ timeout: 20_000 });
+      const queues = await browser.execute(() =>
+        [...document.querySelectorAll('[data-testid="queue-row"]')].map((r) => ({
+          name: r.getAttribute("data-queue"),
+          colour: r.getAttribute("data-colour"),
+          waiting: Number(r.getAttribute("data-waiting")),
+          failed: Number(r.getAttribute("data-failed")),
+          button: r.querySelector('[data-testid="queue-pause-resume"]')?.textContent ?? "",
+        })),
+      );
+      assert.ok(queues.length >= 3, "the demo has its queues");
+      for (const q of queues) {
+        const expected = q.waiting > 1000 || q.failed > 10 ? "red" : q.waiting >= 100 ? "yellow" : "green";
+        assert.equal(q.colour, expected, `${q.name}: ${q.waiting} waiting, ${q.failed} failed`);
+      }
+      assert.equal(queues.find((q) => q.name === "email-sending:low")?.button, "Resume", "the demo's paused queue offers Resume");
+      const worst = queues.some((q) => q.colour === "red") ? "red" : queues.some((q) => q.colour === "yellow") ? "yellow" : "green";
+      assert.equal(tile.queue.status, worst, "the queue tile is its worst queue");
+
+      // Failed jobs (the default filter); a bulk retry first says how many it touches.
+      await browser.$(testId("job-row")).waitForDisplayed({ timeout: 20_000 });
+      const failed = Number((await textOf(browser, testId("job-total"))).replace(/[^0-9]/g, ""));
+      assert.equal(failed, queues.reduce((n, q) => n + q.failed, 0), "the failed list holds every failed job");
+      await shot(browser, "12-ops-queue");
+      await browser.$(testId("bulk-retry")).click();
+      await browser.$(testId("bulk-count")).waitForDisplayed({ timeout: 20_000 });
+      assert.equal(
+        (await textOf(browser, testId("bulk-count"))).replace(/[^0-9]/g, ""),
+        String(failed),
+        "retrying every failed job touches exactly the failed ones",
+      );
+      await shot(browser, "13-ops-bulk-preview");
+      await browser.keys("Escape");
+      await browser.$(testId("reason-modal-body")).waitForDisplayed({ reverse: true, timeout: 10_000 });
+
+      // Retry one job, with a reason: it leaves the failed list.
+      await browser.$(testId("job-retry")).click();
+      await browser.$(testId("reason-input")).waitForDisplayed({ timeout: 10_000 });
+      assert.equal(await browser.$(testId("reason-confirm")).isEnabled(), false, "no action without a reason");
+      await typeInto(browser, testId("reason-input"), "SMTP relay fixed, ticket OPS-7");
+      await browser.$(testId("reason-confirm")).click();
+      await browser.$(testId("reason-input")).waitForDisplayed({ reverse: true, timeout: 20_000 });
+      await browser.waitUntil(async () => Number((await textOf(browser, testId("job-total"))).replace(/[^0-9]/g, "")) === failed - 1, {
+        timeout: 20_000,
+        timeoutMsg: "the retried job is still in the failed list",
+      });
+
+      // A grey area's drill-down says what to configure; the feed (the demo raises no alerts) is empty.
+      await browser.$(testId("monitor-tab-smtp")).click();
+      await browser.$(testId("empty-state")).waitForDisplayed({ timeout: 10_000 });
+      assert.match(await textOf(browser, testId("empty-state")), /not configured/);
+      await browser.$(testId("monitor-tab-postgres")).click();
+      await browser.$(testId("postgres-table")).waitForDisplayed({ timeout: 20_000 });
+      assert.deepEqual(
+        (await browser.execute(() => [...document.querySelectorAll('[data-testid="postgres-row"]')].map((r) => r.firstChild?.textContent))).sort(),
+        ["notifications", "olap", "oltp", "queue"],
+        "one row per platform database",
+      );
+      await shot(browser, "14-ops-postgres");
+      await browser.$(testId("monitor-tab-alerts")).click();
+      await browser.$(testId("alerts-panel")).waitForDisplayed({ timeout: 20_000 });
+      await browser.waitUntil(async () => (await browser.$(testId("empty-state")).isExisting()) || (await browser.$(testId("alert-row")).isExisting()), {
+        timeout: 20_000,
+        timeoutMsg: "the alert feed shows neither alerts nor its empty state",
+      });
+      await shot(browser, "15-ops-alerts");
     });
   });
 

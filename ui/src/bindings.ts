@@ -110,6 +110,39 @@ export const commands = {
 	restoreWorkspace: (workspaceId: string) => typedError<number, AppError>(__TAURI_INVOKE("restore_workspace", { workspaceId })),
 	/**  Downloads an invoice's PDF into the Downloads folder; returns the file's path. */
 	downloadInvoicePdf: (invoiceId: string) => typedError<string, AppError>(__TAURI_INVOKE("download_invoice_pdf", { invoiceId })),
+	/**
+	 *  Runs the monitoring checks of `only` (every area when empty) and returns every area
+	 *  checked so far this session (offline: the last report, marked stale).
+	 */
+	monitorReport: (only: Area[]) => typedError<MonitorSnapshot, AppError>(__TAURI_INVOKE("monitor_report", { only })),
+	/**  Queue jobs matching a filter, newest first. */
+	queueJobs: (filter: JobFilter, limit: number, offset: number) => typedError<JobPage, AppError>(__TAURI_INVOKE("queue_jobs", { filter, limit, offset })),
+	/**  One job with its attempt history. */
+	queueJob: (id: string) => typedError<JobDetail, AppError>(__TAURI_INVOKE("queue_job", { id })),
+	/**  Pauses (`active` false) or resumes a queue, with a reason; returns whether it changed. */
+	setQueueActive: (queue: string, active: boolean, reason: string) => typedError<boolean, AppError>(__TAURI_INVOKE("set_queue_active", { queue, active, reason })),
+	/**  Retries or deletes one job, with a reason. */
+	queueJobAction: (id: string, action: JobAction, reason: string) => typedError<null, AppError>(__TAURI_INVOKE("queue_job_action", { id, action, reason })),
+	/**  How many jobs a bulk retry or delete would touch under the filter. */
+	queueBulkPreview: (filter: JobFilter, action: JobAction) => typedError<BulkPreview, AppError>(__TAURI_INVOKE("queue_bulk_preview", { filter, action })),
+	/**  Applies a previewed bulk action, with a reason; returns how many jobs it touched. */
+	queueBulkApply: (filter: JobFilter, preview: BulkPreview, reason: string) => typedError<number, AppError>(__TAURI_INVOKE("queue_bulk_apply", { filter, preview, reason })),
+	/**  The alert feed from the cache. */
+	alertFeed: (filter: FeedFilter) => typedError<AlertRow[], AppError>(__TAURI_INVOKE("alert_feed", { filter })),
+	/**  One alert with its notes and notifications. */
+	alertDetail: (id: string) => typedError<AlertDetail, AppError>(__TAURI_INVOKE("alert_detail", { id })),
+	/**  Every silence. */
+	alertSilences: () => typedError<SilenceRow[], AppError>(__TAURI_INVOKE("alert_silences")),
+	/**  Acknowledges a firing alert, then syncs. */
+	acknowledgeAlert: (id: string) => typedError<null, AppError>(__TAURI_INVOKE("acknowledge_alert", { id })),
+	/**  Resolves an alert by hand, then syncs. */
+	resolveAlert: (id: string, reason: string | null) => typedError<null, AppError>(__TAURI_INVOKE("resolve_alert", { id, reason })),
+	/**  Adds a note to an alert, then syncs. */
+	addAlertNote: (id: string, body: string) => typedError<null, AppError>(__TAURI_INVOKE("add_alert_note", { id, body })),
+	/**  Creates a silence, then syncs; returns its id. */
+	createSilence: (silence: NewSilence) => typedError<string, AppError>(__TAURI_INVOKE("create_silence", { silence })),
+	/**  Ends a silence now, then syncs. */
+	expireSilence: (id: string) => typedError<null, AppError>(__TAURI_INVOKE("expire_silence", { id })),
 };
 
 /* Types */
@@ -123,6 +156,88 @@ export type ActionOutcome = {
 	target: string,
 	/**  The id of the object Stripe returned (the refund, the invoice, the subscription). */
 	result_id: string | null,
+};
+
+/**  An alert with its notes and notifications. */
+export type AlertDetail = {
+	/**  The alert. */
+	alert: AlertRow,
+	/**  Notes, oldest first. */
+	notes: NoteRow[],
+	/**  Notifications, in order. */
+	notifications: NotificationRow[],
+};
+
+/**  One alert of the feed. */
+export type AlertRow = {
+	/**  Alert id (uuid). */
+	id: string,
+	/**  The condition's fingerprint (also PagerDuty's dedup key). */
+	fingerprint: string,
+	/**  The check that found it. */
+	source: string,
+	/**  How bad. */
+	severity: Severity,
+	/**  `queue`, `ip`, `smtp_server`, `database`, `redis`, `host`, `workspace`, `other`. */
+	subject_kind: string,
+	/**  The subject's id. */
+	subject: string,
+	/**  One line. */
+	summary: string,
+	/**  Measured values. */
+	details: { [key in string]: string },
+	/**  `firing`, `acknowledged` or `resolved`. */
+	state: string,
+	/**  When first seen (RFC 3339 UTC). */
+	first_seen: string,
+	/**  When last seen. */
+	last_seen: string,
+	/**  When resolved. */
+	resolved_at: string | null,
+	/**  Who acknowledged (masked for support). */
+	acknowledged_by: string | null,
+	/**  When. */
+	acknowledged_at: string | null,
+	/**  Who resolved it by hand; `None` with `resolved_at` set = resolved automatically. */
+	resolved_by: string | null,
+	/**  Whether it paged (a trigger was queued). */
+	paged: boolean,
+	/**  The silence that kept it from paging, if any. */
+	silenced_by: string | null,
+	/**  What it puts at risk, as of when it was raised. */
+	at_risk: AtRisk | null,
+};
+
+/**  One day of campaign analytics. */
+export type AnalyticsDay = {
+	/**  The day (UTC). */
+	day: string,
+	/**  Sent. */
+	sent: number,
+	/**  Delivered. */
+	delivered: number,
+	/**  Bounced. */
+	bounced: number,
+};
+
+/**  Analytics totals. */
+export type AnalyticsTotals = {
+	/**  Sent. */
+	sent: number,
+	/**  Delivered. */
+	delivered: number,
+	/**  Bounced. */
+	bounced: number,
+	/**  `bounced / sent`, percent. */
+	bounce_percent: number | null,
+};
+
+/**  API latency of one instance. */
+export type ApiLatency = {
+	/**  `instance` label. */
+	instance: string,
+	/**  p95 over 5 minutes, milliseconds. */
+	p95_ms: number | null,
 };
 
 /**  An error for the UI. */
@@ -154,6 +269,45 @@ export type AppStatus = {
 	data_as_of: string | null,
 	/**  A sync is running. */
 	syncing: boolean,
+};
+
+/**  The areas of the overview, one tile each. */
+export type Area = 
+/**  The job queue ([`queue`]). */
+"queue" | 
+/**  Sending volume and failures ([`sending`]). */
+"sending" | 
+/**  The SMTP probe ([`smtp`]). */
+"smtp" | 
+/**  IP blocklists ([`dnsbl`]). */
+"dnsbl" | 
+/**  The four PostgreSQL databases ([`server::postgres`]). */
+"postgres" | 
+/**  Redis ([`server::redis_health`]). */
+"redis" | 
+/**  Hosts and API from Prometheus ([`server::hosts`]). */
+"hosts";
+
+/**  One tile: an area's status and why. */
+export type AreaStatus = {
+	/**  Which area. */
+	area: Area,
+	/**  Its colour. */
+	status: Status,
+	/**  For `not_configured` and `error`: what is missing or what failed. */
+	reason: string | null,
+	/**  How long the check took, in milliseconds. */
+	elapsed_ms: number,
+};
+
+/**  What an alert puts at risk, as of when it was raised. */
+export type AtRisk = {
+	/**  Tenants (by name) and their workspaces. */
+	tenants: TenantAtRisk[],
+	/**  Campaigns waiting, most jobs first. */
+	campaigns: CampaignAtRisk[],
+	/**  Sum of the tenants' MRR, cents. */
+	total_mrr_cents: number,
 };
 
 /**  Filters of the Audit screen. Every field is optional. */
@@ -281,6 +435,44 @@ export type Branding = {
 	sidebar_default_collapsed: boolean,
 };
 
+/**  What a bulk action would touch: shown before it is applied. */
+export type BulkPreview = {
+	/**  The action. */
+	action: JobAction,
+	/**  How many jobs it would touch. */
+	count: number,
+	/**  SHA-256 of the sorted job ids: the apply refuses if the set is no longer this one. */
+	digest: string,
+};
+
+/**  A campaign with jobs waiting in the queue. */
+export type CampaignAtRisk = {
+	/**  `campaigns.id` (from the jobs' payload `campaign_id`). */
+	id: string,
+	/**  Its name, if the campaign exists. */
+	name: string | null,
+	/**  Its tenant. */
+	tenant_id: string | null,
+	/**  Its workspace. */
+	workspace_id: string | null,
+	/**  Jobs of it waiting (queued or moved to Redis). */
+	waiting_jobs: number,
+};
+
+/**  The outcome of one run of the checks. */
+export type CheckRun = {
+	/**  When the run finished. */
+	at: string,
+	/**
+	 *  The sources that ran to completion. Only alerts of these sources are resolved when
+	 *  their condition is absent: a source that was not configured or could not run says
+	 *  nothing about whether its problems are gone.
+	 */
+	sources: string[],
+	/**  Everything found. */
+	conditions: Condition[],
+};
+
 /**  Money collected in one period and currency. */
 export type CollectedPoint = {
 	/**  First day of the period (`YYYY-MM-DD`). */
@@ -305,6 +497,29 @@ export type Colour =
 "yellow" | 
 /**  0–59. */
 "red";
+
+/**  One problem found by a check. */
+export type Condition = {
+	/**
+	 *  Stable identity of the problem: `source:subject:kind`, e.g.
+	 *  `dnsbl:203.0.113.7:zen.spamhaus.org`. The same problem seen again has the same
+	 *  fingerprint; a different problem never does.
+	 */
+	fingerprint: string,
+	/**
+	 *  The check that found it: `queue`, `smtp`, `dnsbl`, `postgres`, `redis`, `host`,
+	 *  `api`, `health`.
+	 */
+	source: string,
+	/**  How bad it is. */
+	severity: Severity,
+	/**  What it is about. */
+	subject: Subject,
+	/**  One line for people: "queue:email-sending has 12,400 waiting jobs (alert above 10,000)". */
+	summary: string,
+	/**  The measured values behind it (`waiting` → `12400`), shown in the detail. */
+	details: { [key in string]: string },
+};
 
 /**  One currency's revenue figures for a month. */
 export type CurrencyRevenue = {
@@ -463,6 +678,16 @@ export type DiscrepancyKind =
 /**  Subscription statuses differ. */
 "subscription_status_mismatch";
 
+/**  Every sending IP against every zone. */
+export type DnsblReport = {
+	/**  The nameserver used. */
+	resolver: string,
+	/**  The zones checked. */
+	zones: string[],
+	/**  One per IP, by address. */
+	ips: IpResult[],
+};
+
 /**  The plan as it applies at one moment. */
 export type EffectivePlan = {
 	/**  Tenant. */
@@ -578,6 +803,22 @@ export type Feature =
 /**  Add and remove workspace members, workspace settings. */
 "manage_workspace_members";
 
+/**  Feed filters; everything optional. */
+export type FeedFilter = {
+	/**  Only this severity. */
+	severity: Severity | null,
+	/**  Only this state: `firing`, `acknowledged` or `resolved`. */
+	state: string | null,
+	/**  Only this source (`queue`, `dnsbl`, `health`, …). */
+	source: string | null,
+	/**  Substring of the summary, fingerprint or subject (case-insensitive). */
+	text: string | null,
+	/**  Alerts seen since (default: 24 hours before now). Open alerts are always listed. */
+	since: string | null,
+	/**  At most this many (default 500). */
+	limit: number | null,
+};
+
 /**  What the Finance screens need to know before showing anything. */
 export type FinanceStatus = {
 	/**  The profile names a Stripe account (or is the demo, which has a fake one). */
@@ -624,6 +865,32 @@ export type HealthPoint = {
 	colour: Colour,
 	/**  Emails sent in the window. */
 	sent: number,
+};
+
+/**  One host. */
+export type HostMetrics = {
+	/**  The `instance` label. */
+	instance: string,
+	/**  Disk use, percent (fullest filesystem). */
+	disk_percent: number | null,
+	/**  CPU use, percent. */
+	cpu_percent: number | null,
+	/**  Memory use, percent. */
+	memory_percent: number | null,
+	/**  Its colour. */
+	status: Status,
+};
+
+/**  What Prometheus knows. */
+export type HostsReport = {
+	/**  The Prometheus base URL. */
+	prometheus: string,
+	/**  Hosts with node_exporter metrics, by instance. */
+	hosts: HostMetrics[],
+	/**  Every scrape target. */
+	targets: Target[],
+	/**  API latency, when exported. */
+	api: ApiLatency[],
 };
 
 /**  An invoice with its lines, payments and refunds. */
@@ -743,6 +1010,139 @@ export type InvoiceState =
 /**  Written off. */
 "uncollectible";
 
+/**  One sending IP. */
+export type IpResult = {
+	/**  `smtp_ip_addresses.id`. */
+	id: string,
+	/**  The address. */
+	ip: string,
+	/**  `smtp_ip_addresses.status`. */
+	ip_status: string | null,
+	/**  One per zone, in the zones' order. */
+	zones: ZoneResult[],
+	/**  The `reputation_state` after this check. */
+	reputation_state: string | null,
+};
+
+/**  Sending from one IP. */
+export type IpSending = {
+	/**  The sending IP (the job payload's `smtp_ip`; empty when the payload names none). */
+	ip: string,
+	/**  The SMTP server (VPS address) it belongs to, when known. */
+	server: string | null,
+	/**  Sent in the last hour. */
+	sent_last_hour: number,
+	/**  Sent in the last 24 hours. */
+	sent_last_24h: number,
+	/**  Failed in the last 24 hours. */
+	failed_last_24h: number,
+	/**  `failed / (sent + failed)` over 24 hours, percent. */
+	failure_percent: number | null,
+};
+
+/**  A bulk (or single-job) action. */
+export type JobAction = 
+/**  Back to `queued` with the attempt counter reset (failed or stuck jobs only). */
+"retry" | 
+/**  Permanent removal with its logs (not a job a worker holds: in Redis or running and not stuck). */
+"delete";
+
+/**  A job with its attempt history. */
+export type JobDetail = {
+	/**  The job. */
+	job: JobRow,
+	/**  Its `job_logs`, oldest first. */
+	logs: JobLog[],
+};
+
+/**  Which jobs: the screen's current filter, also the selection of a bulk action. */
+export type JobFilter = {
+	/**  Only this queue (`job_queues.name`, with or without the `queue:` prefix). */
+	queue: string | null,
+	/**  Only jobs in this state. */
+	state: JobState | null,
+	/**  Text the payload (as JSON) or the last error contains, case-insensitive. */
+	search: string | null,
+};
+
+/**  One attempt of a job (`job_logs`). */
+export type JobLog = {
+	/**  `attempting`, `success`, `retry`, `failed`. */
+	status: string,
+	/**  Attempt number. */
+	attempt_number: number | null,
+	/**  The log line (emails masked for viewers without `pii.view`). */
+	log_message: string | null,
+	/**  Started. */
+	started: string | null,
+	/**  Finished. */
+	finished: string | null,
+	/**  Duration in milliseconds. */
+	duration_ms: number | null,
+};
+
+/**  A page of jobs. */
+export type JobPage = {
+	/**  How many match in all. */
+	total: number,
+	/**  This page, newest first. */
+	rows: JobRow[],
+};
+
+/**  One job. */
+export type JobRow = {
+	/**  `jobs.id`. */
+	id: string,
+	/**  Queue name. */
+	queue_name: string,
+	/**  `jobs.status`. */
+	status: string,
+	/**  Running for longer than the stuck threshold. */
+	stuck: boolean,
+	/**  Priority (lower runs first). */
+	priority: number | null,
+	/**  The payload (emails masked for viewers without `pii.view`). */
+	payload: Value | null,
+	/**  Attempts made. */
+	attempt_count: number,
+	/**  Attempts allowed. */
+	max_attempts: number,
+	/**  Created. */
+	created: string | null,
+	/**  Started (the current or last attempt). */
+	started: string | null,
+	/**  Completed. */
+	completed: string | null,
+	/**  Failed for good. */
+	failed: string | null,
+	/**  The last error (emails masked for viewers without `pii.view`). */
+	last_error_message: string | null,
+};
+
+/**  A job state to filter by; `stuck` is `running` for longer than the threshold. */
+export type JobState = 
+/**  Waiting in PostgreSQL. */
+"queued" | 
+/**  Handed to Redis. */
+"migrated_to_redis" | 
+/**  Running (stuck ones included). */
+"running" | 
+/**  Running for longer than the stuck threshold. */
+"stuck" | 
+/**  Done. */
+"completed" | 
+/**  Failed for good (attempts exhausted). */
+"failed";
+
+/**  The outcome of one lookup. */
+export type Listing = 
+/**  Not listed (NXDOMAIN). */
+"clean" | 
+/**  Listed. */
+"listed" | 
+/**  The lookup failed or was refused; says nothing about the listing. */
+"error";
+
 /**  Failed attempts and lock state of the user in one tenant, against its policy. */
 export type LockoutState = {
 	/**  Tenant. */
@@ -822,6 +1222,38 @@ export type MemberRow = {
 	last_login: string | null,
 };
 
+/**  One check cycle: a tile per area, each area's data when it ran, and the run for the alerts. */
+export type MonitorReport = {
+	/**  One entry per area checked, in the order of [`Area::ALL`]. */
+	areas: AreaStatus[],
+	/**  Queue figures, when the queue check ran. */
+	queue: QueueOverview | null,
+	/**  Sending figures, when that check ran. */
+	sending: SendingStats | null,
+	/**  One probe per configured SMTP server. */
+	smtp: SmtpProbe[] | null,
+	/**  Blocklist results per IP and zone. */
+	dnsbl: DnsblReport | null,
+	/**  One entry per platform database. */
+	postgres: PgHealth[] | null,
+	/**  Redis figures. */
+	redis: RedisHealth | null,
+	/**  Host and API figures from Prometheus. */
+	hosts: HostsReport | null,
+	/**  Conditions found and the sources that completed. */
+	run: CheckRun,
+};
+
+/**  What the Monitoring overview shows: the last report, live or kept from before. */
+export type MonitorSnapshot = {
+	/**  Every area checked so far in this session, each with its latest result. */
+	report: MonitorReport,
+	/**  Set when the platform could not be reached and `report` is the one kept from before. */
+	stale_reason: string | null,
+	/**  Whether the profile has a `[monitor]` section at all. */
+	configured: boolean,
+};
+
 /**  MRR movements of a month, minor units (all positive). */
 export type Movements = {
 	/**  From customers never paying before. */
@@ -856,6 +1288,52 @@ export type NewProfile = {
 	databases: DbEndpointInput[],
 	/**  Keep the passwords in memory for this session only (when the keyring is unavailable). */
 	session_only_secrets: boolean,
+};
+
+/**  A silence to create: matchers (globs with `*` and `?`, at least one), a window and why. */
+export type NewSilence = {
+	/**  Glob on the alert's source (`dnsbl`). */
+	source: string | null,
+	/**  Glob on the fingerprint. */
+	fingerprint: string | null,
+	/**  Glob on the subject id (`203.0.113.*`, `queue:email-sending*`). */
+	subject: string | null,
+	/**  Start of the window. */
+	starts_at: string,
+	/**  End of the window. */
+	ends_at: string,
+	/**  Why (planned maintenance, ticket). */
+	reason: string,
+};
+
+/**  A note on an alert. */
+export type NoteRow = {
+	/**  Note id. */
+	id: string,
+	/**  Staff email (masked for support). */
+	author: string,
+	/**  The text. */
+	body: string,
+	/**  When. */
+	created: string,
+};
+
+/**  A notification of an alert and its outcome. */
+export type NotificationRow = {
+	/**  `pagerduty` or `email`. */
+	channel: string,
+	/**  `trigger`, `acknowledge` or `resolve`. */
+	event: string,
+	/**  `pending`, `sent` or `failed`. */
+	status: string,
+	/**  Attempts made. */
+	attempts: number,
+	/**  Next attempt (pending only). */
+	next_attempt_at: string | null,
+	/**  The last failure. */
+	last_error: string | null,
+	/**  When sent. */
+	sent_at: string | null,
 };
 
 /**  One override. */
@@ -1016,6 +1494,32 @@ export type Period =
 /**  Calendar months (UTC). */
 "month";
 
+/**  One platform database. */
+export type PgHealth = {
+	/**  `oltp`, `queue`, `olap`, `notifications`. */
+	database: string,
+	/**  Red when unreachable, yellow past a threshold. */
+	status: Status,
+	/**  Why it could not be read. */
+	error: string | null,
+	/**  Client connections to the whole server. */
+	connections: number | null,
+	/**  Client connections to this database. */
+	connections_this_db: number | null,
+	/**  `max_connections`. */
+	max_connections: number | null,
+	/**  `connections / max_connections`, percent. */
+	connections_percent: number | null,
+	/**  Queries running longer than the threshold. */
+	slow_queries: SlowQuery[],
+	/**  `blks_hit / (blks_hit + blks_read)` of this database, percent (`None` before any read). */
+	cache_hit_percent: number | null,
+	/**  Replicas streaming from this server. */
+	replicas: Replica[],
+	/**  When this server is itself a replica: seconds since the last replayed transaction. */
+	replica_lag_seconds: number | null,
+};
+
 /**
  *  Plan limits, as the platform's `plans` table carries them (`None`: unlimited on a
  *  plan, or "the plan's value" on an override).
@@ -1071,6 +1575,48 @@ export type Progress = {
 	total: number,
 };
 
+/**  Every queue's figures. */
+export type QueueOverview = {
+	/**  One per `job_queues` row, by name. */
+	queues: QueueStats[],
+	/**  Why the Redis lengths are missing, when Redis is configured but failed. */
+	redis_error: string | null,
+	/**  When measured. */
+	at: string,
+};
+
+/**  Figures of one queue. */
+export type QueueStats = {
+	/**  `job_queues.name` (`email-sending:high`). */
+	name: string,
+	/**  The Redis list (`queue:email-sending:high`); also the alert subject. */
+	redis_key: string,
+	/**  `job_queues.is_active` (false: paused). */
+	is_active: boolean,
+	/**  Jobs running now. */
+	active: number,
+	/**  Jobs `queued` in PostgreSQL. */
+	waiting_postgres: number,
+	/**  Length of the Redis list; `None` when Redis is not configured or not readable. */
+	waiting_redis: number | null,
+	/**  Jobs PostgreSQL marks `migrated_to_redis`. */
+	migrated_to_redis: number,
+	/**  Waiting in all: PostgreSQL plus Redis (or plus `migrated_to_redis` without Redis). */
+	waiting: number,
+	/**  Jobs completed in the last hour. */
+	completed_last_hour: number,
+	/**  Jobs in `failed`. */
+	failed: number,
+	/**  Jobs running for longer than the stuck threshold. */
+	stuck: number,
+	/**  Completed jobs per minute over the last hour. */
+	rate_per_minute_1h: number | null,
+	/**  Completed jobs per minute over the last 24 hours. */
+	rate_per_minute_24h: number | null,
+	/**  Green, yellow or red by the docs' rule. */
+	colour: Status,
+};
+
 /**  The reconciliation of a period. */
 export type Reconciliation = {
 	/**  Period start (UTC). */
@@ -1087,6 +1633,28 @@ export type Reconciliation = {
 	stripe_as_of: string,
 	/**  When the platform's payments were last synced. */
 	platform_as_of: string | null,
+};
+
+/**  Redis figures from `INFO`. */
+export type RedisHealth = {
+	/**  `host:port`. */
+	address: string,
+	/**  Why it could not be read (then it is down). */
+	error: string | null,
+	/**  `redis_version`. */
+	version: string | null,
+	/**  `uptime_in_seconds`. */
+	uptime_seconds: number | null,
+	/**  `used_memory`, bytes. */
+	used_memory: number | null,
+	/**  `maxmemory`, bytes (`None` when 0: unlimited). */
+	max_memory: number | null,
+	/**  `used_memory / maxmemory`, percent. */
+	memory_percent: number | null,
+	/**  `keyspace_hits / (hits + misses)`, percent (`None` before any lookup). */
+	hit_rate_percent: number | null,
+	/**  `connected_clients`. */
+	connected_clients: number | null,
 };
 
 /**  What a refund would do, for the confirmation dialog. */
@@ -1154,6 +1722,18 @@ export type Regional = {
 	timezone: string | null,
 	/**  Date format, e.g. `DD/MM/YYYY`. */
 	date_format: string | null,
+};
+
+/**  A replica seen from its primary. */
+export type Replica = {
+	/**  `application_name`. */
+	name: string,
+	/**  `client_addr`. */
+	address: string | null,
+	/**  `streaming`, … */
+	state: string | null,
+	/**  `replay_lag` in seconds. */
+	replay_lag_seconds: number | null,
 };
 
 /**  The revenue report of a month. */
@@ -1240,6 +1820,60 @@ export type SecurityPolicies = {
 	company_require_email_verification: boolean,
 };
 
+/**  One bucket of a series. */
+export type SendPoint = {
+	/**  Start of the hour or day (UTC). */
+	at: string,
+	/**  Emails sent (jobs completed). */
+	sent: number,
+	/**  Deliveries given up (jobs failed). */
+	failed: number,
+};
+
+/**  Sending figures. */
+export type SendingStats = {
+	/**  Sent in the last 60 minutes. */
+	sent_last_hour: number,
+	/**  Failed in the last 60 minutes. */
+	failed_last_hour: number,
+	/**  Sent in the last 24 hours. */
+	sent_last_24h: number,
+	/**  Failed in the last 24 hours. */
+	failed_last_24h: number,
+	/**  `failed / (sent + failed)` over 24 hours, percent. */
+	failure_percent_24h: number | null,
+	/**  The last 24 hours by hour (24 buckets, the current hour last). */
+	hourly: SendPoint[],
+	/**  The last 30 days by day (30 buckets, today last). */
+	daily: SendPoint[],
+	/**  Per sending IP, busiest first. */
+	per_ip: IpSending[],
+	/**  Per SMTP server, busiest first. */
+	per_server: ServerSending[],
+	/**  Campaign analytics of the last 30 days by day (30 buckets). */
+	campaign_daily: AnalyticsDay[],
+	/**  Campaign analytics totals over 30 days. */
+	campaigns_30d: AnalyticsTotals,
+	/**  Mailbox analytics totals of rows updated in the last 30 days. */
+	mailboxes_30d: AnalyticsTotals,
+};
+
+/**  Sending from one SMTP server (all its IPs). */
+export type ServerSending = {
+	/**  The VPS address (`vps_instances.ip_address`), or `unknown`. */
+	server: string,
+	/**  Its region. */
+	region: string | null,
+	/**  Sent in the last hour. */
+	sent_last_hour: number,
+	/**  Sent in the last 24 hours. */
+	sent_last_24h: number,
+	/**  Failed in the last 24 hours. */
+	failed_last_24h: number,
+	/**  `failed / (sent + failed)` over 24 hours, percent. */
+	failure_percent: number | null,
+};
+
 /**  How a session is held. */
 export type SessionKind = 
 /**  An opaque token looked up in `auth.sessions`: revocation is immediate. */
@@ -1272,6 +1906,15 @@ export type SessionRow = {
 	/**  Plain words for the screen when it cannot be revoked before expiry. */
 	note: string | null,
 };
+
+/**  How bad a condition is. */
+export type Severity = 
+/**  For the record; never pages. */
+"info" | 
+/**  Needs attention during working hours. */
+"warning" | 
+/**  Pages the on-call. */
+"critical";
 
 /**  Sign-in activity of a user. */
 export type SignInActivity = {
@@ -1306,6 +1949,77 @@ export type SignInRow = {
 	tenant_id: string | null,
 };
 
+/**  A silence. */
+export type SilenceRow = {
+	/**  Silence id. */
+	id: string,
+	/**  Glob on the source. */
+	source: string | null,
+	/**  Glob on the fingerprint. */
+	fingerprint: string | null,
+	/**  Glob on the subject id. */
+	subject: string | null,
+	/**  Window start. */
+	starts_at: string,
+	/**  Window end. */
+	ends_at: string,
+	/**  Why. */
+	reason: string,
+	/**  Who created it (masked for support). */
+	created_by: string,
+	/**  Who ended it early (masked for support). */
+	expired_by: string | null,
+	/**  Whether the window covers now. */
+	active: boolean,
+};
+
+/**  A query running longer than the threshold. */
+export type SlowQuery = {
+	/**  Backend pid. */
+	pid: number,
+	/**  Role running it. */
+	user: string | null,
+	/**  `active`, `idle in transaction`, … */
+	state: string | null,
+	/**  Seconds since the query started. */
+	seconds: number | null,
+	/**  The first 200 characters (emails masked for viewers without `pii.view`). */
+	query: string,
+};
+
+/**  One probe. */
+export type SmtpProbe = {
+	/**  `host:port` as configured. */
+	server: string,
+	/**  The verdict. */
+	state: SmtpState,
+	/**  TCP connect time. */
+	connect_ms: number | null,
+	/**  Time from connect to the end of the banner. */
+	banner_ms: number | null,
+	/**  The whole conversation. */
+	total_ms: number,
+	/**  The banner's first line (`220 mx.example ESMTP`). */
+	banner: string | null,
+	/**  EHLO answered 250. */
+	ehlo_ok: boolean,
+	/**  The server offered STARTTLS. */
+	starttls_offered: boolean,
+	/**  The TLS outcome, when STARTTLS was offered. */
+	tls: TlsOutcome | null,
+	/**  What made it degraded or down. */
+	problems: string[],
+};
+
+/**  Running, degraded or down. */
+export type SmtpState = 
+/**  Banner, EHLO and (where offered) TLS fine, in time. */
+"running" | 
+/**  Answers, but slowly, with a 4xx, or TLS failed. */
+"degraded" | 
+/**  No connection or no banner. */
+"down";
+
 /**  State of a soft-deleted workspace. */
 export type SoftDeleted = {
 	/**  Campaigns paused. */
@@ -1332,6 +2046,19 @@ export type StaffInfo = {
 	sandbox_only: boolean,
 };
 
+/**  Status of an area, as the overview tile shows it. */
+export type Status = 
+/**  Everything within thresholds. */
+"green" | 
+/**  Something past a warning threshold. */
+"yellow" | 
+/**  Something past a critical threshold, or down. */
+"red" | 
+/**  The profile does not name this source (grey tile). */
+"not_configured" | 
+/**  The check could not run (the reason is given). */
+"error";
+
 /**  What a Stripe sync did. */
 export type StripeSyncReport = {
 	/**  `full` or `incremental`. */
@@ -1345,6 +2072,25 @@ export type StripeSyncReport = {
 	/**  Wall time. */
 	duration_ms: number,
 };
+
+/**  What a condition is about, so the alert can name what it puts at risk. */
+export type Subject = 
+/**  A queue, by name (`queue:email-sending`). */
+{ kind: "queue"; id: string } | 
+/**  A sending IP address (`203.0.113.7`). */
+{ kind: "ip"; id: string } | 
+/**  An SMTP server, `host:port`. */
+{ kind: "smtp_server"; id: string } | 
+/**  One of the platform's databases (`oltp`, `queue`, …). */
+{ kind: "database"; id: string } | 
+/**  The Redis server. */
+{ kind: "redis" } | 
+/**  A host as Prometheus names it (its `instance` label). */
+{ kind: "host"; id: string } | 
+/**  A workspace (a `companies` row), by id. */
+{ kind: "workspace"; id: string } | 
+/**  Anything else, by name. */
+{ kind: "other"; id: string };
 
 /**  A subscription change. */
 export type SubscriptionChange = 
@@ -1427,12 +2173,36 @@ export type SyncSummary = {
 	duration_ms: number,
 };
 
+/**  One scrape target. */
+export type Target = {
+	/**  `job` label. */
+	job: string,
+	/**  `instance` label. */
+	instance: string,
+	/**  `up` now. */
+	up: boolean,
+	/**  Share of successful scrapes over 24 hours, percent. */
+	uptime_24h_percent: number | null,
+};
+
 /**  A tenant's settings and the plan that applies to it now. */
 export type TenantAdminView = {
 	/**  Branding, regional settings, billing contact, security policies. */
 	settings: TenantSettings | null,
 	/**  The subscribed plan with the overrides in effect applied. */
 	plan: EffectivePlan,
+};
+
+/**  A tenant at risk, with the workspaces concerned. */
+export type TenantAtRisk = {
+	/**  `tenants.id`. */
+	id: string,
+	/**  Its name. */
+	name: string,
+	/**  Its MRR in cents (the Tenants list's rule). */
+	mrr_cents: number,
+	/**  Its workspaces concerned. */
+	workspaces: WorkspaceAtRisk[],
 };
 
 /**  Everything the tenant detail view shows. */
@@ -1562,6 +2332,18 @@ export type TenantSort =
 "mrr" | 
 /**  By creation time. */
 "created";
+
+/**  The TLS part of a probe. */
+export type TlsOutcome = {
+	/**  The handshake completed. */
+	handshake: boolean,
+	/**  The certificate chain verified for the host name against the Mozilla roots. */
+	verified: boolean,
+	/**  `TLSv1_3`, … */
+	version: string | null,
+	/**  Why the handshake failed, or why the certificate did not verify. */
+	error: string | null,
+};
 
 /**  A trend chart for one currency. */
 export type TrendChart = {
@@ -1735,6 +2517,8 @@ export type UserWorkspace = {
 	status: string | null,
 };
 
+export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
 /**  The webhook panel. */
 export type WebhookHealth = {
 	/**  Verdict. */
@@ -1767,6 +2551,14 @@ export type WebhookStatus =
 "error" | 
 /**  No webhook log to judge from. */
 "unknown";
+
+/**  A workspace (`companies` row) at risk. */
+export type WorkspaceAtRisk = {
+	/**  `companies.id`. */
+	id: string,
+	/**  Its name. */
+	name: string,
+};
 
 /**  A workspace's health history and its trend chart. */
 export type WorkspaceHealth = {
@@ -1823,6 +2615,24 @@ export type WorkspaceRow = {
 	campaigns: number,
 	/**  Sending domains. */
 	domains: number,
+};
+
+/**  One IP in one zone. */
+export type ZoneResult = {
+	/**  The zone. */
+	zone: string,
+	/**  Clean, listed or error. */
+	status: Listing,
+	/**  The A records answered (`127.0.0.4`). */
+	codes: string[],
+	/**  What they mean: `SBL`, `SBL CSS`, `XBL`, `DROP`, `PBL`, `listed`, or the refusal. */
+	meanings: string[],
+	/**  Why the lookup failed. */
+	error: string | null,
+	/**  When this answer was obtained. */
+	checked_at: string,
+	/**  For an error: the last definitive result stored for this IP and zone, if any. */
+	previous: Listing | null,
 };
 
 /* Tauri Specta runtime */

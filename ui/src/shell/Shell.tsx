@@ -13,6 +13,7 @@ import { AuditScreen } from "../screens/audit/AuditScreen";
 import { TenantsScreen } from "../screens/tenants/TenantsScreen";
 import { UsersScreen } from "../screens/users/UsersScreen";
 import { FinanceScreen } from "../screens/finance/FinanceScreen";
+import { MonitoringScreen } from "../screens/monitoring/MonitoringScreen";
 import { WorkspacesScreen } from "../screens/workspaces/WorkspacesScreen";
 import { CommandPalette } from "./CommandPalette";
 import { OfflineBanner } from "./OfflineBanner";
@@ -122,6 +123,7 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
             {screen === "users" && <UsersScreen />}
             {screen === "workspaces" && <WorkspacesScreen />}
             {screen === "finance" && <FinanceScreen />}
+            {screen === "monitoring" && <MonitoringScreen />}
             {screen === "audit" && <AuditScreen />}
             {screen === null && (
               <EmptyView title="Nothing to show for your role" description="Your staff role grants none of this console's screens. Ask a super admin for access." />
