@@ -69,7 +69,7 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
               Redis could not be read ({overview.redis_error}); jobs PostgreSQL marks as handed to Redis are counted instead.
             </Text>
           )}
-          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="sm" data-testid="queue-table" style={{ whiteSpace: "nowrap" }}>
+          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="xs" data-testid="queue-table" style={{ whiteSpace: "nowrap" }}>
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Queue</Table.Th>
@@ -92,7 +92,7 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
                         {q.name}
                       </Text>
                       {!q.is_active && (
-                        <Badge size="xs" color="gray" variant="outline">
+                        <Badge size="xs" color="gray" variant="outline" style={{ minWidth: "max-content" }}>
                           paused
                         </Badge>
                       )}
