@@ -214,14 +214,11 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       const total = Number((await textOf(browser, testId("payment-total"))).replace(/[^0-9]/g, ""));
       assert.ok(total > 0, "the demo has payments");
       await shot(browser, "08-finance-payments");
-      const rows = await browser.$$(testId("payment-row"));
-      let opened = false;
-      for (const row of rows) {
-        if (!(await row.getText()).toLowerCase().includes("succeeded")) continue;
-        await row.click();
-        opened = true;
-        break;
-      }
+      // Element text can come back empty from WebKitWebDriver: read the rows in the page.
+      const texts = await textsOf(browser, testId("payment-row"));
+      const index = texts.findIndex((t) => t.toLowerCase().includes("succeeded"));
+      const opened = index >= 0;
+      if (opened) await (await browser.$$(testId("payment-row")))[index].click();
       assert.ok(opened, "a succeeded payment is on the first screen");
       await browser.$(testId("refund-form")).waitForDisplayed({ timeout: 10_000 });
       await typeInto(browser, testId("refund-amount"), "1.00");
