@@ -58,6 +58,9 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       const changed = seen.emails[index];
       await (await browser.$$(testId("member-role-menu")))[index].click();
       await browser.$(testId("member-role-member")).click();
+      // Let the confirmation dialog finish opening: a click during its transition is lost.
+      await browser.$(testId("confirm-role-change")).waitForClickable({ timeout: 10_000 });
+      await browser.pause(500);
       await browser.$(testId("confirm-role-change")).click();
       await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Role changed"), {
         timeout: 30_000,
@@ -118,6 +121,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       });
       await shot(browser, "04-admin-sessions-revoked");
       await browser.keys("Escape");
+      await browser.$(testId("user-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
+      await browser.pause(500);
 
       // Workspaces, worst health first: the first one's trend is a plotters chart.
       await browser.$(testId("nav-workspaces")).click();
