@@ -127,7 +127,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       // Workspaces, worst health first: the first one's trend is a plotters chart.
       await browser.$(testId("nav-workspaces")).click();
       await browser.$(testId("workspace-row")).waitForDisplayed({ timeout: 20_000 });
-      await browser.$(testId("workspace-row")).click();
+      // WebKitWebDriver does not click table rows; click the first cell.
+      await browser.$(`${testId("workspace-row")} td`).click();
       await browser.$(testId("health-chart")).waitForDisplayed({ timeout: 20_000 });
       const alt = await browser.$(testId("health-chart")).getAttribute("alt");
       assert.match(alt, /\d{4}-\d{2}-\d{2} \d+/, "the chart has the demo's daily scores");
