@@ -19,7 +19,8 @@ function formatter(currency: string): Intl.NumberFormat {
 export function formatCents(minor: number, currency = "USD"): string {
   const f = formatter(currency);
   const digits = f.resolvedOptions().maximumFractionDigits ?? 2;
-  return f.format(minor / 10 ** digits);
+  // `+ 0` turns -0 (a negated zero movement) into 0, so it never shows as "-$0.00".
+  return f.format(minor / 10 ** digits + 0);
 }
 
 /** Minor units from what a person typed ("12.5" USD → 1250), or null when it is not an amount. */
