@@ -32,6 +32,9 @@ use penguin_admin::rbac::Matrix;
 use penguin_admin::stripe::sync::StripeSyncReport;
 use penguin_admin::sync::Progress;
 use penguin_admin::tenant_admin::flags::{FlagChange, TenantFlag};
+use penguin_admin::tenant_admin::overrides::{Override, OverrideInput};
+use penguin_admin::tenant_admin::provision::{PlanChoice, ProvisionRequest, Provisioned};
+use penguin_admin::tenant_admin::support::{SupportGrant, TenantView};
 use penguin_admin::tenants::{PaletteHit, TenantDetail, TenantPage, TenantQuery};
 use penguin_admin::users::{UserDetail, UserPage, UserQuery};
 use penguin_admin::workspaces::{DeletionPreview, SoftDeleted};
@@ -455,6 +458,79 @@ pub async fn set_tenant_flag(
 ) -> Reply<FlagChange> {
     on_worker(handle, move |app| Box::pin(async move { app.set_tenant_flag(&tenant_id, &key, enabled, &reason).await }))
         .await
+}
+
+/// Every plan override, comp and trial extension of a tenant (history included), newest first.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn tenant_overrides(app: State<'_, App>, tenant_id: String) -> Reply<Vec<Override>> {
+    app.tenant_overrides(&tenant_id)
+}
+
+/// Adds an override to a tenant (reason required); then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_tenant_override(handle: AppHandle, tenant_id: String, input: OverrideInput) -> Reply<Override> {
+    on_worker(handle, move |app| Box::pin(async move { app.add_tenant_override(&tenant_id, &input).await })).await
+}
+
+/// Revokes an override from now on (reason required); then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_tenant_override(handle: AppHandle, override_id: String, reason: String) -> Reply<Override> {
+    on_worker(handle, move |app| Box::pin(async move { app.revoke_tenant_override(&override_id, &reason).await }))
+        .await
+}
+
+/// The active plans a test tenant can subscribe to, cheapest first.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn provision_plans(app: State<'_, App>) -> Reply<Vec<PlanChoice>> {
+    app.provision_plans()
+}
+
+/// Creates a test tenant (owner, workspace, subscription); then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn provision_tenant(handle: AppHandle, request: ProvisionRequest) -> Reply<Provisioned> {
+    on_worker(handle, move |app| Box::pin(async move { app.provision_tenant(&request).await })).await
+}
+
+/// Opens support access to a tenant (reason, ticket, minutes; null: 60); then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_support_access(
+    handle: AppHandle,
+    tenant_id: String,
+    reason: String,
+    ticket: String,
+    minutes: Option<u32>,
+) -> Reply<SupportGrant> {
+    on_worker(handle, move |app| {
+        Box::pin(async move { app.open_support_access(&tenant_id, &reason, &ticket, minutes).await })
+    })
+    .await
+}
+
+/// The tenant's data, read-only, under the viewer's valid grant (each view is audited).
+#[tauri::command]
+#[specta::specta]
+pub async fn view_as_tenant(handle: AppHandle, grant_id: String) -> Reply<TenantView> {
+    on_worker(handle, move |app| Box::pin(async move { app.view_as_tenant(&grant_id).await })).await
+}
+
+/// Closes a support-access grant before it expires; then syncs.
+#[tauri::command]
+#[specta::specta]
+pub async fn close_support_access(handle: AppHandle, grant_id: String) -> Reply<SupportGrant> {
+    on_worker(handle, move |app| Box::pin(async move { app.close_support_access(&grant_id).await })).await
+}
+
+/// The signed-in staff member's support-access grants (of one tenant, or all), newest first.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn my_support_grants(app: State<'_, App>, tenant_id: Option<String>) -> Reply<Vec<SupportGrant>> {
+    app.my_support_grants(tenant_id.as_deref())
 }
 
 /// Runs the monitoring checks of `only` (every area when empty) and returns every area

@@ -1,10 +1,13 @@
 //! The tenant drawer's admin tabs: the organization's settings as the tenant sees them,
-//! the effective plan after overrides, and per-tenant feature flags.
+//! the effective plan after overrides, per-tenant feature flags and plan overrides;
+//! support access ("view as tenant"); and sandbox tenants for QA.
 
 use super::{App, AppError, ErrorCode};
 use crate::tenant_admin::flags::{self, FlagChange, TenantFlag};
-use crate::tenant_admin::overrides::{self, EffectivePlan};
+use crate::tenant_admin::overrides::{self, EffectivePlan, Override, OverrideInput};
+use crate::tenant_admin::provision::{self, PlanChoice, ProvisionRequest, Provisioned};
 use crate::tenant_admin::settings::{self, TenantSettings};
+use crate::tenant_admin::support::{self, SupportGrant, TenantView};
 use crate::tenant_admin::TenantAdminError;
 
 /// A tenant's settings and the plan that applies to it now.
@@ -60,5 +63,85 @@ impl App {
         let change = flags::set_flag(&central, &staff, &self.client, tenant_id, key, enabled, reason).await?;
         self.sync_after_action().await;
         Ok(change)
+    }
+
+    /// Every override of a tenant (in effect, expired and revoked), newest first.
+    pub fn tenant_overrides(&self, tenant_id: &str) -> Result<Vec<Override>, AppError> {
+        let staff = self.staff()?;
+        Ok(overrides::list(&self.read_cache()?, &staff, tenant_id)?)
+    }
+
+    /// Adds a plan override, comp or trial extension (reason required), then syncs.
+    pub async fn add_tenant_override(&self, tenant_id: &str, input: &OverrideInput) -> Result<Override, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let added = overrides::add(&central, &staff, &self.client, tenant_id, input).await?;
+        self.sync_after_action().await;
+        Ok(added)
+    }
+
+    /// Revokes an override from now on (reason required), then syncs.
+    pub async fn revoke_tenant_override(&self, override_id: &str, reason: &str) -> Result<Override, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let revoked = overrides::revoke(&central, &staff, &self.client, override_id, reason).await?;
+        self.sync_after_action().await;
+        Ok(revoked)
+    }
+
+    /// The active plans a test tenant can subscribe to, cheapest first.
+    pub fn provision_plans(&self) -> Result<Vec<PlanChoice>, AppError> {
+        let staff = self.staff()?;
+        Ok(provision::plans(&self.read_cache()?, &staff)?)
+    }
+
+    /// Creates a test tenant (owner, workspace, subscription), then syncs so it is listed.
+    pub async fn provision_tenant(&self, request: &ProvisionRequest) -> Result<Provisioned, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let made = provision::provision(&central, &staff, &self.client, request).await?;
+        self.sync_after_action().await;
+        Ok(made)
+    }
+
+    /// Opens support access to a tenant (reason, ticket, minutes: default 60, at most 480),
+    /// then syncs so the grant is listed.
+    pub async fn open_support_access(
+        &self,
+        tenant_id: &str,
+        reason: &str,
+        ticket: &str,
+        minutes: Option<u32>,
+    ) -> Result<SupportGrant, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let grant = support::open(&central, &staff, &self.client, tenant_id, reason, ticket, minutes).await?;
+        self.sync_after_action().await;
+        Ok(grant)
+    }
+
+    /// The tenant's data, read-only, under one of the viewer's valid grants; each view is
+    /// audited. No sync: a view changes nothing but the grant's view count.
+    pub async fn view_as_tenant(&self, grant_id: &str) -> Result<TenantView, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let conn = self.read_cache()?;
+        Ok(support::view_as(&central, &conn, &staff, &self.client, grant_id).await?)
+    }
+
+    /// Closes a grant before it expires, then syncs.
+    pub async fn close_support_access(&self, grant_id: &str) -> Result<SupportGrant, AppError> {
+        let staff = self.staff()?;
+        let central = self.central().await?;
+        let closed = support::close(&central, &staff, &self.client, grant_id).await?;
+        self.sync_after_action().await;
+        Ok(closed)
+    }
+
+    /// The signed-in staff member's own grants (of one tenant, or all), newest first.
+    pub fn my_support_grants(&self, tenant_id: Option<&str>) -> Result<Vec<SupportGrant>, AppError> {
+        let staff = self.staff()?;
+        let all = support::grants(&self.read_cache()?, &staff, tenant_id)?;
+        Ok(all.into_iter().filter(|g| g.staff_email.eq_ignore_ascii_case(&staff.email)).collect())
     }
 }

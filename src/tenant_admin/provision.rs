@@ -9,9 +9,10 @@
 
 use chrono::{DateTime, Months, Utc};
 
-use super::TenantAdminError;
+use super::{has_table, TenantAdminError};
 use crate::audit::{self, AuditEntry};
 use crate::auth::{permissions, AuthError, ClientInfo, Staff};
+use crate::cache::CacheError;
 use crate::central::Central;
 
 /// What to create.
@@ -52,6 +53,38 @@ pub struct Provisioned {
     pub sandbox: bool,
     /// End of the first (monthly) period (UTC, RFC 3339).
     pub current_period_end: String,
+}
+
+/// A plan a test tenant can subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PlanChoice {
+    /// Slug, for [`ProvisionRequest::plan_slug`].
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// List price per month, cents.
+    pub price_monthly_cents: Option<i64>,
+}
+
+/// The active plans, cheapest first, from the cache: what [`provision`] accepts, so a form
+/// can offer a choice rather than a free-text slug.
+pub fn plans(conn: &rusqlite::Connection, staff: &Staff) -> Result<Vec<PlanChoice>, TenantAdminError> {
+    staff.require_any(&[permissions::TENANTS_PROVISION_SANDBOX, permissions::TENANTS_MANAGE])?;
+    if !has_table(conn, "plans")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT slug, name, price_monthly FROM plans WHERE COALESCE(is_active, 1)
+             ORDER BY COALESCE(price_monthly, 0), name",
+        )
+        .map_err(CacheError::sql("reading plans"))?;
+    let rows = stmt
+        .query_map([], |r| Ok(PlanChoice { slug: r.get(0)?, name: r.get(1)?, price_monthly_cents: r.get(2)? }))
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(CacheError::sql("reading plans"))?;
+    Ok(rows)
 }
 
 fn field(what: &str, value: &str, max: usize) -> Result<String, TenantAdminError> {

@@ -96,6 +96,24 @@ export const commands = {
 	tenantFlags: (tenantId: string) => typedError<TenantFlag[], AppError>(__TAURI_INVOKE("tenant_flags", { tenantId })),
 	/**  Sets a flag for one tenant (null: back to the platform's value), with a reason; then syncs. */
 	setTenantFlag: (tenantId: string, key: string, enabled: boolean | null, reason: string) => typedError<FlagChange, AppError>(__TAURI_INVOKE("set_tenant_flag", { tenantId, key, enabled, reason })),
+	/**  Every plan override, comp and trial extension of a tenant (history included), newest first. */
+	tenantOverrides: (tenantId: string) => typedError<Override[], AppError>(__TAURI_INVOKE("tenant_overrides", { tenantId })),
+	/**  Adds an override to a tenant (reason required); then syncs. */
+	addTenantOverride: (tenantId: string, input: OverrideInput) => typedError<Override, AppError>(__TAURI_INVOKE("add_tenant_override", { tenantId, input })),
+	/**  Revokes an override from now on (reason required); then syncs. */
+	revokeTenantOverride: (overrideId: string, reason: string) => typedError<Override, AppError>(__TAURI_INVOKE("revoke_tenant_override", { overrideId, reason })),
+	/**  The active plans a test tenant can subscribe to, cheapest first. */
+	provisionPlans: () => typedError<PlanChoice[], AppError>(__TAURI_INVOKE("provision_plans")),
+	/**  Creates a test tenant (owner, workspace, subscription); then syncs. */
+	provisionTenant: (request: ProvisionRequest) => typedError<Provisioned, AppError>(__TAURI_INVOKE("provision_tenant", { request })),
+	/**  Opens support access to a tenant (reason, ticket, minutes; null: 60); then syncs. */
+	openSupportAccess: (tenantId: string, reason: string, ticket: string, minutes: number | null) => typedError<SupportGrant, AppError>(__TAURI_INVOKE("open_support_access", { tenantId, reason, ticket, minutes })),
+	/**  The tenant's data, read-only, under the viewer's valid grant (each view is audited). */
+	viewAsTenant: (grantId: string) => typedError<TenantView, AppError>(__TAURI_INVOKE("view_as_tenant", { grantId })),
+	/**  Closes a support-access grant before it expires; then syncs. */
+	closeSupportAccess: (grantId: string) => typedError<SupportGrant, AppError>(__TAURI_INVOKE("close_support_access", { grantId })),
+	/**  The signed-in staff member's support-access grants (of one tenant, or all), newest first. */
+	mySupportGrants: (tenantId: string | null) => typedError<SupportGrant[], AppError>(__TAURI_INVOKE("my_support_grants", { tenantId })),
 	/**  Workspaces of a tenant (or of all tenants when null), worst health first. */
 	workspaces: (tenantId: string | null) => typedError<WorkspaceHealthRow[], AppError>(__TAURI_INVOKE("workspaces", { tenantId })),
 	/**  A workspace's health history and its trend chart (SVG). */
@@ -1362,6 +1380,23 @@ export type Override = {
 	revoked: string | null,
 };
 
+/**  A new override. */
+export type OverrideInput = {
+	/**  Kind. */
+	kind: OverrideKind,
+	/**  Custom monthly price in cents (plan overrides only). */
+	price_monthly_cents: number | null,
+	/**  Custom limits (plan overrides only). */
+	limits: PlanLimits,
+	/**
+	 *  Expiry: `YYYY-MM-DD` (the end of that day, UTC) or RFC 3339. Required for comps
+	 *  and trials; optional for plan overrides.
+	 */
+	expires: string | null,
+	/**  Why; recorded with the override and in the audit log. */
+	reason: string,
+};
+
 /**  What an override changes. */
 export type OverrideKind = 
 /**  Custom price and/or limits. */
@@ -1520,6 +1555,16 @@ export type PgHealth = {
 	replica_lag_seconds: number | null,
 };
 
+/**  A plan a test tenant can subscribe to. */
+export type PlanChoice = {
+	/**  Slug, for [`ProvisionRequest::plan_slug`]. */
+	slug: string,
+	/**  Name. */
+	name: string,
+	/**  List price per month, cents. */
+	price_monthly_cents: number | null,
+};
+
 /**
  *  Plan limits, as the platform's `plans` table carries them (`None`: unlimited on a
  *  plan, or "the plan's value" on an override).
@@ -1573,6 +1618,42 @@ export type Progress = {
 	done: number,
 	/**  Rows expected in all (an estimate for full reloads, from the planner's statistics). */
 	total: number,
+};
+
+/**  What to create. */
+export type ProvisionRequest = {
+	/**  Tenant (organization) name. */
+	tenant_name: string,
+	/**  The owner's email (must not belong to an existing user). */
+	owner_email: string,
+	/**  The owner's name. */
+	owner_name: string,
+	/**  The workspace's name. */
+	workspace_name: string,
+	/**  Plan slug (`starter`, `pro`, `enterprise`…). */
+	plan_slug: string,
+	/**  A sandbox (QA) tenant; `false` needs `tenants.manage`. */
+	sandbox: boolean,
+};
+
+/**  What was created. */
+export type Provisioned = {
+	/**  The new tenant. */
+	tenant_id: string,
+	/**  Its owner. */
+	owner_user_id: string,
+	/**  Its workspace (`companies.id`). */
+	workspace_id: string,
+	/**  Its workspace slug (`companies.workspace_name`). */
+	workspace_slug: string,
+	/**  Its subscription. */
+	subscription_id: string,
+	/**  The plan's name. */
+	plan: string,
+	/**  Whether it is a sandbox. */
+	sandbox: boolean,
+	/**  End of the first (monthly) period (UTC, RFC 3339). */
+	current_period_end: string,
 };
 
 /**  Every queue's figures. */
@@ -2161,6 +2242,28 @@ export type SubscriptionRow = {
 	customer_email: string | null,
 };
 
+/**  A support-access grant. */
+export type SupportGrant = {
+	/**  Grant id (pass it to [`view_as`]). */
+	id: string,
+	/**  Tenant. */
+	tenant_id: string,
+	/**  Who opened it. */
+	staff_email: string,
+	/**  Why. */
+	reason: string,
+	/**  Ticket reference, normalised (`ABC-123`, `#123`). */
+	ticket: string,
+	/**  Opened (UTC, RFC 3339). */
+	opened: string,
+	/**  Expires (UTC, RFC 3339). */
+	expires: string,
+	/**  Closed early, if it was. */
+	closed: string | null,
+	/**  Views recorded under it. */
+	views: number,
+};
+
 /**  Summary of a sync for the UI. */
 export type SyncSummary = {
 	/**  Tables synced. */
@@ -2332,6 +2435,16 @@ export type TenantSort =
 "mrr" | 
 /**  By creation time. */
 "created";
+
+/**  A tenant's data, read-only, under a grant. */
+export type TenantView = {
+	/**  The grant, with this view counted. */
+	grant: SupportGrant,
+	/**  The tenant detail (members, workspaces, subscription, flags). */
+	detail: TenantDetail,
+	/**  Its settings. */
+	settings: TenantSettings | null,
+};
 
 /**  The TLS part of a probe. */
 export type TlsOutcome = {
