@@ -7,13 +7,14 @@ import { Badge, Button, Group, Modal, Select, SimpleGrid, Stack, Table, Text, Te
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { commands, type PlanLimits, type TenantFlag } from "../../bindings";
+import { commands, type TenantFlag, type TenantSettings } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { ErrorState, LoadingState } from "../../components/StateViews";
-import { numbers } from "../../format/locale";
 import { formatCents } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
 import { useSession } from "../../shell/session";
+import { OverridesPanel } from "./OverridesPanel";
+import { LIMITS, limit } from "./planLimits";
 
 function Field({ label, value }: { label: string; value: string }) {
   return (
@@ -25,16 +26,6 @@ function Field({ label, value }: { label: string; value: string }) {
 }
 
 const yesNo = (v: boolean) => (v ? "Yes" : "No");
-const limit = (v: number | null) => (v === null ? "Unlimited" : numbers.format(v));
-const LIMITS: [keyof PlanLimits, string][] = [
-  ["max_users", "Users"],
-  ["max_domains", "Domains"],
-  ["max_email_accounts", "Email accounts"],
-  ["max_emails_per_month", "Emails / month"],
-  ["max_campaigns_per_month", "Campaigns / month"],
-  ["max_contacts", "Contacts"],
-  ["max_storage_gb", "Storage (GB)"],
-];
 
 export function TenantSettingsPanel({ tenantId }: { tenantId: string }) {
   const view = useQuery({ queryKey: ["tenant-admin", tenantId], queryFn: () => unwrap(commands.tenantAdmin(tenantId)) });
@@ -47,7 +38,10 @@ export function TenantSettingsPanel({ tenantId }: { tenantId: string }) {
         <Title order={5}>Plan</Title>
         <Group gap="xs">
           <Text size="sm">{plan.base.name ?? "No plan"}</Text>
-          <Text size="sm" className="tabular">{plan.price_monthly_cents === null ? "" : `${formatCents(plan.price_monthly_cents)} / month`}</Text>
+          <Text size="sm" className="tabular" data-testid="effective-price">{plan.price_monthly_cents === null ? "" : `${formatCents(plan.price_monthly_cents)} / month`}</Text>
+          {plan.base.price_monthly_cents !== null && plan.price_monthly_cents !== plan.base.price_monthly_cents && (
+            <Text size="xs" c="dimmed" td="line-through" className="tabular">{formatCents(plan.base.price_monthly_cents)}</Text>
+          )}
           {plan.comped_until && <Badge color="violet" variant="light">Comped until {formatDate(plan.comped_until)}</Badge>}
           {plan.trial_until && <Badge color="cyan" variant="light">Trial until {formatDate(plan.trial_until)}</Badge>}
           {plan.applied.length > 0 && <Badge variant="outline">{plan.applied.length} override{plan.applied.length > 1 ? "s" : ""}</Badge>}
@@ -57,45 +51,45 @@ export function TenantSettingsPanel({ tenantId }: { tenantId: string }) {
             <Field key={key} label={label} value={limit(plan.limits[key])} />
           ))}
         </SimpleGrid>
-        {plan.applied.map((o) => (
-          <Text key={o.id} size="xs" c="dimmed">
-            {o.kind} override{o.price_monthly_cents !== null ? ` at ${formatCents(o.price_monthly_cents)}` : ""}, {o.expires ? `until ${formatDate(o.expires)}` : "no end"} — {o.reason} ({o.created_by})
-          </Text>
-        ))}
       </Stack>
-      {settings === null ? (
-        <Text size="sm" c="dimmed">This tenant has no settings row yet.</Text>
-      ) : (
-        <>
-          <Stack gap="xs">
-            <Title order={5}>Branding and region</Title>
-            <SimpleGrid cols={4} spacing="xs">
-              <Field label="Primary colour" value={settings.branding.primary_color ?? "Default"} />
-              <Field label="Logo" value={settings.branding.logo_url ? "Custom" : "Default"} />
-              <Field label="Timezone" value={settings.regional.timezone ?? "—"} />
-              <Field label="Date format" value={settings.regional.date_format ?? "—"} />
-            </SimpleGrid>
-          </Stack>
-          <Stack gap="xs">
-            <Title order={5}>Billing contact</Title>
-            <SimpleGrid cols={3} spacing="xs">
-              <Field label="Billing email" value={settings.billing.billing_email ?? "—"} />
-              <Field label="Contact" value={`${settings.billing.contact_name ?? "—"} ${settings.billing.contact_email ? `(${settings.billing.contact_email})` : ""}`} />
-              <Field label="Address" value={settings.billing.billing_address ?? "—"} />
-            </SimpleGrid>
-          </Stack>
-          <Stack gap="xs">
-            <Title order={5}>Security policies{settings.security.defaults ? " (platform defaults)" : ""}</Title>
-            <SimpleGrid cols={4} spacing="xs">
-              <Field label="Password length" value={`${settings.security.password_min_length}+`} />
-              <Field label="Two-factor required" value={yesNo(settings.security.two_factor_required)} />
-              <Field label="Session timeout" value={`${settings.security.session_timeout_hours} h`} />
-              <Field label="Lock after" value={`${settings.security.max_login_attempts} failed sign-ins`} />
-            </SimpleGrid>
-          </Stack>
-        </>
-      )}
+      <OverridesPanel tenantId={tenantId} appliedIds={plan.applied.map((o) => o.id)} planLimits={plan.base.limits} />
+      <SettingsSections settings={settings} />
     </Stack>
+  );
+}
+
+/** Branding, region, billing contact and security, as the tenant sees them (already masked for support). */
+export function SettingsSections({ settings }: { settings: TenantSettings | null }) {
+  if (settings === null) return <Text size="sm" c="dimmed">This tenant has no settings row yet.</Text>;
+  return (
+    <>
+      <Stack gap="xs">
+        <Title order={5}>Branding and region</Title>
+        <SimpleGrid cols={4} spacing="xs">
+          <Field label="Primary colour" value={settings.branding.primary_color ?? "Default"} />
+          <Field label="Logo" value={settings.branding.logo_url ? "Custom" : "Default"} />
+          <Field label="Timezone" value={settings.regional.timezone ?? "—"} />
+          <Field label="Date format" value={settings.regional.date_format ?? "—"} />
+        </SimpleGrid>
+      </Stack>
+      <Stack gap="xs">
+        <Title order={5}>Billing contact</Title>
+        <SimpleGrid cols={3} spacing="xs">
+          <Field label="Billing email" value={settings.billing.billing_email ?? "—"} />
+          <Field label="Contact" value={`${settings.billing.contact_name ?? "—"} ${settings.billing.contact_email ? `(${settings.billing.contact_email})` : ""}`} />
+          <Field label="Address" value={settings.billing.billing_address ?? "—"} />
+        </SimpleGrid>
+      </Stack>
+      <Stack gap="xs">
+        <Title order={5}>Security policies{settings.security.defaults ? " (platform defaults)" : ""}</Title>
+        <SimpleGrid cols={4} spacing="xs">
+          <Field label="Password length" value={`${settings.security.password_min_length}+`} />
+          <Field label="Two-factor required" value={yesNo(settings.security.two_factor_required)} />
+          <Field label="Session timeout" value={`${settings.security.session_timeout_hours} h`} />
+          <Field label="Lock after" value={`${settings.security.max_login_attempts} failed sign-ins`} />
+        </SimpleGrid>
+      </Stack>
+    </>
   );
 }
 

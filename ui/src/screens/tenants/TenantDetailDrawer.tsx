@@ -12,6 +12,7 @@ import { formatDate } from "../../format/time";
 import { MembersTable, SubscriptionPanel, WorkspacesTable } from "./detailSections";
 import { TenantFlagsPanel, TenantSettingsPanel } from "./TenantAdminPanels";
 import { StatusBadge } from "./StatusBadge";
+import { SupportAccessButton } from "./SupportAccess";
 import { useSession } from "../../shell/session";
 
 export function TenantDetailDrawer({ tenantId, onClose }: { tenantId: string | null; onClose: () => void }) {
@@ -66,6 +67,9 @@ function DetailBody({ detail }: { detail: TenantDetail }) {
               sandbox
             </Badge>
           )}
+          <Group ml="auto">
+            <SupportAccessButton tenantId={tenant.id} tenantName={tenant.name} />
+          </Group>
         </Group>
         <CopyButton value={tenant.id}>
           {({ copied, copy }) => (

@@ -1,15 +1,16 @@
 // Tenants: a searchable, sortable, virtualised list of every tenant, and the tenant
 // detail. Keyboard: type to search, arrows move, Enter opens, Esc closes.
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
-import { Group, Loader, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Button, Group, Loader, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { IconBuildingSkyscraper, IconSearch } from "@tabler/icons-react";
+import { IconBuildingSkyscraper, IconPlus, IconSearch } from "@tabler/icons-react";
 import type { SortingState } from "@tanstack/react-table";
 
 import type { TenantSort } from "../../bindings";
 import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
 import { formatAge } from "../../format/time";
 import { useSession } from "../../shell/session";
+import { NewSandboxTenantModal, useCanProvision } from "./NewSandboxTenantModal";
 import { TenantDetailDrawer } from "./TenantDetailDrawer";
 import { TenantTable } from "./TenantTable";
 import { useTenantPages } from "./useTenantPages";
@@ -29,6 +30,8 @@ export function TenantsScreen({
 }) {
   const { staff } = useSession();
   const searchRef = useRef<HTMLInputElement>(null);
+  const canProvision = useCanProvision();
+  const [provisioning, setProvisioning] = useState(false);
   const [search, setSearch] = useState("");
   const [debounced] = useDebouncedValue(search.trim(), 150);
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
@@ -139,20 +142,36 @@ export function TenantsScreen({
             {staff.sandbox_only ? "Sandbox tenants only · " : ""}Data as of {formatAge(pages.asOf)} · ↑↓ to move, Enter to open
           </Text>
         </div>
-        <TextInput
-          ref={searchRef}
-          value={search}
-          onChange={(e) => setSearch(e.currentTarget.value)}
-          placeholder="Search name, id, email…"
-          leftSection={<IconSearch size={16} />}
-          w={340}
-          autoFocus
-          aria-label="Search tenants"
-          data-testid="tenant-search"
-          error={search.length > SEARCH_LIMIT ? `Only the first ${SEARCH_LIMIT} characters are searched` : undefined}
-        />
+        <Group gap="sm" wrap="nowrap">
+          {canProvision && (
+            <Button variant="light" leftSection={<IconPlus size={16} />} onClick={() => setProvisioning(true)} data-testid="provision-open">
+              New sandbox tenant
+            </Button>
+          )}
+          <TextInput
+            ref={searchRef}
+            value={search}
+            onChange={(e) => setSearch(e.currentTarget.value)}
+            placeholder="Search name, id, email…"
+            leftSection={<IconSearch size={16} />}
+            w={340}
+            autoFocus
+            aria-label="Search tenants"
+            data-testid="tenant-search"
+            error={search.length > SEARCH_LIMIT ? `Only the first ${SEARCH_LIMIT} characters are searched` : undefined}
+          />
+        </Group>
       </Group>
       <div style={{ flex: 1, minHeight: 0 }}>{body}</div>
+      {provisioning && (
+        <NewSandboxTenantModal
+          onClose={() => setProvisioning(false)}
+          onCreated={(id) => {
+            setProvisioning(false);
+            onOpenTenant(id);
+          }}
+        />
+      )}
       <TenantDetailDrawer
         tenantId={openTenantId}
         onClose={() => {
