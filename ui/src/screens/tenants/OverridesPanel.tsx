@@ -27,7 +27,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { commands, type Override, type OverrideKind, type PlanLimits } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { ErrorState, LoadingState } from "../../components/StateViews";
-import { numbers } from "../../format/locale";
+import { LOCALE, numbers } from "../../format/locale";
 import { formatCents, parseMajor } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
 import { useSession } from "../../shell/session";
@@ -41,13 +41,26 @@ const KIND_LABEL: Record<OverrideKind, string> = { plan: "Plan override", comp: 
 
 type Status = { label: string; color: string; live: boolean };
 
-/** Where an override stands now; `applied` are the ones the effective plan uses. */
+/** Where an override stands now; `applied` are the ones the effective plan uses (the
+ *  newest of each kind in effect), so an older one of the same kind is superseded. */
 function statusOf(o: Override, applied: Set<string>, now: number): Status {
-  if (o.revoked && Date.parse(o.revoked) <= now) return { label: `Revoked ${formatDate(o.revoked)}`, color: "gray", live: false };
+  if (o.revoked) return { label: `Revoked ${formatDate(o.revoked)}`, color: "gray", live: false };
   if (o.expires && Date.parse(o.expires) <= now) return { label: "Expired", color: "gray", live: false };
-  if (Date.parse(o.starts) > now) return { label: "Scheduled", color: "blue", live: true };
   if (applied.has(o.id)) return { label: "Applies", color: "green", live: true };
   return { label: "Superseded", color: "yellow", live: true };
+}
+
+const utcDay = new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeZone: "UTC" });
+
+/** An override's end as the day it was given for: an expiry at midnight UTC (what a
+ *  day entered in the form becomes) reads as the day before, "through Dec 31, 2027". */
+export function formatEnd(iso: string | null): string {
+  if (!iso) return "No end";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "—";
+  return new Date(t).getUTCHours() === 0 && new Date(t).getUTCMinutes() === 0 && new Date(t).getUTCSeconds() === 0
+    ? utcDay.format(new Date(t - 1))
+    : formatDateTime(iso);
 }
 
 /** "$49.00 / month · Domains 20 · Users 10", "Free", "Trial". */
@@ -92,9 +105,9 @@ export function OverridesPanel({ tenantId, appliedIds, planLimits }: { tenantId:
               <Table.Tr>
                 <Table.Th>Kind</Table.Th>
                 <Table.Th>Values</Table.Th>
-                <Table.Th>Until</Table.Th>
+                <Table.Th>Through</Table.Th>
                 <Table.Th>Added by</Table.Th>
-                <Table.Th>Status</Table.Th>
+                <Table.Th miw={110}>Status</Table.Th>
                 {manage && <Table.Th />}
               </Table.Tr>
             </Table.Thead>
@@ -106,13 +119,13 @@ export function OverridesPanel({ tenantId, appliedIds, planLimits }: { tenantId:
                     <Text size="sm" className="tabular">{describe(o)}</Text>
                     <Text size="xs" c="dimmed" lineClamp={2} title={o.reason}>{o.reason}</Text>
                   </Table.Td>
-                  <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>{o.expires ? formatDate(o.expires) : "No end"}</Table.Td>
+                  <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>{formatEnd(o.expires)}</Table.Td>
                   <Table.Td>
                     <Text size="xs">{o.created_by}</Text>
                     <Text size="xs" c="dimmed" className="tabular">{formatDateTime(o.created)}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Badge size="sm" variant="light" color={status.color} data-testid="override-status">{status.label}</Badge>
+                    <Badge size="sm" variant="light" color={status.color} style={{ flexShrink: 0, overflow: "visible" }} data-testid="override-status">{status.label}</Badge>
                   </Table.Td>
                   {manage && (
                     <Table.Td ta="right">
@@ -268,14 +281,14 @@ function AddOverrideModal({ tenantId, planLimits, onClose }: { tenantId: string;
         )}
         <TextInput
           label={plan ? "Ends (optional)" : "Ends"}
-          description="The override applies to the end of this day (UTC)."
+          description="Through the end of this day, UTC"
           type="date"
           min={todayUtc()}
           value={expires}
           onChange={(e) => setExpires(e.currentTarget.value)}
           error={errors.expires}
           required={!plan}
-          w={220}
+          w={240}
           data-testid="override-expires"
         />
         <Textarea label="Reason (for the audit log)" placeholder="The contract, partnership or POC this is for" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} error={errors.reason} data-testid="override-reason" />
@@ -321,7 +334,7 @@ function RevokeOverrideModal({ override, onClose }: { override: Override; onClos
     <Modal opened onClose={onClose} title={`Revoke ${KIND_LABEL[override.kind].toLowerCase()}`} centered>
       <Stack data-testid="override-revoke-form">
         <Text size="sm">
-          {describe(override)}, {override.expires ? `until ${formatDate(override.expires)}` : "no end date"}. It stops applying now; the history keeps it.
+          {describe(override)}, {override.expires ? `through ${formatEnd(override.expires)}` : "no end date"}. It stops applying now; the history keeps it.
         </Text>
         <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-testid="override-revoke-reason" />
         {problem && (

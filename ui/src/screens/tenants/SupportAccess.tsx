@@ -219,12 +219,12 @@ function TenantViewModal({ grant, tenantName, onClose }: { grant: SupportGrant; 
   else {
     const { detail, settings } = view.data;
     body = (
-      <Tabs defaultValue="members" keepMounted={false} data-testid="view-as-data">
+      <Tabs defaultValue="members" keepMounted={false} mih={320} data-testid="view-as-data">
         <Tabs.List>
-          <Tabs.Tab value="members">Members ({detail.members.length})</Tabs.Tab>
-          <Tabs.Tab value="workspaces">Workspaces ({detail.workspaces.length})</Tabs.Tab>
-          <Tabs.Tab value="subscription">Subscription</Tabs.Tab>
-          <Tabs.Tab value="settings">Settings</Tabs.Tab>
+          <Tabs.Tab value="members" data-testid="view-as-tab-members">Members ({detail.members.length})</Tabs.Tab>
+          <Tabs.Tab value="workspaces" data-testid="view-as-tab-workspaces">Workspaces ({detail.workspaces.length})</Tabs.Tab>
+          <Tabs.Tab value="subscription" data-testid="view-as-tab-subscription">Subscription</Tabs.Tab>
+          <Tabs.Tab value="settings" data-testid="view-as-tab-settings">Settings</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersTable members={detail.members} />
@@ -246,7 +246,7 @@ function TenantViewModal({ grant, tenantName, onClose }: { grant: SupportGrant; 
 
   const minutesLeft = Math.max(1, Math.ceil(left / 60_000));
   return (
-    <Modal opened onClose={onClose} size="min(1000px, 92vw)" centered withCloseButton={false} padding="lg" data-testid="view-as-modal">
+    <Modal opened onClose={onClose} size="min(1000px, 92vw)" yOffset="6vh" withCloseButton={false} padding="lg" data-testid="view-as-modal">
       <Stack gap="md">
         <Alert
           color={expired ? "gray" : "orange"}
@@ -277,11 +277,20 @@ function TenantViewModal({ grant, tenantName, onClose }: { grant: SupportGrant; 
             </Group>
           </Group>
         </Alert>
-        <Group gap="xs">
-          <Badge variant="outline" color="gray">Read-only</Badge>
-          <Text size="xs" c="dimmed">
+        <Group gap="xs" wrap="nowrap">
+          <Badge variant="outline" color="gray" style={{ flexShrink: 0 }}>
+            Read-only
+          </Badge>
+          <Text size="xs" c="dimmed" style={{ flex: 1 }} lineClamp={2}>
             Opened {formatClock(current.opened)} by {current.staff_email} · {current.views} view{current.views === 1 ? "" : "s"} recorded · {current.reason}
           </Text>
+          {!expired && (
+            <Tooltip label="The access stays open until it expires; the drawer's button resumes it">
+              <Button size="compact-xs" variant="subtle" color="gray" onClick={onClose} data-testid="view-as-hide">
+                Hide
+              </Button>
+            </Tooltip>
+          )}
         </Group>
         {body}
       </Stack>

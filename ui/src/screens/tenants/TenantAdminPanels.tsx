@@ -11,9 +11,9 @@ import { commands, type TenantFlag, type TenantSettings } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { ErrorState, LoadingState } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
-import { formatDate, formatDateTime } from "../../format/time";
+import { formatDateTime } from "../../format/time";
 import { useSession } from "../../shell/session";
-import { OverridesPanel } from "./OverridesPanel";
+import { formatEnd, OverridesPanel } from "./OverridesPanel";
 import { LIMITS, limit } from "./planLimits";
 
 function Field({ label, value }: { label: string; value: string }) {
@@ -42,8 +42,8 @@ export function TenantSettingsPanel({ tenantId }: { tenantId: string }) {
           {plan.base.price_monthly_cents !== null && plan.price_monthly_cents !== plan.base.price_monthly_cents && (
             <Text size="xs" c="dimmed" td="line-through" className="tabular">{formatCents(plan.base.price_monthly_cents)}</Text>
           )}
-          {plan.comped_until && <Badge color="violet" variant="light">Comped until {formatDate(plan.comped_until)}</Badge>}
-          {plan.trial_until && <Badge color="cyan" variant="light">Trial until {formatDate(plan.trial_until)}</Badge>}
+          {plan.comped_until && <Badge color="violet" variant="light">Comped through {formatEnd(plan.comped_until)}</Badge>}
+          {plan.trial_until && <Badge color="cyan" variant="light">Trial through {formatEnd(plan.trial_until)}</Badge>}
           {plan.applied.length > 0 && <Badge variant="outline">{plan.applied.length} override{plan.applied.length > 1 ? "s" : ""}</Badge>}
         </Group>
         <SimpleGrid cols={4} spacing="xs">
