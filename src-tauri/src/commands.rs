@@ -478,8 +478,7 @@ pub async fn add_tenant_override(handle: AppHandle, tenant_id: String, input: Ov
 #[tauri::command]
 #[specta::specta]
 pub async fn revoke_tenant_override(handle: AppHandle, override_id: String, reason: String) -> Reply<Override> {
-    on_worker(handle, move |app| Box::pin(async move { app.revoke_tenant_override(&override_id, &reason).await }))
-        .await
+    on_worker(handle, move |app| Box::pin(async move { app.revoke_tenant_override(&override_id, &reason).await })).await
 }
 
 /// The active plans a test tenant can subscribe to, cheapest first.

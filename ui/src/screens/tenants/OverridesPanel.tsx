@@ -39,12 +39,12 @@ const MAX_VALUE = 2_147_483_647;
 
 const KIND_LABEL: Record<OverrideKind, string> = { plan: "Plan override", comp: "Comp", trial: "Trial extension" };
 
-type Status = { label: string; color: string; live: boolean };
+type Status = { label: string; color: string; live: boolean; when?: string };
 
 /** Where an override stands now; `applied` are the ones the effective plan uses (the
  *  newest of each kind in effect), so an older one of the same kind is superseded. */
 function statusOf(o: Override, applied: Set<string>, now: number): Status {
-  if (o.revoked) return { label: `Revoked ${formatDate(o.revoked)}`, color: "gray", live: false };
+  if (o.revoked) return { label: "Revoked", color: "gray", live: false, when: formatDate(o.revoked) };
   if (o.expires && Date.parse(o.expires) <= now) return { label: "Expired", color: "gray", live: false };
   if (applied.has(o.id)) return { label: "Applies", color: "green", live: true };
   return { label: "Superseded", color: "yellow", live: true };
@@ -125,7 +125,8 @@ export function OverridesPanel({ tenantId, appliedIds, planLimits }: { tenantId:
                     <Text size="xs" c="dimmed" className="tabular">{formatDateTime(o.created)}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Badge size="sm" variant="light" color={status.color} style={{ flexShrink: 0, overflow: "visible" }} data-testid="override-status">{status.label}</Badge>
+                    <Badge size="sm" variant="light" color={status.color} data-testid="override-status">{status.label}</Badge>
+                    {status.when && <Text size="xs" c="dimmed" className="tabular" style={{ whiteSpace: "nowrap" }}>{status.when}</Text>}
                   </Table.Td>
                   {manage && (
                     <Table.Td ta="right">

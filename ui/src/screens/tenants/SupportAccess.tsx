@@ -40,7 +40,7 @@ export function SupportAccessButton({ tenantId, tenantName }: { tenantId: string
   const allowed = can("tenants.view_as");
   const [asking, setAsking] = useState(false);
   const [viewing, setViewing] = useState<SupportGrant | null>(null);
-  const now = useNow(30_000);
+  const now = useNow(10_000);
   const grants = useQuery({
     queryKey: ["support-grants", tenantId],
     queryFn: () => unwrap(commands.mySupportGrants(tenantId)),
