@@ -418,7 +418,7 @@ async fn members_command(action: MembersAction) -> Result<()> {
         MembersAction::Import { profile, tenant, file, dry_run, json, as_staff } => {
             let profile = Profile::load(&profile.profile)?;
             let staff = sign_in_as(&profile, &as_staff).await?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = members::import::read_file(&file)?;
             let central = Central::connect(&profile.targets()?, 2).await?;
             let client = auth::ClientInfo {
                 ip: None,
