@@ -41,7 +41,7 @@ use tauri::{AppHandle, Manager, State};
 use crate::exports::{self, ExportedFile};
 
 /// What every command returns: the library's value or its `{ code, message }` error.
-type Reply<T> = Result<T, AppError>;
+pub(crate) type Reply<T> = Result<T, AppError>;
 
 /// The connection profiles on this machine.
 #[tauri::command(async)]
@@ -569,7 +569,7 @@ pub async fn expire_silence(handle: AppHandle, id: String) -> Reply<()> {
 }
 
 /// A library future that is polled on a worker thread of its own.
-type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
+pub(crate) type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
 
 /// Runs a library call on a blocking worker thread and waits for it there.
 ///
@@ -578,7 +578,7 @@ type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
 /// and Tauri polls async commands on its multi-threaded runtime, which needs `Send`.
 /// A future driven to completion on one thread needs no `Send`. The worker reaches
 /// the [`App`] through the app handle, as a command's `State` cannot leave the command.
-async fn on_worker<T, F>(handle: AppHandle, call: F) -> Reply<T>
+pub(crate) async fn on_worker<T, F>(handle: AppHandle, call: F) -> Reply<T>
 where
     T: Send + 'static,
     F: for<'a> FnOnce(&'a App) -> WorkerFuture<'a, T> + Send + 'static,

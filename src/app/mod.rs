@@ -11,12 +11,14 @@
 
 mod error;
 mod finance;
+mod team;
 mod monitor;
 mod tenant_admin;
 mod workspaces;
 
 pub use error::{AppError, ErrorCode};
 pub use finance::{FinanceStatus, TrendChart};
+pub use team::MemberEmail;
 pub use monitor::MonitorSnapshot;
 pub use tenant_admin::TenantAdminView;
 pub use workspaces::WorkspaceHealth;

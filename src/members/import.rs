@@ -45,22 +45,30 @@ pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 pub fn read_file(path: &std::path::Path) -> Result<String, MemberError> {
     let unreadable = |e: std::io::Error| MemberError::BadInput(format!("cannot read {}: {e}", path.display()));
     let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(MemberError::BadInput(format!(
-            "{} is {} MB, too large for a team import (at most {MAX_ROWS} rows); split the file",
-            path.display(),
-            size / (1024 * 1024)
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
+    check_size(size, &path.display().to_string())?;
+    decode(std::fs::read(path).map_err(unreadable)?, &path.display().to_string())
+}
+
+/// Decodes an import file's bytes (`name` names it in errors) as UTF-8 text.
+pub fn decode(bytes: Vec<u8>, name: &str) -> Result<String, MemberError> {
+    check_size(bytes.len() as u64, name)?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         MemberError::BadInput(format!(
-            "line {line} of {} is not UTF-8 text; save the file as \"CSV UTF-8\" and import it again",
-            path.display()
+            "line {line} of {name} is not UTF-8 text; save the file as \"CSV UTF-8\" and import it again"
         ))
     })
+}
+
+fn check_size(size: u64, name: &str) -> Result<(), MemberError> {
+    if size > MAX_FILE_BYTES {
+        return Err(MemberError::BadInput(format!(
+            "{name} is {} MB, too large for a team import (at most {MAX_ROWS} rows); split the file",
+            size / (1024 * 1024)
+        )));
+    }
+    Ok(())
 }
 
 /// An error on one line of the file.
