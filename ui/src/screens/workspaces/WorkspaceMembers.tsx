@@ -133,7 +133,7 @@ export function WorkspaceMembers({ workspace }: { workspace: WorkspaceHealthRow 
             w={340}
             data-testid="workspace-member-add"
           />
-          <Select label="Role" data={ROLES} value={addRole} onChange={(v) => v && setAddRole(v as WorkspaceRole)} allowDeselect={false} w={120} />
+          <Select label="Role" data={ROLES} value={addRole} onChange={(v) => v && setAddRole(v)} allowDeselect={false} w={120} />
           <Button
             disabled={!adding || blocked}
             title={actionsBlockedReason ?? undefined}
