@@ -55,7 +55,8 @@ async fn import_export_removal_and_workspace_membership_through_the_app() {
     let before = app.team(&tenant).unwrap();
 
     // Bytes that are not UTF-8 (Latin-1 "é" on line 2): refused with the line, nothing read further.
-    let err = app.import_members(&tenant, "team.csv", b"email,name,tenant role\nj@x.test,Jos\xe9,member\n".to_vec(), true);
+    let err =
+        app.import_members(&tenant, "team.csv", b"email,name,tenant role\nj@x.test,Jos\xe9,member\n".to_vec(), true);
     let err = err.await.unwrap_err();
     assert_eq!(err.code, ErrorCode::BadInput);
     assert!(err.message.starts_with("line 2 of team.csv is not UTF-8"), "{}", err.message);
@@ -100,7 +101,8 @@ async fn import_export_removal_and_workspace_membership_through_the_app() {
     let ws = ws.unwrap();
     let err = app.set_workspace_member(&ws.id, &outsider.user_id, WorkspaceRole::Viewer).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
-    let member = team.iter().find(|m| m.status == UserStatus::Active && !m.workspaces.iter().any(|w| w.workspace_id == ws.id));
+    let member =
+        team.iter().find(|m| m.status == UserStatus::Active && !m.workspaces.iter().any(|w| w.workspace_id == ws.id));
     if let Some(member) = member {
         assert_eq!(app.set_workspace_member(&ws.id, &member.user_id, WorkspaceRole::Viewer).await.unwrap(), None);
         let now = app.team(&tenant).unwrap();
@@ -116,7 +118,10 @@ async fn import_export_removal_and_workspace_membership_through_the_app() {
 
     // The removal itself: sessions revoked and the member listed as removed.
     let report = app.remove_member(request(leaver.email.as_deref().unwrap(), &heir.user_id)).await.unwrap();
-    assert_eq!(report.revocation.ended_now + report.revocation.valid_until_expiry, report.revocation.sessions.len() as u32);
+    assert_eq!(
+        report.revocation.ended_now + report.revocation.valid_until_expiry,
+        report.revocation.sessions.len() as u32
+    );
     let after = app.team(&tenant).unwrap();
     assert_eq!(after.iter().find(|m| m.user_id == leaver.user_id).unwrap().status, UserStatus::Removed);
 
