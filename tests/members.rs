@@ -561,7 +561,9 @@ async fn removal_killed_mid_way_leaves_nothing_half_done() {
     .fetch_all(&c.oltp)
     .await
     .unwrap();
-    assert_eq!(written, ["campaigns", "sessions", "tenant_users", "workspace_members"]);
+    for table in ["tenant_users", "sessions", "workspace_members", "campaigns"] {
+        assert!(written.iter().any(|w| w == table), "the removal had not written {table} yet: {written:?}");
+    }
     let killed: bool =
         sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&c.oltp).await.unwrap();
     assert!(killed);
