@@ -497,6 +497,8 @@ pub struct WorkspacePage {
     pub rows: Vec<WorkspaceHealthRow>,
     /// Workspaces matching in all.
     pub total: i64,
+    /// When the workspaces were last synced (UTC); the shape the UI's shared pager reads.
+    pub as_of: Option<String>,
 }
 
 /// Workspaces of one tenant (or all tenants) with their latest health score, worst first,
@@ -609,7 +611,8 @@ fn list(
             .and_then(|mut s| s.query_row(rusqlite::params![tenant_id, pattern, exact], |r| r.get(0)))
             .map_err(CacheError::sql("counting workspaces"))?
     };
-    Ok(WorkspacePage { rows, total })
+    let as_of = crate::cache::table_as_of(conn, "companies")?;
+    Ok(WorkspacePage { rows, total, as_of })
 }
 
 #[cfg(test)]

@@ -161,6 +161,7 @@ async fn workspace_list_and_history_read_from_the_cache() {
     assert_eq!(page(q(None, 2, 2)), (vec!["Globex".to_string()], 3));
     let first = health::workspace_page(&conn, &admin, &q(None, 1, 0)).unwrap();
     assert_eq!(first.rows[..], all[..1], "a page row is the full list's row");
+    assert!(first.as_of.is_some(), "the page says when the workspaces were synced");
     // Search: workspace name (any case), tenant name, exact id; LIKE wildcards are literal.
     assert_eq!(page(q(Some(" eu "), 50, 0)), (vec!["Acme EU".to_string()], 1));
     assert_eq!(page(q(Some("GROWTH"), 50, 0)), (vec!["Globex".to_string()], 1));
