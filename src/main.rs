@@ -260,6 +260,12 @@ enum BenchAction {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// The workspace list's first page and one day's health scores against baselines, at demo scale N.
+    Workspaces {
+        /// Demo scale (scale 10: 2,000 tenants, 6,000 workspaces).
+        #[arg(long, default_value_t = 10)]
+        scale: u32,
+    },
 }
 
 #[derive(Args)]
@@ -402,6 +408,12 @@ async fn run(command: Command) -> Result<()> {
         Command::Monitor { action } => monitor_cli::run(action).await,
         Command::Bench { action: BenchAction::Payments { rows } } => {
             let figures = penguin_admin::finance::bench::payments_at_scale(rows, &|line| println!("{line}"))?;
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+            Ok(())
+        }
+        Command::Bench { action: BenchAction::Workspaces { scale } } => {
+            let figures = bench::workspaces::workspaces(scale, &|line| println!("{line}")).await?;
+            println!("\n{}", bench::workspaces::table(&figures));
             println!("{}", serde_json::to_string_pretty(&figures)?);
             Ok(())
         }
