@@ -76,7 +76,7 @@ pub fn builder() -> Builder<Wry> {
         commands::tenant_admin,
         commands::tenant_flags,
         commands::set_tenant_flag,
-        commands::workspaces,
+        commands::workspace_page,
         commands::workspace_health,
         commands::rbac_matrix,
         commands::workspace_deletion_preview,

@@ -24,7 +24,7 @@ use penguin_admin::finance::payments::{PaymentPage, PaymentQuery};
 use penguin_admin::finance::reconcile::Reconciliation;
 use penguin_admin::finance::revenue::{CollectedPoint, MrrPoint, Period, RevenueReport};
 use penguin_admin::finance::webhooks::WebhookHealth;
-use penguin_admin::health::WorkspaceHealthRow;
+use penguin_admin::health::{WorkspacePage, WorkspaceQuery};
 use penguin_admin::members::{Revocation, RoleChange, TenantRole};
 use penguin_admin::monitor::queue::{BulkPreview, JobAction, JobDetail, JobFilter, JobPage};
 use penguin_admin::monitor::Area;
@@ -379,11 +379,11 @@ pub async fn change_subscription(
     .await
 }
 
-/// Workspaces of a tenant (or of all tenants when null), worst health first.
+/// One page of the workspace list (by tenant and search), worst health first.
 #[tauri::command(async)]
 #[specta::specta]
-pub fn workspaces(app: State<'_, App>, tenant_id: Option<String>) -> Reply<Vec<WorkspaceHealthRow>> {
-    app.workspaces(tenant_id)
+pub fn workspace_page(app: State<'_, App>, query: WorkspaceQuery) -> Reply<WorkspacePage> {
+    app.workspace_page(&query)
 }
 
 /// A workspace's health history and its trend chart (SVG).

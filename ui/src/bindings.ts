@@ -122,8 +122,8 @@ export const commands = {
 	tenantFlags: (tenantId: string) => typedError<TenantFlag[], AppError>(__TAURI_INVOKE("tenant_flags", { tenantId })),
 	/**  Sets a flag for one tenant (null: back to the platform's value), with a reason; then syncs. */
 	setTenantFlag: (tenantId: string, key: string, enabled: boolean | null, reason: string) => typedError<FlagChange, AppError>(__TAURI_INVOKE("set_tenant_flag", { tenantId, key, enabled, reason })),
-	/**  Workspaces of a tenant (or of all tenants when null), worst health first. */
-	workspaces: (tenantId: string | null) => typedError<WorkspaceHealthRow[], AppError>(__TAURI_INVOKE("workspaces", { tenantId })),
+	/**  One page of the workspace list (by tenant and search), worst health first. */
+	workspacePage: (query: WorkspaceQuery) => typedError<WorkspacePage, AppError>(__TAURI_INVOKE("workspace_page", { query })),
 	/**  A workspace's health history and its trend chart (SVG). */
 	workspaceHealth: (workspaceId: string, name: string) => typedError<WorkspaceHealth, AppError>(__TAURI_INVOKE("workspace_health", { workspaceId, name })),
 	/**  The tenant role × workspace role × feature matrix the platform enforces. */
@@ -2771,6 +2771,31 @@ export type WorkspaceHealthRow = {
 	campaigns: number,
 	/**  Emails sent in the latest score's window. */
 	sending_volume: number,
+};
+
+/**  One page of the workspace list. */
+export type WorkspacePage = {
+	/**  Rows of this page, worst health first. */
+	rows: WorkspaceHealthRow[],
+	/**  Workspaces matching in all. */
+	total: number,
+	/**  When the workspaces were last synced (UTC); the shape the UI's shared pager reads. */
+	as_of: string | null,
+};
+
+/**  Which workspaces the list shows, and which page of them. */
+export type WorkspaceQuery = {
+	/**  Only this tenant's workspaces. */
+	tenant_id: string | null,
+	/**
+	 *  Substring (ASCII case-insensitive) of the workspace's or its tenant's name, or a
+	 *  workspace id.
+	 */
+	search: string | null,
+	/**  Page size (1–500, default 50). */
+	limit: number | null,
+	/**  Rows to skip. */
+	offset: number | null,
 };
 
 /**  A workspace role. */
