@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
+import { DEMO_PASSWORD, demoEmail, dismissNotifications, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
 
 /** The tenant the admin opened, for the support scenario to compare with. */
 const seen = { id: "", name: "", emails: [], sessionUser: "" };
@@ -81,6 +81,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       const victim = emails.findIndex((e, i) => statuses[i] === "active" && !rolesNow[i].includes("owner") && e !== changed);
       assert.ok(victim >= 0, "the tenant has another active member who is not an owner");
       seen.removed = emails[victim];
+      await dismissNotifications(browser);
       await (await browser.$$(testId("member-row")))[victim].$(testId("member-actions")).click();
       await browser.$(testId("member-remove")).waitForClickable({ timeout: 10_000 });
       await browser.$(testId("member-remove")).click();
@@ -172,6 +173,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       // Delete it after typing its name, then restore it.
       const wsRow = `${testId("workspace-row")}[data-workspace-id="${wsId}"]`;
       const wsName = (await textOf(browser, `${wsRow} td p`)).trim();
+      await dismissNotifications(browser);
       await browser.$(testId("delete-workspace")).click();
       await browser.$(testId("confirm-name")).waitForClickable({ timeout: 20_000 });
       await browser.pause(500);
@@ -194,7 +196,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.pause(500);
       await browser.$(`${wsRow} td`).click();
       await browser.$(testId("restore-workspace")).waitForClickable({ timeout: 20_000 });
-      await browser.pause(500);
+      await dismissNotifications(browser);
       await browser.$(testId("restore-workspace")).click();
       await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Workspace restored"), {
         timeout: 30_000,

@@ -12,6 +12,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { commands, type TeamMember } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { useSession } from "../../shell/session";
+import { workspaceSummary } from "./detailSections";
 
 type Dialog = "suspend" | "remove" | "gdpr" | "revoke-invitation" | null;
 
@@ -157,7 +158,7 @@ function RemoveDialog({ tenantId, member, team, busy, onClose, run }: { tenantId
         <List size="sm" spacing={2}>
           <List.Item>All of their sessions are revoked at once, in the same change as the removal.</List.Item>
           <List.Item>
-            Their workspace access ({member.workspaces.length ? member.workspaces.map((w) => `${w.name}: ${w.role}`).join(", ") : "none"}) and any campaigns or leads they own pass to
+            Their workspace access ({member.workspaces.length ? workspaceSummary(member.workspaces) : "none"}) and any campaigns or leads they own pass to
             the member you choose (who keeps the higher of the two roles).
           </List.Item>
           <List.Item>The platform emails them a removal notice. One audit entry records everything that changed.</List.Item>

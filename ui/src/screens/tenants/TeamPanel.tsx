@@ -7,7 +7,7 @@ import { notifications } from "@mantine/notifications";
 import { IconDownload, IconUpload } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
 
-import { commands } from "../../bindings";
+import { commands, type UserStatus } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { ErrorState, LoadingState } from "../../components/StateViews";
 import { numbers } from "../../format/locale";
@@ -16,6 +16,8 @@ import { MembersTable } from "./detailSections";
 import { ImportMembersModal } from "./ImportMembersModal";
 import { MemberActions } from "./MemberActions";
 import { MemberRoleMenu } from "./MemberRoleMenu";
+
+const STATUS_ORDER: UserStatus[] = ["active", "invited", "locked", "suspended", "removed", "deleted"];
 
 export function TeamPanel({ tenantId, tenantName }: { tenantId: string; tenantName: string }) {
   const { can, actionsBlockedReason } = useSession();
@@ -59,7 +61,9 @@ export function TeamPanel({ tenantId, tenantName }: { tenantId: string; tenantNa
     <Stack gap="sm">
       <Group justify="space-between">
         <Text size="sm" c="dimmed">
-          {numbers.format(members.filter((m) => m.status !== "removed").length)} members, {numbers.format(members.filter((m) => m.status === "invited").length)} invited
+          {STATUS_ORDER.filter((status) => members.some((m) => m.status === status))
+            .map((status) => `${numbers.format(members.filter((m) => m.status === status).length)} ${status}`)
+            .join(" · ")}
         </Text>
         <Group gap="xs">
           {can("tenants.members.import") && (

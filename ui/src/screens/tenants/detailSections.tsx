@@ -1,6 +1,6 @@
 // The tabs of the tenant detail. Personal data arrives already masked for roles that
 // may not see it; these tables show what they are given.
-import { Badge, Group, SimpleGrid, Table, Text } from "@mantine/core";
+import { Badge, Group, SimpleGrid, Table, Text, Tooltip } from "@mantine/core";
 import { IconFolder, IconReceipt, IconUsers } from "@tabler/icons-react";
 
 import type { ReactNode } from "react";
@@ -50,7 +50,7 @@ export function MembersTable<M extends MemberLike>({ members, actions }: { membe
             </Table.Td>
             {withWorkspaces && (
               <Table.Td>
-                <Text size="xs">{m.workspaces?.length ? m.workspaces.map((w) => `${w.name}: ${w.role}`).join(", ") : "—"}</Text>
+                <WorkspaceRoles workspaces={m.workspaces ?? []} />
               </Table.Td>
             )}
             <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>
@@ -67,6 +67,25 @@ export function MembersTable<M extends MemberLike>({ members, actions }: { membe
         ))}
       </Table.Tbody>
     </Table>
+  );
+}
+
+/** "Name: role" for a few workspaces; for many, counts per role with the list on hover. */
+export function workspaceSummary(workspaces: WorkspaceRoleRef[]): string {
+  if (workspaces.length <= 3) return workspaces.map((w) => `${w.name}: ${w.role}`).join(", ");
+  const perRole = new Map<string, number>();
+  for (const w of workspaces) perRole.set(w.role, (perRole.get(w.role) ?? 0) + 1);
+  return `${workspaces.length} workspaces (${[...perRole].map(([role, n]) => `${n} ${role}`).join(", ")})`;
+}
+
+function WorkspaceRoles({ workspaces }: { workspaces: WorkspaceRoleRef[] }) {
+  if (workspaces.length === 0) return <Text size="xs">—</Text>;
+  const summary = <Text size="xs">{workspaceSummary(workspaces)}</Text>;
+  if (workspaces.length <= 3) return summary;
+  return (
+    <Tooltip multiline w={380} withinPortal label={workspaces.map((w) => `${w.name}: ${w.role}`).join(", ")}>
+      {summary}
+    </Tooltip>
   );
 }
 
