@@ -10,6 +10,10 @@
 //! 4. **Incremental**: 1,000 payments change, then the whole `penguin-admin sync`
 //!    process is timed (start-up, connections and all).
 //! 5. **Tenant search**: substring searches over the synced cache, p50 / p95.
+//!
+//! `penguin-admin bench workspaces` is in [`workspaces`].
+
+pub mod workspaces;
 
 use std::path::Path;
 use std::process::Command;

@@ -260,6 +260,12 @@ enum BenchAction {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// The workspace list's first page and one day's health scores against baselines, at demo scale N.
+    Workspaces {
+        /// Demo scale (scale 10: 2,000 tenants, 6,000 workspaces).
+        #[arg(long, default_value_t = 10)]
+        scale: u32,
+    },
 }
 
 #[derive(Args)]
@@ -405,6 +411,12 @@ async fn run(command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&figures)?);
             Ok(())
         }
+        Command::Bench { action: BenchAction::Workspaces { scale } } => {
+            let figures = bench::workspaces::workspaces(scale, &|line| println!("{line}")).await?;
+            println!("\n{}", bench::workspaces::table(&figures));
+            println!("{}", serde_json::to_string_pretty(&figures)?);
+            Ok(())
+        }
         Command::Bench { action: BenchAction::Sync { scale } } => {
             let figures = bench::sync_vs_floor(scale, &|line| println!("{line}")).await?;
             println!("{}", serde_json::to_string_pretty(&figures)?);
@@ -418,7 +430,7 @@ async fn members_command(action: MembersAction) -> Result<()> {
         MembersAction::Import { profile, tenant, file, dry_run, json, as_staff } => {
             let profile = Profile::load(&profile.profile)?;
             let staff = sign_in_as(&profile, &as_staff).await?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = members::import::read_file(&file)?;
             let central = Central::connect(&profile.targets()?, 2).await?;
             let client = auth::ClientInfo {
                 ip: None,

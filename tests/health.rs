@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use common::{small_fixture, Platform};
 use penguin_admin::auth::Staff;
 use penguin_admin::cache;
-use penguin_admin::health::{self, Colour, Finding};
+use penguin_admin::health::{self, Colour, Finding, WorkspaceQuery};
 use penguin_admin::sync::{self, Cancel};
 use team::{staff, ACME, ACME_EU, ACME_US, GLOBEX, GLOBEX_WS};
 
@@ -146,6 +146,30 @@ async fn workspace_list_and_history_read_from_the_cache() {
     assert_eq!(all.len(), 3);
     assert_eq!((all[2].id.as_str(), all[2].score), (GLOBEX_WS, None), "unscored last");
 
+    // Paged in SQL, in the same order: US (25), EU (79), Globex (unscored).
+    let page = |q: WorkspaceQuery| {
+        let p = health::workspace_page(&conn, &admin, &q).unwrap();
+        (p.rows.into_iter().map(|w| w.name).collect::<Vec<_>>(), p.total)
+    };
+    let q = |search: Option<&str>, limit: u32, offset: u32| WorkspaceQuery {
+        search: search.map(String::from),
+        limit: Some(limit),
+        offset: Some(offset),
+        ..Default::default()
+    };
+    assert_eq!(page(q(None, 2, 0)), (vec!["Acme US".to_string(), "Acme EU".to_string()], 3));
+    assert_eq!(page(q(None, 2, 2)), (vec!["Globex".to_string()], 3));
+    let first = health::workspace_page(&conn, &admin, &q(None, 1, 0)).unwrap();
+    assert_eq!(first.rows[..], all[..1], "a page row is the full list's row");
+    assert!(first.as_of.is_some(), "the page says when the workspaces were synced");
+    // Search: workspace name (any case), tenant name, exact id; LIKE wildcards are literal.
+    assert_eq!(page(q(Some(" eu "), 50, 0)), (vec!["Acme EU".to_string()], 1));
+    assert_eq!(page(q(Some("GROWTH"), 50, 0)), (vec!["Globex".to_string()], 1));
+    assert_eq!(page(q(Some(ACME_US), 50, 0)), (vec!["Acme US".to_string()], 1));
+    assert_eq!(page(q(Some("%"), 50, 0)), (vec![], 0));
+    let acme_only = WorkspaceQuery { tenant_id: Some(ACME.into()), search: Some("acme".into()), ..Default::default() };
+    assert_eq!(page(acme_only), (vec!["Acme US".to_string(), "Acme EU".to_string()], 2));
+
     let h = health::history(&conn, &admin, ACME_US, 30).unwrap();
     let got: Vec<_> = h.iter().map(|x| (x.day.as_str(), x.score, x.colour)).collect();
     assert_eq!(got, [("2026-11-16", 98, Colour::Green), ("2026-11-20", 25, Colour::Red)]);
@@ -155,6 +179,9 @@ async fn workspace_list_and_history_read_from_the_cache() {
     let qa = staff("qa");
     let seen: Vec<_> = health::workspaces(&conn, &qa, None).unwrap().into_iter().map(|w| w.id).collect();
     assert_eq!(seen, [GLOBEX_WS]);
+    let qa_page =
+        health::workspace_page(&conn, &qa, &WorkspaceQuery { search: Some("acme".into()), ..Default::default() });
+    assert_eq!(qa_page.unwrap().total, 0, "qa's search does not reach other tenants");
     assert!(health::history(&conn, &qa, ACME_US, 30).unwrap().is_empty());
 }
 

@@ -21,7 +21,6 @@ const GOOD: &str = "email,name,tenant role,workspaces
 alice@acme.test,Alice Moreau,owner,Acme EU:member
 bob@acme.test,Bob Stone,admin,Acme US:member
 frank@acme.test,Frank New,member,acme-us:viewer;Acme EU:member
-carol@globex.test,Carol Diaz,member,
 ";
 
 const BAD: &str = "Email,Name,Tenant Role,Workspaces
@@ -83,6 +82,64 @@ async fn every_row_is_validated_and_nothing_is_written_on_any_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_files_are_refused_with_what_to_do_and_nothing_is_written() {
+    let p = platform().await;
+    let c = &p.central;
+    let admin = staff("admin");
+    let before = footprint(c).await;
+    let errors = |text: String| async move {
+        let r = import::import(c, &staff("admin"), &client(), ACME, &text, false).await.unwrap();
+        assert!(!r.applied && r.plan.is_empty());
+        r.errors.into_iter().map(|e| (e.line, e.message)).collect::<Vec<_>>()
+    };
+
+    // A wrong header: said on line 1, no row looked at.
+    let got = errors("mail,full name,role\nzed@acme.test,Zed,member\n".into()).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, 1);
+    assert!(got[0].1.contains("email, name, tenant role"), "{}", got[0].1);
+
+    // An unknown tenant role, a duplicate, another organization's account (Carol is Globex's
+    // owner and was never in Acme): each on its line, the good rows are not written either.
+    let got = errors(
+        "email,name,tenant role\nzed@acme.test,Zed,boss\nyan@acme.test,Yan,member\nYAN@acme.test,Yan,admin\n\
+         carol@globex.test,Carol,member\n"
+            .into(),
+    )
+    .await;
+    assert_eq!(got.iter().map(|e| e.0).collect::<Vec<_>>(), [2, 4, 5], "{got:?}");
+    assert!(got[0].1.contains("`boss`") && got[0].1.contains("owner, admin or member"), "{}", got[0].1);
+    assert!(got[1].1.contains("already on line 3"), "{}", got[1].1);
+    assert!(got[2].1.contains("another organization"), "{}", got[2].1);
+
+    // 100,000 rows: refused past the limit, with the line where it stopped.
+    let mut big = String::from("email,name,tenant role\n");
+    for i in 0..100_000 {
+        big.push_str(&format!("user{i}@acme.test,User {i},member\n"));
+    }
+    let got = errors(big).await;
+    assert_eq!(got.len(), 1, "{:?}", &got[..got.len().min(3)]);
+    assert_eq!(got[0].0, import::MAX_ROWS as u64 + 2);
+    assert!(got[0].1.contains("split the file"));
+
+    // Invalid UTF-8 (Latin-1 "José" on line 3): refused before parsing, with the line.
+    let file = p.dir.path().join("latin1.csv");
+    std::fs::write(&file, b"email,name,tenant role\nann@acme.test,Ann,member\njose@acme.test,Jos\xe9,member\n")
+        .unwrap();
+    let err = import::read_file(&file).unwrap_err();
+    assert!(matches!(err, MemberError::BadInput(_)));
+    assert!(err.to_string().starts_with("line 3 of") && err.to_string().contains("UTF-8"), "{err}");
+
+    assert_eq!(footprint(c).await, before);
+    assert_eq!(audit_entries(c).await, 0);
+    // The same rows without the bad ones go through: the refusals were about those rows.
+    let ok = import::import(c, &admin, &client(), ACME, "email,name,tenant role\nyan@acme.test,Yan,member\n", false)
+        .await
+        .unwrap();
+    assert!(ok.applied && ok.errors.is_empty(), "{:?}", ok.errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_then_apply_all_or_nothing() {
     let p = platform().await;
     let c = &p.central;
@@ -91,10 +148,7 @@ async fn preview_then_apply_all_or_nothing() {
     let preview = import::import(c, &admin, &client(), ACME, GOOD, true).await.unwrap();
     assert!(preview.errors.is_empty(), "{:?}", preview.errors);
     let actions: Vec<(u64, RowAction)> = preview.plan.iter().map(|p| (p.line, p.action)).collect();
-    assert_eq!(
-        actions,
-        [(2, RowAction::Unchanged), (3, RowAction::Update), (4, RowAction::Invite), (5, RowAction::Add)]
-    );
+    assert_eq!(actions, [(2, RowAction::Unchanged), (3, RowAction::Update), (4, RowAction::Invite)]);
     let bob = &preview.plan[1];
     assert_eq!((bob.old_role.as_deref(), bob.new_role.as_str()), (Some("member"), "admin"));
     assert_eq!(bob.workspaces.len(), 1);
@@ -110,9 +164,9 @@ async fn preview_then_apply_all_or_nothing() {
     assert!(done.applied);
     assert_eq!(done.plan, preview.plan, "what was previewed is what was applied");
     let (users, members, ws, live) = footprint(c).await;
-    // +1 account (Frank), +2 Acme memberships (Frank, Carol), +2 workspace rows for
-    // Frank (Bob's US row changes role in place), Bob's 2 live sessions revoked.
-    assert_eq!((users, members, ws, live), (before.0 + 1, before.1 + 2, before.2 + 2, before.3 - 2));
+    // +1 account (Frank), +1 Acme membership (Frank), +2 workspace rows for Frank (Bob's
+    // US row changes role in place), Bob's 2 live sessions revoked.
+    assert_eq!((users, members, ws, live), (before.0 + 1, before.1 + 1, before.2 + 2, before.3 - 2));
     let frank_verified: Option<bool> =
         sqlx::query_scalar("SELECT email_verified IS NOT NULL FROM users WHERE email = 'frank@acme.test'")
             .fetch_optional(&c.oltp)
@@ -123,7 +177,7 @@ async fn preview_then_apply_all_or_nothing() {
         .fetch_one(&c.notifications)
         .await
         .unwrap();
-    assert_eq!(invites, 2);
+    assert_eq!(invites, 1);
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM admin_audit_log").fetch_all(&c.olap).await.unwrap();
     assert_eq!(actions, ["tenant.members.imported"]);
@@ -196,7 +250,7 @@ async fn export_round_trips_masks_for_support_and_works_from_the_cli() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["applied"], false);
-    assert_eq!(report["plan"].as_array().unwrap().len(), 4);
+    assert_eq!(report["plan"].as_array().unwrap().len(), 3);
     assert_eq!(report["plan"][2]["action"], "invite");
     assert_eq!(footprint(c).await, before);
     // As support: refused, with the permission named.

@@ -441,3 +441,154 @@ async fn workspace_members_come_from_the_same_tenant_only() {
         sqlx::query_scalar("SELECT action FROM admin_audit_log ORDER BY id").fetch_all(&c.olap).await.unwrap();
     assert_eq!(actions, ["workspace.member.added", "workspace.member.role_changed", "workspace.member.removed"]);
 }
+
+/// Everything the removal of Bob would change, read back from the databases: his live
+/// sessions, whether his membership is deleted, Acme's workspace memberships, campaign
+/// owners, pending audit and notification outbox rows, delivered notifications and
+/// audit entries.
+async fn removal_state(c: &Central) -> (i64, bool, Vec<(String, String, String)>, Vec<(String, String)>, [i64; 4]) {
+    let removed: bool =
+        sqlx::query_scalar("SELECT deleted IS NOT NULL FROM tenant_users WHERE tenant_id = $1 AND user_id = $2")
+            .bind(uid(ACME))
+            .bind(uid(BOB))
+            .fetch_one(&c.oltp)
+            .await
+            .unwrap();
+    let ws: Vec<(String, String, String)> = sqlx::query(
+        "SELECT company_id::text, user_id::text, role FROM penguin_console.workspace_members
+         WHERE tenant_id = $1 ORDER BY 1, 2",
+    )
+    .bind(uid(ACME))
+    .fetch_all(&c.oltp)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
+    let owners: Vec<(String, String)> = sqlx::query("SELECT name, created_by::text FROM campaigns ORDER BY name")
+        .fetch_all(&c.oltp)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let count = |pool: &sqlx::PgPool, sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    let pending = [
+        count(&c.oltp, "SELECT count(*) FROM penguin_console.audit_outbox").await,
+        count(&c.oltp, "SELECT count(*) FROM penguin_console.notification_outbox").await,
+        count(&c.notifications, "SELECT count(*) FROM notifications WHERE type = 'member_removed'").await,
+        audit_count(c).await,
+    ];
+    (live_sessions(c, BOB).await, removed, ws, owners, pending)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removal_killed_mid_way_leaves_nothing_half_done() {
+    let p = platform().await;
+    let c = &p.central;
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE campaigns ADD COLUMN created_by uuid;
+         INSERT INTO campaigns (tenant_id, company_id, name, status, created_by) VALUES
+           ('{ACME}', '{ACME_EU}', 'Q1 EU outreach', 'sending', '{BOB}'),
+           ('{ACME}', '{ACME_US}', 'US follow-up', 'draft', '{BOB}');"
+    ))
+    .execute(&c.oltp)
+    .await
+    .unwrap();
+    let before = removal_state(c).await;
+    // Written by hand from tests/team: Bob has 2 live sessions, is an Acme member, is admin
+    // of EU and viewer of US (Alice member of EU), owns both campaigns; nothing pending.
+    assert_eq!(before.0, 2);
+    assert!(!before.1);
+    assert_eq!(
+        before.2,
+        [
+            (ACME_EU.to_string(), ALICE.to_string(), "member".to_string()),
+            (ACME_EU.to_string(), BOB.to_string(), "admin".to_string()),
+            (ACME_US.to_string(), BOB.to_string(), "viewer".to_string()),
+        ]
+    );
+    assert_eq!(
+        before.3,
+        [("Q1 EU outreach".to_string(), BOB.to_string()), ("US follow-up".to_string(), BOB.to_string())]
+    );
+    assert_eq!(before.4, [0, 0, 0, 0]);
+
+    // The removal queues its notification after it has revoked, moved and repointed
+    // everything: a transaction holding the outbox in EXCLUSIVE mode (reads allowed,
+    // inserts wait) stops it exactly there.
+    let mut blocker = c.oltp.begin().await.unwrap();
+    sqlx::query("LOCK TABLE penguin_console.notification_outbox IN EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let admin = staff("admin");
+    let req = RemovalRequest {
+        tenant_id: ACME.into(),
+        user_id: BOB.into(),
+        confirm_email: "bob@acme.test".into(),
+        reassign_to: ALICE.into(),
+    };
+    let removal = {
+        let (c, admin, req) = (c.clone(), admin.clone(), req.clone());
+        tokio::spawn(async move { members::remove_member(&c, &admin, &client(), &req).await })
+    };
+    // Its backend, waiting on that lock, having already written its earlier changes.
+    let mut pid = None;
+    for _ in 0..400 {
+        pid = sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%notification_outbox%'",
+        )
+        .fetch_optional(&c.oltp)
+        .await
+        .unwrap();
+        if pid.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let pid = pid.expect("the removal never reached the notification outbox");
+    // Mid-way indeed: it already holds the write locks of its earlier statements.
+    let written: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT c.relname::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         WHERE l.pid = $1 AND l.granted AND l.mode = 'RowExclusiveLock' AND c.relkind = 'r' ORDER BY 1",
+    )
+    .bind(pid)
+    .fetch_all(&c.oltp)
+    .await
+    .unwrap();
+    for table in ["tenant_users", "sessions", "workspace_members", "campaigns"] {
+        assert!(written.iter().any(|w| w == table), "the removal had not written {table} yet: {written:?}");
+    }
+    let killed: bool =
+        sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&c.oltp).await.unwrap();
+    assert!(killed);
+    let out = removal.await.unwrap();
+    assert!(matches!(out, Err(MemberError::Database(_))), "the killed removal must fail: {out:?}");
+    blocker.rollback().await.unwrap();
+
+    // Nothing half-done: every row as before, no audit entry, no notification.
+    assert_eq!(removal_state(c).await, before);
+
+    // The same removal then goes through, and changes what it had reached before the kill.
+    members::remove_member(c, &admin, &client(), &req).await.unwrap();
+    let after = removal_state(c).await;
+    assert_eq!(after.0, 0);
+    assert!(after.1);
+    assert_eq!(
+        after.2,
+        [
+            (ACME_EU.to_string(), ALICE.to_string(), "admin".to_string()),
+            (ACME_US.to_string(), ALICE.to_string(), "viewer".to_string()),
+        ]
+    );
+    assert_eq!(
+        after.3,
+        [("Q1 EU outreach".to_string(), ALICE.to_string()), ("US follow-up".to_string(), ALICE.to_string())]
+    );
+    assert_eq!(after.4, [0, 0, 1, 1], "delivered after commit: outboxes empty, one notification, one entry");
+}

@@ -196,3 +196,31 @@ async fn exports_a_workspace_as_json_and_csv_before_deletion() {
     // qa: Acme is not a sandbox tenant.
     assert!(workspaces::export(&conn, &staff("qa"), ACME_US, out.path()).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_purges_once_the_grace_period_is_over_and_not_before() {
+    use penguin_admin::alerts::watch::{CheckSource, PurgeSource};
+    let p = platform().await;
+    let c = &p.central;
+    workspaces::soft_delete(c, &staff("admin"), &client(), ACME_US, "Acme US", "client left").await.unwrap();
+    let source = PurgeSource::new("test");
+    let now = chrono::Utc::now();
+    // Within the grace period: the daily run purges nothing.
+    let run = source.run(c, now).await.unwrap();
+    assert_eq!(run.sources, ["purge"]);
+    assert_eq!(n(c, "SELECT count(*) FROM companies WHERE id = '00000000-0000-0000-0000-0000000000d2'").await, 1);
+    // 31 days later (the next day's run): purged, audited as the service identity.
+    sqlx::query("UPDATE penguin_console.workspace_deletions SET purge_after = now() - interval '1 day'")
+        .execute(&c.oltp)
+        .await
+        .unwrap();
+    source.run(c, now + chrono::Duration::days(1)).await.unwrap();
+    assert_eq!(n(c, "SELECT count(*) FROM companies WHERE id = '00000000-0000-0000-0000-0000000000d2'").await, 0);
+    assert_eq!(n(c, "SELECT count(*) FROM campaigns").await, 0);
+    let who: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, admin_user_id FROM admin_audit_log WHERE action = 'workspace.purged'")
+            .fetch_all(&c.olap)
+            .await
+            .unwrap();
+    assert_eq!(who, [("workspace.purged".to_string(), "service:test".to_string())]);
+}

@@ -8,7 +8,7 @@
 use tauri::Wry;
 use tauri_specta::{collect_commands, Builder};
 
-use crate::commands;
+use crate::{commands, team};
 
 /// Every command the UI may call.
 ///
@@ -35,6 +35,19 @@ pub fn builder() -> Builder<Wry> {
         commands::user_detail,
         commands::revoke_sessions,
         commands::change_member_role,
+        team::team,
+        team::suspend_member,
+        team::reactivate_member,
+        team::unlock_member,
+        team::send_member_email,
+        team::revoke_invitation,
+        team::remove_member,
+        team::gdpr_delete_user,
+        team::set_workspace_member,
+        team::remove_workspace_member,
+        team::import_members,
+        team::export_members,
+        team::export_workspace,
         commands::audit,
         commands::export_audit,
         commands::finance_status,
@@ -72,7 +85,7 @@ pub fn builder() -> Builder<Wry> {
         commands::view_as_tenant,
         commands::close_support_access,
         commands::my_support_grants,
-        commands::workspaces,
+        commands::workspace_page,
         commands::workspace_health,
         commands::rbac_matrix,
         commands::workspace_deletion_preview,

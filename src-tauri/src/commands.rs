@@ -24,7 +24,7 @@ use penguin_admin::finance::payments::{PaymentPage, PaymentQuery};
 use penguin_admin::finance::reconcile::Reconciliation;
 use penguin_admin::finance::revenue::{CollectedPoint, MrrPoint, Period, RevenueReport};
 use penguin_admin::finance::webhooks::WebhookHealth;
-use penguin_admin::health::WorkspaceHealthRow;
+use penguin_admin::health::{WorkspacePage, WorkspaceQuery};
 use penguin_admin::members::{Revocation, RoleChange, TenantRole};
 use penguin_admin::monitor::queue::{BulkPreview, JobAction, JobDetail, JobFilter, JobPage};
 use penguin_admin::monitor::Area;
@@ -44,7 +44,7 @@ use tauri::{AppHandle, Manager, State};
 use crate::exports::{self, ExportedFile};
 
 /// What every command returns: the library's value or its `{ code, message }` error.
-type Reply<T> = Result<T, AppError>;
+pub(crate) type Reply<T> = Result<T, AppError>;
 
 /// The connection profiles on this machine.
 #[tauri::command(async)]
@@ -382,11 +382,11 @@ pub async fn change_subscription(
     .await
 }
 
-/// Workspaces of a tenant (or of all tenants when null), worst health first.
+/// One page of the workspace list (by tenant and search), worst health first.
 #[tauri::command(async)]
 #[specta::specta]
-pub fn workspaces(app: State<'_, App>, tenant_id: Option<String>) -> Reply<Vec<WorkspaceHealthRow>> {
-    app.workspaces(tenant_id)
+pub fn workspace_page(app: State<'_, App>, query: WorkspaceQuery) -> Reply<WorkspacePage> {
+    app.workspace_page(&query)
 }
 
 /// A workspace's health history and its trend chart (SVG).
@@ -644,7 +644,7 @@ pub async fn expire_silence(handle: AppHandle, id: String) -> Reply<()> {
 }
 
 /// A library future that is polled on a worker thread of its own.
-type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
+pub(crate) type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
 
 /// Runs a library call on a blocking worker thread and waits for it there.
 ///
@@ -653,7 +653,7 @@ type WorkerFuture<'a, T> = Pin<Box<dyn Future<Output = Reply<T>> + 'a>>;
 /// and Tauri polls async commands on its multi-threaded runtime, which needs `Send`.
 /// A future driven to completion on one thread needs no `Send`. The worker reaches
 /// the [`App`] through the app handle, as a command's `State` cannot leave the command.
-async fn on_worker<T, F>(handle: AppHandle, call: F) -> Reply<T>
+pub(crate) async fn on_worker<T, F>(handle: AppHandle, call: F) -> Reply<T>
 where
     T: Send + 'static,
     F: for<'a> FnOnce(&'a App) -> WorkerFuture<'a, T> + Send + 'static,

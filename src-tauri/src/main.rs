@@ -17,6 +17,7 @@ mod bindings;
 mod commands;
 mod exports;
 mod logging;
+mod team;
 
 use penguin_admin::app::{App, AppDirs};
 use tauri::Manager;

@@ -240,6 +240,46 @@ impl CheckSource for HealthSource {
     }
 }
 
+/// Purges the workspaces whose 30-day grace period is over, once a day, as the
+/// profile's service identity given `workspaces.delete` for this alone. Each purge is its
+/// own audited transaction; a failure leaves the day undone, so the next tick retries.
+pub struct PurgeSource {
+    staff: Staff,
+    done: tokio::sync::Mutex<Option<chrono::NaiveDate>>,
+}
+
+impl PurgeSource {
+    /// The source, purging as the profile's service identity.
+    pub fn new(profile_name: &str) -> PurgeSource {
+        let mut staff = Staff::service(profile_name);
+        staff.permissions.insert(crate::auth::permissions::WORKSPACES_DELETE.name.to_string());
+        PurgeSource { staff, done: tokio::sync::Mutex::new(None) }
+    }
+}
+
+impl CheckSource for PurgeSource {
+    fn name(&self) -> &str {
+        "purge"
+    }
+
+    fn run<'a>(&'a self, central: &'a Central, now: DateTime<Utc>) -> SourceFuture<'a> {
+        Box::pin(async move {
+            let today = now.date_naive();
+            let mut done = self.done.lock().await;
+            if *done != Some(today) {
+                let client = crate::auth::ClientInfo { ip: None, user_agent: Some("penguin-admin watch".into()) };
+                let purged =
+                    crate::workspaces::purge_due(central, &self.staff, &client).await.map_err(|e| e.to_string())?;
+                for p in &purged {
+                    tracing::info!(workspace = %p.workspace_id, campaigns = p.campaigns, "workspace purged after its grace period");
+                }
+                *done = Some(today);
+            }
+            Ok(CheckRun { at: now, sources: vec!["purge".into()], conditions: Vec::new() })
+        })
+    }
+}
+
 /// A `--config FILE` for the watcher: `[monitor]` and `[alerts]` sections that replace
 /// the profile's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -12,12 +12,14 @@
 mod error;
 mod finance;
 mod monitor;
+mod team;
 mod tenant_admin;
 mod workspaces;
 
 pub use error::{AppError, ErrorCode};
 pub use finance::{FinanceStatus, TrendChart};
 pub use monitor::MonitorSnapshot;
+pub use team::MemberEmail;
 pub use tenant_admin::TenantAdminView;
 pub use workspaces::WorkspaceHealth;
 

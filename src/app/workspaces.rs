@@ -4,7 +4,7 @@
 
 use super::{App, AppError, ErrorCode};
 use crate::charts;
-use crate::health::{self, HealthError, HealthPoint, WorkspaceHealthRow};
+use crate::health::{self, HealthError, HealthPoint, WorkspaceHealthRow, WorkspacePage, WorkspaceQuery};
 use crate::rbac::{self, Matrix};
 use crate::workspaces::{self, DeletionPreview, SoftDeleted};
 
@@ -42,6 +42,12 @@ impl App {
     pub fn workspaces(&self, tenant_id: Option<String>) -> Result<Vec<WorkspaceHealthRow>, AppError> {
         let staff = self.staff()?;
         Ok(health::workspaces(&self.read_cache()?, &staff, tenant_id.as_deref())?)
+    }
+
+    /// One page of the workspace list (filtered by tenant and search), worst health first.
+    pub fn workspace_page(&self, query: &WorkspaceQuery) -> Result<WorkspacePage, AppError> {
+        let staff = self.staff()?;
+        Ok(health::workspace_page(&self.read_cache()?, &staff, query)?)
     }
 
     /// A workspace's daily health scores and their trend chart.

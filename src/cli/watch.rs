@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use penguin_admin::alerts::watch::{HealthSource, WatchConfig, Watcher};
+use penguin_admin::alerts::watch::{HealthSource, PurgeSource, WatchConfig, Watcher};
 use penguin_admin::alerts::{Channels, Secrets};
 use penguin_admin::central::Central;
 use penguin_admin::monitor::source::MonitorSource;
@@ -57,6 +57,7 @@ pub async fn run(args: WatchArgs) -> Result<()> {
     );
     let watcher = Watcher::new(central, channels)
         .with_source(Arc::new(HealthSource::new(&profile.name)))
+        .with_source(Arc::new(PurgeSource::new(&profile.name)))
         .with_source(Arc::new(monitor));
     if args.once {
         let report = watcher.tick(chrono::Utc::now()).await?;

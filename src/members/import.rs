@@ -15,7 +15,9 @@
 //!
 //! What a row does: an unknown email creates an invited user (`email_verified` NULL)
 //! and membership, with an invitation email queued; a known user who is not a member
-//! (or was removed) becomes one again, invited; a member whose role differs gets the
+//! (or was removed) becomes one again, invited — unless the account belongs to another
+//! organization and never to this one (refused: joining another organization is the
+//! account holder's decision, made by accepting an invitation); a member whose role differs gets the
 //! new role and, as with any role change, loses their sessions; listed workspaces get
 //! the given role (workspaces not listed are left alone). A name only names new users:
 //! an existing account's name belongs to its owner. The import may not leave the
@@ -34,6 +36,40 @@ use crate::users::{self, UserError};
 
 /// Most rows one import accepts.
 pub const MAX_ROWS: usize = 10_000;
+
+/// Largest import file read. The row limit refuses big files with a clearer message
+/// well before this; the byte limit only keeps a wrong file (a video, a dump) out of memory.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads an import file as UTF-8 text, or says what is wrong with it and what to do.
+pub fn read_file(path: &std::path::Path) -> Result<String, MemberError> {
+    let unreadable = |e: std::io::Error| MemberError::BadInput(format!("cannot read {}: {e}", path.display()));
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    check_size(size, &path.display().to_string())?;
+    decode(std::fs::read(path).map_err(unreadable)?, &path.display().to_string())
+}
+
+/// Decodes an import file's bytes (`name` names it in errors) as UTF-8 text.
+pub fn decode(bytes: Vec<u8>, name: &str) -> Result<String, MemberError> {
+    check_size(bytes.len() as u64, name)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        MemberError::BadInput(format!(
+            "line {line} of {name} is not UTF-8 text; save the file as \"CSV UTF-8\" and import it again"
+        ))
+    })
+}
+
+fn check_size(size: u64, name: &str) -> Result<(), MemberError> {
+    if size > MAX_FILE_BYTES {
+        return Err(MemberError::BadInput(format!(
+            "{name} is {} MB, too large for a team import (at most {MAX_ROWS} rows); split the file",
+            size / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
 
 /// An error on one line of the file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -239,6 +275,8 @@ struct Existing {
     staff: bool,
     roles: Option<Vec<String>>,
     removed: bool,
+    /// A live member of some other tenant.
+    elsewhere: bool,
 }
 
 /// Plans `rows` against the locked state of `tenant`; adds errors for what the
@@ -267,7 +305,9 @@ async fn plan(
     for r in sqlx::query(
         "SELECT DISTINCT ON (lower(u.email)) lower(u.email) AS email, u.id,
                 EXISTS (SELECT 1 FROM staff_members s WHERE s.user_id = u.id) AS staff,
-                tu.roles, tu.deleted IS NOT NULL AS removed
+                tu.roles, tu.deleted IS NOT NULL AS removed,
+                EXISTS (SELECT 1 FROM tenant_users o WHERE o.user_id = u.id AND o.tenant_id <> $1
+                        AND o.deleted IS NULL) AS elsewhere
          FROM users u LEFT JOIN tenant_users tu ON tu.user_id = u.id AND tu.tenant_id = $1
          WHERE lower(u.email) = ANY($2) AND u.deleted IS NULL
          ORDER BY lower(u.email), tu.user_id IS NULL, u.created",
@@ -284,6 +324,7 @@ async fn plan(
                 staff: r.get("staff"),
                 roles: r.get("roles"),
                 removed: r.get::<Option<bool>, _>("removed").unwrap_or(false),
+                elsewhere: r.get("elsewhere"),
             },
         );
     }
@@ -304,6 +345,17 @@ async fn plan(
             errors.push(LineError {
                 line: row.line,
                 message: format!("{} is platform staff, not a tenant member", row.email),
+            });
+            continue;
+        }
+        if ex.is_some_and(|e| e.roles.is_none() && e.elsewhere) {
+            errors.push(LineError {
+                line: row.line,
+                message: format!(
+                    "{} is an account of another organization; a bulk import cannot add it — \
+                     invite them from the product so they accept, or remove the line",
+                    row.email
+                ),
             });
             continue;
         }

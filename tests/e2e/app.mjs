@@ -157,3 +157,9 @@ export function stopDemoDatabase() {
   pgTool(["-D", dir, "-m", "fast", "-w", "stop"]);
   return () => pgTool(["-D", dir, "-o", options.join(" "), "-l", path.join(dir, "server.log"), "-w", "start"]);
 }
+
+/** Closes the toasts in the corner, which can sit over the buttons a step clicks next. */
+export async function dismissNotifications(browser) {
+  await browser.execute(() => document.querySelectorAll(".mantine-Notification-closeButton").forEach((b) => b.click()));
+  await browser.pause(400);
+}

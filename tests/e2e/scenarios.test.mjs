@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { DEMO_PASSWORD, demoEmail, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
+import { DEMO_PASSWORD, demoEmail, dismissNotifications, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
 
 /** The tenant the admin opened, for the support scenario to compare with. */
 const seen = { id: "", name: "", emails: [], sessionUser: "" };
@@ -52,11 +52,11 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
 
       // Admin may change a member's tenant role: make the first plain admin a member.
       assert.ok(await browser.$(testId("tenant-actions")).isExisting(), "admin sees the member actions");
-      const rows = await textsOf(browser, testId("member-row"));
-      const index = rows.findIndex((row) => row.includes("admin") && !row.includes("owner"));
+      const roles = await textsOf(browser, testId("member-roles"));
+      const index = roles.findIndex((r) => r.includes("admin") && !r.includes("owner"));
       assert.ok(index >= 0, "the tenant has an admin who is not an owner");
       const changed = seen.emails[index];
-      await (await browser.$$(testId("member-role-menu")))[index].click();
+      await (await browser.$$(testId("member-row")))[index].$(testId("member-role-menu")).click();
       await browser.$(testId("member-role-member")).click();
       // Let the confirmation dialog finish opening: a click during its transition is lost.
       await browser.$(testId("confirm-role-change")).waitForClickable({ timeout: 10_000 });
@@ -69,9 +69,41 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       // Members are listed by role, so the changed member is found again by email.
       await browser.waitUntil(async () => {
         const emails = await memberEmails(browser);
-        const row = (await textsOf(browser, testId("member-row")))[emails.indexOf(changed)] ?? "";
-        return row.includes("member") && !row.includes("admin");
+        const role = (await textsOf(browser, testId("member-roles")))[emails.indexOf(changed)] ?? "";
+        return role.includes("member") && !role.includes("admin");
       }, { timeout: 15_000, timeoutMsg: "the member's role did not change on screen" });
+
+      // Remove an active member who is not an owner (the ex-employee workflow): type their
+      // email, hand their work to the first owner; they stay listed, as removed.
+      const emails = await memberEmails(browser);
+      const statuses = await textsOf(browser, testId("member-status"));
+      const rolesNow = await textsOf(browser, testId("member-roles"));
+      const victim = emails.findIndex((e, i) => statuses[i] === "active" && !rolesNow[i].includes("owner") && e !== changed);
+      assert.ok(victim >= 0, "the tenant has another active member who is not an owner");
+      seen.removed = emails[victim];
+      await dismissNotifications(browser);
+      await (await browser.$$(testId("member-row")))[victim].$(testId("member-actions")).click();
+      await browser.$(testId("member-remove")).waitForClickable({ timeout: 10_000 });
+      await browser.$(testId("member-remove")).click();
+      await browser.$(testId("removal-confirm-email")).waitForClickable({ timeout: 10_000 });
+      await browser.pause(500);
+      await browser.$(testId("removal-heir")).click();
+      await browser.$('[role="option"]').waitForClickable({ timeout: 10_000 });
+      await browser.$('[role="option"]').click();
+      await typeInto(browser, testId("removal-confirm-email"), "someone-else@example.com");
+      assert.ok(!(await browser.$(testId("confirm-removal")).isEnabled()), "a wrong email does not confirm");
+      await typeInto(browser, testId("removal-confirm-email"), seen.removed);
+      await shot(browser, "02b-admin-remove-member");
+      await browser.$(testId("confirm-removal")).click();
+      await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Member removed"), {
+        timeout: 30_000,
+        timeoutMsg: "no confirmation of the removal",
+      });
+      await browser.waitUntil(async () => {
+        const now = await memberEmails(browser);
+        return (await textsOf(browser, testId("member-status")))[now.indexOf(seen.removed)] === "removed";
+      }, { timeout: 15_000, timeoutMsg: "the removed member is not shown as removed" });
+      await shot(browser, "02c-admin-member-removed");
       seen.emails = await memberEmails(browser);
 
       await browser.keys("Escape");
@@ -127,13 +159,54 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       // Workspaces, worst health first: the first one's trend is a plotters chart.
       await browser.$(testId("nav-workspaces")).click();
       await browser.$(testId("workspace-row")).waitForDisplayed({ timeout: 20_000 });
-      // WebKitWebDriver does not click table rows; click the first cell.
-      await browser.$(`${testId("workspace-row")} td`).click();
+      // The worst one that is not deleted. WebKitWebDriver does not click table rows: click a cell.
+      const pick = (await textsOf(browser, testId("workspace-row"))).findIndex((t) => !t.includes("deleted"));
+      const picked = (await browser.$$(testId("workspace-row")))[pick];
+      const wsId = await picked.getAttribute("data-workspace-id");
+      await picked.$("td").click();
       await browser.$(testId("health-chart")).waitForDisplayed({ timeout: 20_000 });
       const alt = await browser.$(testId("health-chart")).getAttribute("alt");
       assert.match(alt, /\d{4}-\d{2}-\d{2} \d+/, "the chart has the demo's daily scores");
       assert.ok(await browser.$(testId("danger-zone")).isExisting(), "admin sees the danger zone");
       await shot(browser, "05-admin-workspace-health");
+
+      // Delete it after typing its name, then restore it.
+      const wsRow = `${testId("workspace-row")}[data-workspace-id="${wsId}"]`;
+      const wsName = (await textOf(browser, `${wsRow} td p`)).trim();
+      await dismissNotifications(browser);
+      await browser.$(testId("delete-workspace")).click();
+      await browser.$(testId("confirm-name")).waitForClickable({ timeout: 20_000 });
+      await browser.pause(500);
+      await typeInto(browser, testId("confirm-name"), `${wsName} (typo)`);
+      await typeInto(browser, testId("delete-reason"), "Client closed this brand (e2e)");
+      assert.ok(!(await browser.$(testId("confirm-delete")).isEnabled()), "a wrong name does not confirm");
+      await typeInto(browser, testId("confirm-name"), wsName);
+      await shot(browser, "05b-admin-delete-workspace");
+      await browser.$(testId("confirm-delete")).click();
+      await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Workspace deleted"), {
+        timeout: 30_000,
+        timeoutMsg: "no confirmation of the deletion",
+      });
+      await browser.$(testId("danger-zone")).waitForDisplayed({ reverse: true, timeout: 10_000 });
+      await typeInto(browser, testId("workspace-search"), wsName);
+      await browser.waitUntil(async () => (await textOf(browser, wsRow)).includes("deleted"), {
+        timeout: 20_000,
+        timeoutMsg: "the workspace is not listed as deleted",
+      });
+      await browser.pause(500);
+      await browser.$(`${wsRow} td`).click();
+      await browser.$(testId("restore-workspace")).waitForClickable({ timeout: 20_000 });
+      await dismissNotifications(browser);
+      await browser.$(testId("restore-workspace")).click();
+      await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Workspace restored"), {
+        timeout: 30_000,
+        timeoutMsg: "no confirmation of the restore",
+      });
+      await browser.waitUntil(async () => !(await textOf(browser, wsRow)).includes("deleted"), {
+        timeout: 20_000,
+        timeoutMsg: "the workspace is still listed as deleted",
+      });
+      await shot(browser, "05c-admin-workspace-restored");
     });
   });
 
@@ -150,6 +223,9 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         assert.ok(!seen.emails.includes(email), "no real email is shown to support");
       }
       assert.ok(!(await browser.$(testId("nav-audit")).isExisting()), "support has no audit screen");
+      for (const id of ["tenant-actions", "member-actions", "member-role-menu", "import-members"]) {
+        assert.ok(!(await browser.$(testId(id)).isExisting()), `support sees no ${id}`);
+      }
       await shot(browser, "05-support-masked-members");
 
       // The Users screen finds the same member by email but shows it masked, without actions.
@@ -165,6 +241,23 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.$(testId("user-detail-body")).waitForDisplayed({ timeout: 10_000 });
       await browser.$(testId("tab-sessions")).click();
       assert.ok(!(await browser.$(testId("revoke-all-sessions")).isExisting()), "support cannot revoke sessions");
+
+      // The Workspaces screen: the same drawer, members masked, no danger zone, no member actions.
+      await browser.keys("Escape");
+      await browser.$(testId("user-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
+      await browser.pause(500);
+      await browser.$(testId("nav-workspaces")).click();
+      await browser.$(testId("workspace-row")).waitForDisplayed({ timeout: 20_000 });
+      await browser.$(`${testId("workspace-row")} td`).click();
+      await browser.$(testId("health-chart")).waitForDisplayed({ timeout: 20_000 });
+      await browser.$(testId("workspace-members")).waitForDisplayed({ timeout: 20_000 });
+      for (const id of ["danger-zone", "workspace-member-remove", "workspace-member-add", "delete-workspace"]) {
+        assert.ok(!(await browser.$(testId(id)).isExisting()), `support sees no ${id}`);
+      }
+      for (const row of await textsOf(browser, testId("workspace-member-row"))) {
+        assert.ok(!/[^\s•@]+@[^\s•]+\.[a-z]+/i.test(row.replace(/\S*•\S*/g, "")), `a workspace member's email is masked for support: ${row}`);
+      }
+      await shot(browser, "05d-support-workspace");
     });
   });
 

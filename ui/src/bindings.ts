@@ -40,6 +40,32 @@ export const commands = {
 	revokeSessions: (userId: string, sessionId: string | null) => typedError<Revocation, AppError>(__TAURI_INVOKE("revoke_sessions", { userId, sessionId })),
 	/**  Changes a member's tenant role (never leaving the tenant without an owner), then syncs. */
 	changeMemberRole: (tenantId: string, userId: string, role: TenantRole) => typedError<RoleChange, AppError>(__TAURI_INVOKE("change_member_role", { tenantId, userId, role })),
+	/**  A tenant's team with workspace roles. */
+	team: (tenantId: string) => typedError<TeamMember[], AppError>(__TAURI_INVOKE("team", { tenantId })),
+	/**  Suspends an account (credentials disabled, sessions revoked). */
+	suspendMember: (userId: string, reason: string) => typedError<Suspension, AppError>(__TAURI_INVOKE("suspend_member", { userId, reason })),
+	/**  Reactivates a suspended account. */
+	reactivateMember: (userId: string) => typedError<number, AppError>(__TAURI_INVOKE("reactivate_member", { userId })),
+	/**  Unlocks an account locked after failed sign-ins. */
+	unlockMember: (userId: string) => typedError<number, AppError>(__TAURI_INVOKE("unlock_member", { userId })),
+	/**  Sends a password reset or the pending invitation again. */
+	sendMemberEmail: (tenantId: string, userId: string, email: MemberEmail) => typedError<string, AppError>(__TAURI_INVOKE("send_member_email", { tenantId, userId, email })),
+	/**  Revokes a pending invitation. */
+	revokeInvitation: (tenantId: string, userId: string) => typedError<number, AppError>(__TAURI_INVOKE("revoke_invitation", { tenantId, userId })),
+	/**  Removes a member: typed email, sessions revoked, everything reassigned, one audit entry. */
+	removeMember: (request: RemovalRequest) => typedError<RemovalReport, AppError>(__TAURI_INVOKE("remove_member", { request })),
+	/**  Erases a user's personal data (super_admin). */
+	gdprDeleteUser: (userId: string, confirmEmail: string) => typedError<GdprReport, AppError>(__TAURI_INVOKE("gdpr_delete_user", { userId, confirmEmail })),
+	/**  Adds a tenant member to a workspace or changes their role there. */
+	setWorkspaceMember: (workspaceId: string, userId: string, role: WorkspaceRole) => typedError<WorkspaceRole | null, AppError>(__TAURI_INVOKE("set_workspace_member", { workspaceId, userId, role })),
+	/**  Removes a user from a workspace. */
+	removeWorkspaceMember: (workspaceId: string, userId: string) => typedError<WorkspaceRole, AppError>(__TAURI_INVOKE("remove_workspace_member", { workspaceId, userId })),
+	/**  Previews (`dry_run`) or applies a team CSV the user picked. */
+	importMembers: (tenantId: string, fileName: string, bytes: number[], dryRun: boolean) => typedError<ImportReport, AppError>(__TAURI_INVOKE("import_members", { tenantId, fileName, bytes, dryRun })),
+	/**  Exports a tenant's team to a new CSV in Downloads. */
+	exportMembers: (tenantId: string) => typedError<ExportedFile, AppError>(__TAURI_INVOKE("export_members", { tenantId })),
+	/**  Exports a workspace (JSON + CSVs) into a new folder in Downloads. */
+	exportWorkspace: (workspaceId: string) => typedError<ExportFiles, AppError>(__TAURI_INVOKE("export_workspace", { workspaceId })),
 	/**  One page of the audit log, filtered. */
 	audit: (filter: AuditFilter) => typedError<AuditPage, AppError>(__TAURI_INVOKE("audit", { filter })),
 	/**  Exports the filtered audit log to a new file in the user's Downloads folder. */
@@ -114,8 +140,8 @@ export const commands = {
 	closeSupportAccess: (grantId: string) => typedError<SupportGrant, AppError>(__TAURI_INVOKE("close_support_access", { grantId })),
 	/**  The signed-in staff member's support-access grants (of one tenant, or all), newest first. */
 	mySupportGrants: (tenantId: string | null) => typedError<SupportGrant[], AppError>(__TAURI_INVOKE("my_support_grants", { tenantId })),
-	/**  Workspaces of a tenant (or of all tenants when null), worst health first. */
-	workspaces: (tenantId: string | null) => typedError<WorkspaceHealthRow[], AppError>(__TAURI_INVOKE("workspaces", { tenantId })),
+	/**  One page of the workspace list (by tenant and search), worst health first. */
+	workspacePage: (query: WorkspaceQuery) => typedError<WorkspacePage, AppError>(__TAURI_INVOKE("workspace_page", { query })),
 	/**  A workspace's health history and its trend chart (SVG). */
 	workspaceHealth: (workspaceId: string, name: string) => typedError<WorkspaceHealth, AppError>(__TAURI_INVOKE("workspace_health", { workspaceId, name })),
 	/**  The tenant role × workspace role × feature matrix the platform enforces. */
@@ -751,6 +777,16 @@ export type ErrorCode =
 /**  Anything else; the message explains. */
 "internal";
 
+/**  Files written by [`export`]. */
+export type ExportFiles = {
+	/**  The JSON document with everything. */
+	json: string,
+	/**  One CSV per part: workspace, campaigns, domains, email_accounts, members. */
+	csv: string[],
+	/**  Rows per part, in the same order. */
+	rows: number[],
+};
+
 /**  Export formats. */
 export type ExportFormat = 
 /**  One row per entry, header first. */
@@ -873,6 +909,24 @@ export type FlagRow = {
 	rollout_percentage: number,
 };
 
+/**  What a GDPR deletion erased (counts only). */
+export type GdprReport = {
+	/**  Tenant memberships deleted. */
+	memberships: number,
+	/**  Sessions deleted. */
+	sessions: number,
+	/**  Credentials deleted. */
+	credentials: number,
+	/**  Workspace memberships deleted. */
+	workspace_memberships: number,
+	/**  References from other rows cleared (set to NULL), as `table.column`. */
+	references_cleared: Reassigned[],
+	/**  Notifications deleted. */
+	notifications_deleted: number,
+	/**  System events scrubbed of personal data. */
+	events_scrubbed: number,
+};
+
 /**  One day of a workspace's health history. */
 export type HealthPoint = {
 	/**  Day (UTC, `YYYY-MM-DD`). */
@@ -909,6 +963,18 @@ export type HostsReport = {
 	targets: Target[],
 	/**  API latency, when exported. */
 	api: ApiLatency[],
+};
+
+/**  Preview and outcome of an import. */
+export type ImportReport = {
+	/**  Data rows read. */
+	rows: number,
+	/**  The plan, one entry per row (empty when there are errors). */
+	plan: PlannedRow[],
+	/**  Every error found, by line. */
+	errors: LineError[],
+	/**  Whether the plan was written (false for a dry run or when there are errors). */
+	applied: boolean,
 };
 
 /**  An invoice with its lines, payments and refunds. */
@@ -1152,6 +1218,14 @@ export type JobState =
 /**  Failed for good (attempts exhausted). */
 "failed";
 
+/**  An error on one line of the file. */
+export type LineError = {
+	/**  Line number in the file (the header is line 1). */
+	line: number,
+	/**  What is wrong and what to do. */
+	message: string,
+};
+
 /**  The outcome of one lookup. */
 export type Listing = 
 /**  Not listed (NXDOMAIN). */
@@ -1223,6 +1297,13 @@ export type MatrixRow = {
 	/**  Allowed, one per column. */
 	allowed: boolean[],
 };
+
+/**  An email the platform sends to a member on staff's request. */
+export type MemberEmail = 
+/**  A password reset link. */
+"password_reset" | 
+/**  The pending invitation, again. */
+"invitation";
 
 /**  A member of a tenant, as the detail view shows it. */
 export type MemberRow = {
@@ -1596,6 +1677,22 @@ export type PlanMrr = {
 	customers: number,
 };
 
+/**  The plan for one row. */
+export type PlannedRow = {
+	/**  Line number. */
+	line: number,
+	/**  Email. */
+	email: string,
+	/**  What happens. */
+	action: RowAction,
+	/**  Tenant role before (`None`: not a member). */
+	old_role: string | null,
+	/**  Tenant role after. */
+	new_role: string,
+	/**  Workspace changes. */
+	workspaces: WorkspaceChange[],
+};
+
 /**  A profile in the picker. */
 export type ProfileSummary = {
 	/**  Name. */
@@ -1696,6 +1793,14 @@ export type QueueStats = {
 	rate_per_minute_24h: number | null,
 	/**  Green, yellow or red by the docs' rule. */
 	colour: Status,
+};
+
+/**  Rows reassigned in one place. */
+export type Reassigned = {
+	/**  `workspace_members`, or `table.column`. */
+	what: string,
+	/**  Rows changed. */
+	rows: number,
 };
 
 /**  The reconciliation of a period. */
@@ -1805,6 +1910,33 @@ export type Regional = {
 	date_format: string | null,
 };
 
+/**  What a removal did. */
+export type RemovalReport = {
+	/**  Sessions revoked. */
+	revocation: Revocation,
+	/**  Reassignments made. */
+	reassigned: Reassigned[],
+	/**
+	 *  Of campaigns, leads and workspaces, those with no owner column in the platform's
+	 *  schema: they belong to the workspace, not to a person, and needed no change.
+	 */
+	unowned: string[],
+	/**  The queued removal notice. */
+	notification_id: string,
+};
+
+/**  A removal request, as the confirmation dialog fills it. */
+export type RemovalRequest = {
+	/**  Tenant. */
+	tenant_id: string,
+	/**  Member to remove. */
+	user_id: string,
+	/**  The member's email, typed by the staff member as confirmation. */
+	confirm_email: string,
+	/**  Member of the same tenant who takes over their campaigns, leads and workspaces. */
+	reassign_to: string,
+};
+
 /**  A replica seen from its primary. */
 export type Replica = {
 	/**  `application_name`. */
@@ -1872,6 +2004,17 @@ export type RoleColumn = {
 	/**  Workspace role (`None`: not a member of the workspace). */
 	workspace_role: WorkspaceRole | null,
 };
+
+/**  What the import does to one row. */
+export type RowAction = 
+/**  New account, invited. */
+"invite" | 
+/**  Existing account added (or re-added) to the tenant, invited. */
+"add" | 
+/**  Existing member changed (role or workspaces). */
+"update" | 
+/**  Nothing to change. */
+"unchanged";
 
 /**  Security policies. */
 export type SecurityPolicies = {
@@ -2264,6 +2407,14 @@ export type SupportGrant = {
 	views: number,
 };
 
+/**  Outcome of a suspension. */
+export type Suspension = {
+	/**  Credentials disabled. */
+	credentials_disabled: number,
+	/**  Sessions revoked. */
+	revocation: Revocation,
+};
+
 /**  Summary of a sync for the UI. */
 export type SyncSummary = {
 	/**  Tables synced. */
@@ -2286,6 +2437,24 @@ export type Target = {
 	up: boolean,
 	/**  Share of successful scrapes over 24 hours, percent. */
 	uptime_24h_percent: number | null,
+};
+
+/**  A member of a tenant's team. */
+export type TeamMember = {
+	/**  `users.id`. */
+	user_id: string,
+	/**  Name (masked for support). */
+	name: string | null,
+	/**  Email (masked for support). */
+	email: string | null,
+	/**  Tenant roles. */
+	roles: string[],
+	/**  Membership status. */
+	status: UserStatus,
+	/**  Start of the most recent session (UTC). */
+	last_login: string | null,
+	/**  Workspaces of this tenant with the member's role. */
+	workspaces: WorkspaceRoleRef[],
 };
 
 /**  A tenant's settings and the plan that applies to it now. */
@@ -2673,6 +2842,16 @@ export type WorkspaceAtRisk = {
 	name: string,
 };
 
+/**  A workspace role change of one row. */
+export type WorkspaceChange = {
+	/**  Workspace name. */
+	workspace: string,
+	/**  Role before (`None`: not a member). */
+	old_role: string | null,
+	/**  Role after. */
+	new_role: string,
+};
+
 /**  A workspace's health history and its trend chart. */
 export type WorkspaceHealth = {
 	/**  Daily scores, oldest first. */
@@ -2707,6 +2886,31 @@ export type WorkspaceHealthRow = {
 	sending_volume: number,
 };
 
+/**  One page of the workspace list. */
+export type WorkspacePage = {
+	/**  Rows of this page, worst health first. */
+	rows: WorkspaceHealthRow[],
+	/**  Workspaces matching in all. */
+	total: number,
+	/**  When the workspaces were last synced (UTC); the shape the UI's shared pager reads. */
+	as_of: string | null,
+};
+
+/**  Which workspaces the list shows, and which page of them. */
+export type WorkspaceQuery = {
+	/**  Only this tenant's workspaces. */
+	tenant_id: string | null,
+	/**
+	 *  Substring (ASCII case-insensitive) of the workspace's or its tenant's name, or a
+	 *  workspace id.
+	 */
+	search: string | null,
+	/**  Page size (1–500, default 50). */
+	limit: number | null,
+	/**  Rows to skip. */
+	offset: number | null,
+};
+
 /**  A workspace role. */
 export type WorkspaceRole = 
 /**  Read only. */
@@ -2715,6 +2919,16 @@ export type WorkspaceRole =
 "member" | 
 /**  Manages the workspace. */
 "admin";
+
+/**  A workspace role held by a team member. */
+export type WorkspaceRoleRef = {
+	/**  `companies.id`. */
+	workspace_id: string,
+	/**  Workspace name. */
+	name: string,
+	/**  admin / member / viewer. */
+	role: string,
+};
 
 /**  A workspace of a tenant. */
 export type WorkspaceRow = {

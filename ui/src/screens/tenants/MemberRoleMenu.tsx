@@ -7,13 +7,13 @@ import { notifications } from "@mantine/notifications";
 import { IconChevronDown } from "@tabler/icons-react";
 import { useQueryClient } from "@tanstack/react-query";
 
-import { commands, type MemberRow, type TenantRole } from "../../bindings";
+import { commands, type TeamMember, type TenantRole } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { useSession } from "../../shell/session";
 
 const ROLES: TenantRole[] = ["owner", "admin", "member"];
 
-export function MemberRoleMenu({ tenantId, member }: { tenantId: string; member: MemberRow }) {
+export function MemberRoleMenu({ tenantId, member }: { tenantId: string; member: Pick<TeamMember, "user_id" | "name" | "email" | "roles"> }) {
   const { actionsBlockedReason } = useSession();
   const queryClient = useQueryClient();
   const [target, setTarget] = useState<TenantRole | null>(null);

@@ -1,5 +1,5 @@
-// The tenant detail, in a drawer over the list (Esc closes it): members with roles,
-// status and last login; workspaces; subscription; feature flags.
+// The tenant detail, in a drawer over the list (Esc closes it): the team (with the member
+// actions), workspaces, subscription, feature flags and settings.
 import { Badge, CopyButton, Drawer, Group, SimpleGrid, Stack, Tabs, Text, Title, Tooltip, UnstyledButton } from "@mantine/core";
 import { IconCheck, IconCopy } from "@tabler/icons-react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
@@ -9,11 +9,11 @@ import { errorCode, unwrap } from "../../backend/call";
 import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
 import { formatDate } from "../../format/time";
-import { MembersTable, SubscriptionPanel, WorkspacesTable } from "./detailSections";
+import { SubscriptionPanel, WorkspacesTable } from "./detailSections";
 import { TenantFlagsPanel, TenantSettingsPanel } from "./TenantAdminPanels";
 import { StatusBadge } from "./StatusBadge";
 import { SupportAccessButton } from "./SupportAccess";
-import { useSession } from "../../shell/session";
+import { TeamPanel } from "./TeamPanel";
 
 export function TenantDetailDrawer({ tenantId, onClose }: { tenantId: string | null; onClose: () => void }) {
   const detail = useQuery({
@@ -53,7 +53,6 @@ export function TenantDetailDrawer({ tenantId, onClose }: { tenantId: string | n
 
 function DetailBody({ detail }: { detail: TenantDetail }) {
   const { tenant } = detail;
-  const canManage = useSession().can("tenants.members.manage");
   return (
     <Stack gap="lg" data-testid="tenant-detail-body" data-tenant-id={tenant.id}>
       <Stack gap={4}>
@@ -111,13 +110,7 @@ function DetailBody({ detail }: { detail: TenantDetail }) {
           </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
-          {canManage ? (
-            <div data-testid="tenant-actions">
-              <MembersTable members={detail.members} manageFor={tenant.id} />
-            </div>
-          ) : (
-            <MembersTable members={detail.members} />
-          )}
+          <TeamPanel tenantId={tenant.id} tenantName={tenant.name} />
         </Tabs.Panel>
         <Tabs.Panel value="workspaces" pt="md">
           <WorkspacesTable workspaces={detail.workspaces} />

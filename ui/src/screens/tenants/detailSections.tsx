@@ -1,19 +1,23 @@
 // The tabs of the tenant detail. Personal data arrives already masked for roles that
 // may not see it; these tables show what they are given.
-import { Badge, Group, SimpleGrid, Table, Text } from "@mantine/core";
+import { Badge, Group, SimpleGrid, Table, Text, Tooltip } from "@mantine/core";
 import { IconFolder, IconReceipt, IconUsers } from "@tabler/icons-react";
 
-import type { MemberRow, SubscriptionInfo, WorkspaceRow } from "../../bindings";
+import type { ReactNode } from "react";
+
+import type { MemberRow, SubscriptionInfo, WorkspaceRoleRef, WorkspaceRow } from "../../bindings";
 import { EmptyView } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
-import { MemberRoleMenu } from "./MemberRoleMenu";
 import { StatusBadge } from "./StatusBadge";
 
-/** With `manageFor` (the tenant id, for roles that may manage members) each row gets
- *  a role menu. */
-export function MembersTable({ members, manageFor }: { members: MemberRow[]; manageFor?: string }) {
+/** A member as the tables show it: a tenant detail's row, or a team member with workspaces. */
+type MemberLike = Pick<MemberRow, "user_id" | "name" | "email" | "roles" | "last_login"> & { status: string; workspaces?: WorkspaceRoleRef[] };
+
+/** With `actions` (for roles that may manage members) each row ends with what it returns. */
+export function MembersTable<M extends MemberLike>({ members, actions }: { members: M[]; actions?: (member: M) => ReactNode }) {
   if (members.length === 0) return <EmptyView icon={<IconUsers size={28} />} title="No members" />;
+  const withWorkspaces = members.some((m) => m.workspaces !== undefined);
   return (
     <Table striped highlightOnHover verticalSpacing="xs" data-testid="members-table">
       <Table.Thead>
@@ -22,8 +26,9 @@ export function MembersTable({ members, manageFor }: { members: MemberRow[]; man
           <Table.Th>Email</Table.Th>
           <Table.Th miw={90}>Roles</Table.Th>
           <Table.Th miw={100}>Status</Table.Th>
+          {withWorkspaces && <Table.Th>Workspaces</Table.Th>}
           <Table.Th>Last login</Table.Th>
-          {manageFor && <Table.Th />}
+          {actions && <Table.Th />}
         </Table.Tr>
       </Table.Thead>
       <Table.Tbody>
@@ -31,7 +36,7 @@ export function MembersTable({ members, manageFor }: { members: MemberRow[]; man
           <Table.Tr key={m.user_id} data-testid="member-row">
             <Table.Td>{m.name ?? "—"}</Table.Td>
             <Table.Td data-testid="member-email">{m.email ?? "—"}</Table.Td>
-            <Table.Td>
+            <Table.Td data-testid="member-roles">
               <Group gap={4}>
                 {m.roles.map((role) => (
                   <Badge key={role} size="xs" variant="outline" style={{ textTransform: "none" }}>
@@ -40,21 +45,47 @@ export function MembersTable({ members, manageFor }: { members: MemberRow[]; man
                 ))}
               </Group>
             </Table.Td>
-            <Table.Td>
+            <Table.Td data-testid="member-status">
               <StatusBadge status={m.status} />
             </Table.Td>
+            {withWorkspaces && (
+              <Table.Td>
+                <WorkspaceRoles workspaces={m.workspaces ?? []} />
+              </Table.Td>
+            )}
             <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>
               {formatDateTime(m.last_login, "Never")}
             </Table.Td>
-            {manageFor && (
+            {actions && (
               <Table.Td>
-                <MemberRoleMenu tenantId={manageFor} member={m} />
+                <Group gap={2} wrap="nowrap">
+                  {actions(m)}
+                </Group>
               </Table.Td>
             )}
           </Table.Tr>
         ))}
       </Table.Tbody>
     </Table>
+  );
+}
+
+/** "Name: role" for a few workspaces; for many, counts per role with the list on hover. */
+export function workspaceSummary(workspaces: WorkspaceRoleRef[]): string {
+  if (workspaces.length <= 3) return workspaces.map((w) => `${w.name}: ${w.role}`).join(", ");
+  const perRole = new Map<string, number>();
+  for (const w of workspaces) perRole.set(w.role, (perRole.get(w.role) ?? 0) + 1);
+  return `${workspaces.length} workspaces (${[...perRole].map(([role, n]) => `${n} ${role}`).join(", ")})`;
+}
+
+function WorkspaceRoles({ workspaces }: { workspaces: WorkspaceRoleRef[] }) {
+  if (workspaces.length === 0) return <Text size="xs">—</Text>;
+  const summary = <Text size="xs">{workspaceSummary(workspaces)}</Text>;
+  if (workspaces.length <= 3) return summary;
+  return (
+    <Tooltip multiline w={380} withinPortal label={workspaces.map((w) => `${w.name}: ${w.role}`).join(", ")}>
+      {summary}
+    </Tooltip>
   );
 }
 

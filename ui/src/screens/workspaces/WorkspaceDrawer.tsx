@@ -1,9 +1,11 @@
-// One workspace: its health trend (a plotters chart drawn by the library) and, for roles
-// with workspaces.delete, the danger zone — soft delete after typing the name (30 days to
-// restore, then purged), showing what it pauses and the billing effect first; restore.
+// One workspace: its health trend (a plotters chart drawn by the library), its members
+// and, for roles with workspaces.delete, the danger zone — an export (JSON + CSV) offered
+// first, soft delete after typing the name (30 days to restore, then purged), showing what
+// it pauses and the billing effect first; restore.
 import { useState } from "react";
 import { Alert, Button, Drawer, Group, List, Modal, Stack, Text, Textarea, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
+import { IconDownload } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { commands, type DeletionPreview, type WorkspaceHealthRow } from "../../bindings";
@@ -13,6 +15,7 @@ import { numbers } from "../../format/locale";
 import { svgSource } from "../../format/svg";
 import { formatDate } from "../../format/time";
 import { useSession } from "../../shell/session";
+import { WorkspaceMembers } from "./WorkspaceMembers";
 import { HealthBadge } from "./WorkspacesScreen";
 
 export function WorkspaceDrawer({ workspace, onClose }: { workspace: WorkspaceHealthRow | null; onClose: () => void }) {
@@ -46,6 +49,7 @@ function WorkspaceBody({ workspace, onClose }: { workspace: WorkspaceHealthRow; 
       <Text size="xs" c="dimmed">
         Score 0–100 from deliverability (30), engagement (20), bounces (20), complaints (20) and volume (10) over 7 days; green 80–100, yellow 60–79, red below 60.
       </Text>
+      <WorkspaceMembers workspace={workspace} />
       {can("workspaces.delete") && <DangerZone workspace={workspace} onDone={onClose} />}
     </Stack>
   );
@@ -91,13 +95,14 @@ function DangerZone({ workspace, onDone }: { workspace: WorkspaceHealthRow; onDo
         <>
           <Text size="sm">This workspace is deleted. It can be restored until it is purged (30 days after deletion).</Text>
           <Group>
-            <Button variant="default" onClick={() => void restore()} loading={busy} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined}>Restore workspace</Button>
+            <Button variant="default" onClick={() => void restore()} loading={busy} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="restore-workspace">Restore workspace</Button>
           </Group>
         </>
       ) : (
         <>
-          <Text size="sm">Deleting pauses its campaigns and hides it from the tenant. It can be restored for 30 days, then its campaigns, leads, domains and email accounts are purged.</Text>
+          <Text size="sm">Deleting pauses its campaigns and hides it from the tenant. It can be restored for 30 days, then its campaigns, leads, domains and email accounts are purged. Export it first to keep a copy.</Text>
           <Group>
+            <ExportButton workspaceId={workspace.id} />
             <Button color="red" variant="light" onClick={() => void start()} loading={busy} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="delete-workspace">Delete workspace…</Button>
           </Group>
         </>
@@ -147,13 +152,38 @@ function DeleteModal({ preview, onClose, onDone }: { preview: DeletionPreview; o
           </Text>
         </Alert>
         <TextInput label={`Type the workspace name (${preview.name}) to confirm`} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} data-testid="confirm-name" />
-        <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} />
+        <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-testid="delete-reason" />
         {problem && <Alert color="red">{problem}</Alert>}
-        <Group justify="flex-end">
+        <Group justify="space-between">
+          <ExportButton workspaceId={preview.workspace_id} />
+          <Group>
           <Button variant="default" onClick={onClose}>Keep it</Button>
           <Button color="red" onClick={() => void remove()} loading={busy} disabled={typed !== preview.name || !reason.trim()} data-testid="confirm-delete">Delete workspace</Button>
+          </Group>
         </Group>
       </Stack>
     </Modal>
+  );
+}
+
+/** Writes the workspace (JSON with everything, one CSV per part) to a new folder in Downloads. */
+function ExportButton({ workspaceId }: { workspaceId: string }) {
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    try {
+      const files = await unwrap(commands.exportWorkspace(workspaceId));
+      const rows = files.rows.reduce((a, b) => a + b, 0);
+      notifications.show({ color: "green", title: `Exported ${numbers.format(rows)} rows`, message: files.json.replace(/[^/\\]*$/, ""), autoClose: 10000 });
+    } catch (error) {
+      notifications.show({ color: "red", title: "The export failed", message: errorMessage(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Button variant="default" leftSection={<IconDownload size={14} />} loading={busy} onClick={() => void run()} data-testid="export-workspace">
+      Export JSON + CSV
+    </Button>
   );
 }

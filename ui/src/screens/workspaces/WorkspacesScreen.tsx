@@ -2,10 +2,10 @@
 // campaigns and sending volume; a row opens the workspace (health trend, danger zone).
 // The second tab is the RBAC matrix, generated from the rules the platform enforces.
 import { useMemo, useState } from "react";
-import { Badge, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { IconBriefcase, IconSearch } from "@tabler/icons-react";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
 
 import { commands, type WorkspaceHealthRow } from "../../bindings";
 import { unwrap } from "../../backend/call";
@@ -26,20 +26,30 @@ export function HealthBadge({ score, colour }: { score: number | null; colour: s
   );
 }
 
+const PAGE_SIZE = 50;
+
 export function WorkspacesScreen() {
   const [search, setSearch] = useState("");
-  const [debounced] = useDebouncedValue(search.trim().toLowerCase(), 150);
+  const [debounced] = useDebouncedValue(search.trim(), 150);
   const [open, setOpen] = useState<WorkspaceHealthRow | null>(null);
-  const list = useQuery({ queryKey: ["workspaces"], queryFn: () => unwrap(commands.workspaces(null)) });
-  const rows = useMemo(
-    () => (list.data ?? []).filter((w) => !debounced || w.name.toLowerCase().includes(debounced) || (w.tenant_name ?? "").toLowerCase().includes(debounced) || w.id === debounced),
-    [list.data, debounced],
-  );
+  // Paged and searched in SQL, worst health first; "Show more" asks for the next page.
+  const list = useInfiniteQuery({
+    queryKey: ["workspaces", debounced],
+    queryFn: ({ pageParam }) => unwrap(commands.workspacePage({ tenant_id: null, search: debounced || null, limit: PAGE_SIZE, offset: pageParam })),
+    initialPageParam: 0,
+    getNextPageParam: (last, pages) => {
+      const loaded = pages.reduce((n, p) => n + p.rows.length, 0);
+      return loaded < last.total ? loaded : undefined;
+    },
+    placeholderData: keepPreviousData,
+  });
+  const rows = useMemo(() => list.data?.pages.flatMap((p) => p.rows) ?? [], [list.data]);
+  const total = list.data?.pages[0]?.total ?? 0;
 
   let body;
   if (list.isPending) body = <LoadingState label="Loading workspaces…" />;
   else if (list.isError) body = <ErrorState title="Could not load workspaces" error={list.error} onRetry={() => void list.refetch()} />;
-  else if (rows.length === 0) body = <EmptyView icon={<IconBriefcase size={28} />} title={debounced ? "No workspace matches" : "No workspaces yet"} description="Search looks at workspace and tenant names." />;
+  else if (rows.length === 0) body = <EmptyView icon={<IconBriefcase size={28} />} title={debounced ? "No workspace matches" : "No workspaces yet"} description="Search looks at workspace and tenant names, or an exact workspace id." />;
   else
     body = (
       <Table highlightOnHover stickyHeader verticalSpacing="xs" horizontalSpacing="lg" data-testid="workspace-table">
@@ -74,13 +84,20 @@ export function WorkspacesScreen() {
         </Table.Tbody>
       </Table>
     );
+  const more = rows.length > 0 && list.hasNextPage && (
+    <Group justify="center" py="md">
+      <Button variant="default" onClick={() => void list.fetchNextPage()} loading={list.isFetchingNextPage} data-testid="workspaces-more">
+        Show {numbers.format(Math.min(PAGE_SIZE, total - rows.length))} more of {numbers.format(total - rows.length)}
+      </Button>
+    </Group>
+  );
 
   return (
     <Stack gap={0} h="100%" data-testid="workspaces-screen">
       <Group justify="space-between" align="flex-end" px="lg" pt="md" pb="xs">
         <Group gap="xs" align="baseline">
           <Title order={2}>Workspaces</Title>
-          <Text c="dimmed">{numbers.format(rows.length)}</Text>
+          <Text c="dimmed" data-testid="workspace-total">{numbers.format(total)}</Text>
         </Group>
         <TextInput w={320} placeholder="Workspace or tenant name" leftSection={<IconSearch size={16} />} value={search} onChange={(e) => setSearch(e.currentTarget.value)} aria-label="Search workspaces" data-testid="workspace-search" />
       </Group>
@@ -90,7 +107,10 @@ export function WorkspacesScreen() {
           <Tabs.Tab value="rbac" data-testid="tab-rbac">Permissions matrix</Tabs.Tab>
         </Tabs.List>
         <div style={{ flex: 1, minHeight: 0, overflow: "auto" }}>
-          <Tabs.Panel value="list">{body}</Tabs.Panel>
+          <Tabs.Panel value="list">
+            {body}
+            {more}
+          </Tabs.Panel>
           <Tabs.Panel value="rbac">
             <RbacMatrix />
           </Tabs.Panel>
