@@ -3,39 +3,15 @@
 //! every standard role, masking for support, sandbox-only for qa, and the audit chain.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod demo_app;
+
 use std::process::Command;
 
-use penguin_admin::app::{App, AppDirs, ErrorCode};
+use demo_app::{demo_app, PW};
+use penguin_admin::app::{App, ErrorCode};
 use penguin_admin::audit::{AuditFilter, ExportFormat};
-use penguin_admin::demo::{self, seed};
+use penguin_admin::demo;
 use penguin_admin::tenants::TenantQuery;
-
-const PW: &str = seed::DEMO_PASSWORD;
-
-struct Demo {
-    app: App,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = demo::down(&self.dir.path().join("config/profiles/demo.toml"));
-    }
-}
-
-async fn demo_app() -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let dirs = AppDirs { config: dir.path().join("config"), data: dir.path().join("data") };
-    let app = App::new(dirs);
-    app.start_demo(1, |_| {}).await.expect("demo starts");
-    app.select_profile("demo").await.unwrap();
-    let d = Demo { app, dir };
-    d.app.sign_in("super_admin@penguinmails.demo", PW).await.unwrap();
-    d.app.sync(|_| {}).await.unwrap();
-    d.app.sign_out();
-    d.app.select_profile("demo").await.unwrap();
-    d
-}
 
 fn first_regular_tenant(app: &App) -> String {
     let page = app.tenants(TenantQuery { search: Some("Labs".into()), ..Default::default() }).unwrap();

@@ -4,33 +4,12 @@
 //! feed from the cache, and support's read-only access.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use penguin_admin::app::{App, AppDirs, ErrorCode};
-use penguin_admin::demo::{self, seed};
+mod demo_app;
+
+use demo_app::demo_app;
+use penguin_admin::app::ErrorCode;
 use penguin_admin::monitor::queue::{JobAction, JobFilter, JobState};
 use penguin_admin::monitor::{Area, Status};
-
-const PW: &str = seed::DEMO_PASSWORD;
-
-struct Demo {
-    app: App,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = demo::down(&self.dir.path().join("config/profiles/demo.toml"));
-    }
-}
-
-async fn demo_app(email: &str) -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let app = App::new(AppDirs { config: dir.path().join("config"), data: dir.path().join("data") });
-    app.start_demo(1, |_| {}).await.expect("demo starts");
-    app.select_profile("demo").await.unwrap();
-    app.sign_in(email, PW).await.unwrap();
-    app.sync(|_| {}).await.unwrap();
-    Demo { app, dir }
-}
 
 fn redis_installed() -> bool {
     ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].iter().any(|p| std::path::Path::new(p).exists())
@@ -38,7 +17,8 @@ fn redis_installed() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_monitors_and_acts_on_the_queue() {
-    let d = demo_app("ops@penguinmails.demo").await;
+    let d = demo_app().await;
+    d.sign_in_as("ops").await;
     let snap = d.app.monitor_report(vec![]).await.unwrap();
     assert!(snap.stale_reason.is_none());
     let status = |s: &penguin_admin::app::MonitorSnapshot, a: Area| s.report.area(a).unwrap().status;
@@ -97,7 +77,8 @@ async fn ops_monitors_and_acts_on_the_queue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn support_sees_monitoring_but_cannot_act() {
-    let d = demo_app("support@penguinmails.demo").await;
+    let d = demo_app().await;
+    d.sign_in_as("support").await;
     assert!(d.app.monitor_report(vec![Area::Queue, Area::Postgres]).await.is_ok());
     let page = d.app.queue_jobs(JobFilter { state: Some(JobState::Failed), ..Default::default() }, 1, 0).await.unwrap();
     let job = page.rows[0].id.to_string();

@@ -4,36 +4,14 @@
 //! email, workspace membership limited to the tenant, and support's masked, action-less view.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use penguin_admin::app::{App, AppDirs, ErrorCode};
-use penguin_admin::demo::{self, seed};
+mod demo_app;
+
+use demo_app::demo_app;
+use penguin_admin::app::{App, ErrorCode};
 use penguin_admin::members::import::RowAction;
 use penguin_admin::members::{RemovalRequest, WorkspaceRole};
 use penguin_admin::tenants::TenantQuery;
 use penguin_admin::users::UserStatus;
-
-const PW: &str = seed::DEMO_PASSWORD;
-
-struct Demo {
-    app: App,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = demo::down(&self.dir.path().join("config/profiles/demo.toml"));
-    }
-}
-
-async fn demo_app() -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let dirs = AppDirs { config: dir.path().join("config"), data: dir.path().join("data") };
-    let app = App::new(dirs);
-    app.start_demo(1, |_| {}).await.expect("demo starts");
-    app.select_profile("demo").await.unwrap();
-    app.sign_in("admin@penguinmails.demo", PW).await.unwrap();
-    app.sync(|_| {}).await.unwrap();
-    Demo { app, dir }
-}
 
 /// Two regular tenants with at least two active members and a workspace each.
 fn two_tenants(app: &App) -> (String, String) {
@@ -50,6 +28,7 @@ fn two_tenants(app: &App) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_export_removal_and_workspace_membership_through_the_app() {
     let d = demo_app().await;
+    d.sign_in_as("admin").await;
     let app = &d.app;
     let (tenant, other) = two_tenants(app);
     let before = app.team(&tenant).unwrap();
@@ -126,9 +105,7 @@ async fn import_export_removal_and_workspace_membership_through_the_app() {
     assert_eq!(after.iter().find(|m| m.user_id == leaver.user_id).unwrap().status, UserStatus::Removed);
 
     // Support: the same team masked, and every team action refused.
-    app.sign_out();
-    app.select_profile("demo").await.unwrap();
-    app.sign_in("support@penguinmails.demo", PW).await.unwrap();
+    d.sign_in_as("support").await;
     let masked = app.team(&tenant).unwrap();
     assert_eq!(masked.len(), after.len());
     assert!(masked.iter().all(|m| m.email.as_deref().is_none_or(|e| e.contains('•'))));

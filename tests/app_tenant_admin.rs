@@ -4,43 +4,13 @@
 //! tenants that the list then shows.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use penguin_admin::app::{App, AppDirs, ErrorCode};
-use penguin_admin::demo::{self, seed};
+mod demo_app;
+
+use demo_app::demo_app;
+use penguin_admin::app::{App, ErrorCode};
 use penguin_admin::tenant_admin::overrides::{OverrideInput, OverrideKind, PlanLimits};
 use penguin_admin::tenant_admin::provision::ProvisionRequest;
 use penguin_admin::tenants::TenantQuery;
-
-const PW: &str = seed::DEMO_PASSWORD;
-
-struct Demo {
-    app: App,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = demo::down(&self.dir.path().join("config/profiles/demo.toml"));
-    }
-}
-
-async fn demo_app() -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let dirs = AppDirs { config: dir.path().join("config"), data: dir.path().join("data") };
-    let app = App::new(dirs);
-    app.start_demo(1, |_| {}).await.expect("demo starts");
-    app.select_profile("demo").await.unwrap();
-    let d = Demo { app, dir };
-    d.app.sign_in("super_admin@penguinmails.demo", PW).await.unwrap();
-    d.app.sync(|_| {}).await.unwrap();
-    d.app.sign_out();
-    d
-}
-
-async fn sign_in_as(d: &Demo, role: &str) {
-    d.app.sign_out();
-    d.app.select_profile("demo").await.unwrap();
-    d.app.sign_in(&format!("{role}@penguinmails.demo"), PW).await.unwrap();
-}
 
 /// A customer tenant with members and a priced plan.
 fn paying_tenant(app: &App) -> String {
@@ -56,7 +26,7 @@ fn paying_tenant(app: &App) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_override_changes_the_effective_plan_until_it_is_revoked() {
     let d = demo_app().await;
-    sign_in_as(&d, "admin").await;
+    d.sign_in_as("admin").await;
     let tenant = paying_tenant(&d.app);
     let before = d.app.tenant_admin(&tenant).unwrap().plan;
     let list_price = before.base.price_monthly_cents.expect("a priced plan");
@@ -91,11 +61,11 @@ async fn an_override_changes_the_effective_plan_until_it_is_revoked() {
     assert_eq!(plan.applied.len(), 1);
 
     // Support reads the overrides but may not add one.
-    sign_in_as(&d, "support").await;
+    d.sign_in_as("support").await;
     assert_eq!(d.app.tenant_overrides(&tenant).unwrap().len(), 1);
     assert_eq!(d.app.add_tenant_override(&tenant, &deal).await.unwrap_err().code, ErrorCode::Forbidden);
 
-    sign_in_as(&d, "admin").await;
+    d.sign_in_as("admin").await;
     assert_eq!(d.app.revoke_tenant_override(&added.id, " ").await.unwrap_err().code, ErrorCode::BadInput);
     let revoked = d.app.revoke_tenant_override(&added.id, "Contract cancelled").await.unwrap();
     assert!(revoked.revoked.is_some());
@@ -113,11 +83,11 @@ async fn an_override_changes_the_effective_plan_until_it_is_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn support_views_a_tenant_masked_under_a_grant_until_it_is_closed() {
     let d = demo_app().await;
-    sign_in_as(&d, "admin").await;
+    d.sign_in_as("admin").await;
     let tenant = paying_tenant(&d.app);
     let clear = d.app.tenant_detail(&tenant).unwrap();
 
-    sign_in_as(&d, "support").await;
+    d.sign_in_as("support").await;
     let bad_ticket = d.app.open_support_access(&tenant, "Customer cannot see its campaigns", "ticket", None).await;
     assert_eq!(bad_ticket.unwrap_err().code, ErrorCode::BadInput);
     let short_reason = d.app.open_support_access(&tenant, "debug", "SUP-1", None).await;
@@ -145,11 +115,11 @@ async fn support_views_a_tenant_masked_under_a_grant_until_it_is_closed() {
     assert_eq!(d.app.view_as_tenant(&grant.id).await.unwrap().grant.views, 2);
 
     // Someone else's grant is not a way in, even for an admin.
-    sign_in_as(&d, "admin").await;
+    d.sign_in_as("admin").await;
     assert_eq!(d.app.view_as_tenant(&grant.id).await.unwrap_err().code, ErrorCode::Forbidden);
     assert!(d.app.my_support_grants(Some(&tenant)).unwrap().is_empty(), "admin opened none");
 
-    sign_in_as(&d, "support").await;
+    d.sign_in_as("support").await;
     let closed = d.app.close_support_access(&grant.id).await.unwrap();
     assert!(closed.closed.is_some());
     assert_eq!(closed.views, 2);
@@ -159,7 +129,7 @@ async fn support_views_a_tenant_masked_under_a_grant_until_it_is_closed() {
     assert_eq!(d.app.my_support_grants(Some(&tenant)).unwrap()[0].closed, closed.closed);
 
     // qa has no support access.
-    sign_in_as(&d, "qa").await;
+    d.sign_in_as("qa").await;
     let qa = d.app.open_support_access(&tenant, "Customer cannot see its campaigns", "SUP-42", None).await;
     assert_eq!(qa.unwrap_err().code, ErrorCode::Forbidden);
 }
@@ -167,7 +137,7 @@ async fn support_views_a_tenant_masked_under_a_grant_until_it_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qa_provisions_a_sandbox_tenant_that_the_list_then_shows() {
     let d = demo_app().await;
-    sign_in_as(&d, "qa").await;
+    d.sign_in_as("qa").await;
     let plans = d.app.provision_plans().unwrap();
     // The demo's four public plans, cheapest first; the grandfathered one is not offered.
     assert_eq!(plans.iter().map(|p| p.slug.as_str()).collect::<Vec<_>>(), ["free", "starter", "pro", "enterprise"]);
@@ -194,7 +164,7 @@ async fn qa_provisions_a_sandbox_tenant_that_the_list_then_shows() {
     assert_eq!(d.app.provision_tenant(&request).await.unwrap_err().code, ErrorCode::BadInput);
 
     // Support may not provision, nor list the plans to.
-    sign_in_as(&d, "support").await;
+    d.sign_in_as("support").await;
     assert_eq!(d.app.provision_plans().unwrap_err().code, ErrorCode::Forbidden);
     assert_eq!(d.app.provision_tenant(&request).await.unwrap_err().code, ErrorCode::Forbidden);
 }

@@ -188,6 +188,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeoutMsg: "no confirmation of the deletion",
       });
       await browser.$(testId("danger-zone")).waitForDisplayed({ reverse: true, timeout: 10_000 });
+      // Let the drawer's overlay fade out: a click while it does lands on the overlay.
+      await browser.pause(1000);
       await typeInto(browser, testId("workspace-search"), wsName);
       await browser.waitUntil(async () => (await textOf(browser, wsRow)).includes("deleted"), {
         timeout: 20_000,

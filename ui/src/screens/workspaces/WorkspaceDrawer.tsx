@@ -125,7 +125,7 @@ function DeleteModal({ preview, onClose, onDone }: { preview: DeletionPreview; o
     setProblem(null);
     try {
       const done = await unwrap(commands.deleteWorkspace(preview.workspace_id, typed, reason.trim()));
-      notifications.show({ color: "green", title: "Workspace deleted", message: `${preview.name}: ${done.campaigns_paused} campaigns paused; purge after ${formatDate(done.purge_after)}.` });
+      notifications.show({ color: "green", title: "Workspace deleted", message: `${preview.name}: ${done.campaigns_paused} ${done.campaigns_paused === 1 ? "campaign" : "campaigns"} paused; purged after ${formatDate(done.purge_after)} unless restored.` });
       await queryClient.invalidateQueries();
       onClose();
       onDone();

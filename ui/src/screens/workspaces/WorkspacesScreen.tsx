@@ -70,7 +70,7 @@ export function WorkspacesScreen() {
               <Table.Td>
                 <Group gap="xs" wrap="nowrap">
                   <Text size="sm" fw={500}>{w.name}</Text>
-                  {w.status === "deleted" && <Badge color="red" variant="outline" size="sm">deleted</Badge>}
+                  {w.status === "deleted" && <Badge color="red" variant="outline" size="sm" style={{ flexShrink: 0 }}>deleted</Badge>}
                 </Group>
               </Table.Td>
               <Table.Td>{w.tenant_name ?? "—"}</Table.Td>
