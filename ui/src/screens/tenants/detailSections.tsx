@@ -53,8 +53,8 @@ export function MembersTable<M extends MemberLike>({ members, actions }: { membe
                 <WorkspaceRoles workspaces={m.workspaces ?? []} />
               </Table.Td>
             )}
-            <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>
-              {formatDateTime(m.last_login, "Never")}
+            <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }} title={m.last_login ? formatDateTime(m.last_login) : undefined}>
+              {m.last_login ? formatDate(m.last_login) : "Never"}
             </Table.Td>
             {actions && (
               <Table.Td>
