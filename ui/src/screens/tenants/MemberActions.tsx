@@ -149,7 +149,7 @@ function RemoveDialog({ tenantId, member, team, busy, onClose, run }: { tenantId
   const remove = () =>
     run("Member removed", async () => {
       const r = await unwrap(commands.removeMember({ tenant_id: tenantId, user_id: member.user_id, confirm_email: typed.trim(), reassign_to: heir ?? "" }));
-      const moved = r.reassigned.map((x) => `${x.rows} ${x.what}`).join(", ") || "nothing to reassign";
+      const moved = r.reassigned.map((x) => `${x.rows} ${x.what === "workspace_members" ? "workspace memberships" : x.what}`).join(", ") || "nothing to reassign";
       return `${who} is removed. ${r.revocation.message} Reassigned: ${moved}. A removal notice is queued.`;
     });
   return (

@@ -19,6 +19,8 @@ export function MembersTable<M extends MemberLike>({ members, actions }: { membe
   if (members.length === 0) return <EmptyView icon={<IconUsers size={28} />} title="No members" />;
   const withWorkspaces = members.some((m) => m.workspaces !== undefined);
   return (
+    // Only the table scrolls sideways when a tenant's emails are long, not the whole drawer.
+    <Table.ScrollContainer minWidth={actions ? 860 : 700}>
     <Table striped highlightOnHover verticalSpacing="xs" data-testid="members-table">
       <Table.Thead>
         <Table.Tr>
@@ -67,6 +69,7 @@ export function MembersTable<M extends MemberLike>({ members, actions }: { membe
         ))}
       </Table.Tbody>
     </Table>
+    </Table.ScrollContainer>
   );
 }
 
