@@ -11,6 +11,7 @@ import { useQueryClient } from "@tanstack/react-query";
 
 import { commands, type TeamMember } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
+import { DialogFooter } from "../../components/DialogFooter";
 import { useSession } from "../../shell/session";
 import { workspaceSummary } from "./detailSections";
 
@@ -123,12 +124,7 @@ function SuspendDialog({ who, busy, onClose, onConfirm }: { who: string; busy: b
           <b>{who}</b> can no longer sign in to any tenant: their sign-in methods are disabled and their sessions revoked. Reactivating restores them.
         </Text>
         <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-testid="suspend-reason" />
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>Cancel</Button>
-          <Button color="orange" loading={busy} disabled={!reason.trim()} onClick={() => onConfirm(reason.trim())} data-testid="confirm-suspend">
-            Suspend
-          </Button>
-        </Group>
+        <DialogFooter onCancel={onClose} onSubmit={() => onConfirm(reason.trim())} submitLabel="Suspend" submitTestId="confirm-suspend" busy={busy} disabled={!reason.trim()} color="orange" />
       </Stack>
     </Modal>
   );
@@ -169,12 +165,7 @@ function RemoveDialog({ tenantId, member, team, busy, onClose, run }: { tenantId
           <Select label="Reassign their work to" placeholder="Choose a member of this tenant" data={heirs} value={heir} onChange={setHeir} searchable required comboboxProps={{ withinPortal: true }} data-testid="removal-heir" />
         )}
         <TextInput label={`Type their email (${member.email ?? "unknown"}) to confirm`} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} error={typed && !matches ? "Does not match the member's email" : null} data-testid="removal-confirm-email" />
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>Cancel</Button>
-          <Button color="red" loading={busy} disabled={!matches || !heir} onClick={() => void remove()} data-testid="confirm-removal">
-            Remove member
-          </Button>
-        </Group>
+        <DialogFooter onCancel={onClose} onSubmit={() => void remove()} submitLabel="Remove member" submitTestId="confirm-removal" busy={busy} disabled={!matches || !heir} color="red" />
       </Stack>
     </Modal>
   );
@@ -196,12 +187,7 @@ function GdprDialog({ member, busy, onClose, run }: { member: TeamMember; busy: 
           entry with counts only, no name or email.
         </Alert>
         <TextInput label={`Type the account's email (${member.email ?? "unknown"}) to confirm`} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} data-testid="gdpr-confirm-email" />
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>Cancel</Button>
-          <Button color="red" loading={busy} disabled={!matches} onClick={() => void erase()} data-testid="confirm-gdpr-delete">
-            Erase for good
-          </Button>
-        </Group>
+        <DialogFooter onCancel={onClose} onSubmit={() => void erase()} submitLabel="Erase for good" submitTestId="confirm-gdpr-delete" busy={busy} disabled={!matches} color="red" />
       </Stack>
     </Modal>
   );

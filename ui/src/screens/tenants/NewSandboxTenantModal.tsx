@@ -3,13 +3,14 @@
 // sandbox tenants only; tenants.manage may also make one that is not a sandbox (a sales
 // demo that should look like a customer). After the sync the new tenant opens.
 import { useState } from "react";
-import { Button, Group, Modal, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
+import { Group, Modal, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { commands } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { formatCents } from "../../format/money";
+import { DialogFooter } from "../../components/DialogFooter";
 import { useSession } from "../../shell/session";
 
 /** Whether the signed-in role may provision at all (tenants.provision_sandbox or tenants.manage). */
@@ -34,7 +35,7 @@ function required(what: string, value: string, max: number): string | null {
 }
 
 export function NewSandboxTenantModal({ onClose, onCreated }: { onClose: () => void; onCreated: (tenantId: string) => void }) {
-  const { can, actionsBlockedReason } = useSession();
+  const { can } = useSession();
   const queryClient = useQueryClient();
   const [tenantName, setTenantName] = useState("");
   const [ownerName, setOwnerName] = useState("");
@@ -117,19 +118,7 @@ export function NewSandboxTenantModal({ onClose, onCreated }: { onClose: () => v
             data-testid="provision-sandbox"
           />
         )}
-        {problem && (
-          <Text c="red" size="sm" data-testid="provision-problem">
-            {problem}
-          </Text>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button onClick={() => void create()} loading={busy} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="provision-submit">
-            Create tenant
-          </Button>
-        </Group>
+        <DialogFooter problem={problem} problemTestId="provision-problem" onCancel={onClose} onSubmit={() => void create()} submitLabel="Create tenant" submitTestId="provision-submit" busy={busy} />
       </Stack>
     </Modal>
   );

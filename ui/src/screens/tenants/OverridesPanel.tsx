@@ -30,6 +30,7 @@ import { ErrorState, LoadingState } from "../../components/StateViews";
 import { LOCALE, numbers } from "../../format/locale";
 import { formatCents, parseMajor } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
+import { DialogFooter } from "../../components/DialogFooter";
 import { useSession } from "../../shell/session";
 import { LIMITS, limit } from "./planLimits";
 import { useNow } from "./useNow";
@@ -179,7 +180,6 @@ type LimitText = Record<keyof PlanLimits, string | number>;
 const NO_LIMITS = Object.fromEntries(LIMITS.map(([k]) => [k, ""])) as LimitText;
 
 function AddOverrideModal({ tenantId, planLimits, onClose }: { tenantId: string; planLimits: PlanLimits; onClose: () => void }) {
-  const { actionsBlockedReason } = useSession();
   const queryClient = useQueryClient();
   const [kind, setKind] = useState<OverrideKind>("plan");
   const [price, setPrice] = useState("");
@@ -293,26 +293,13 @@ function AddOverrideModal({ tenantId, planLimits, onClose }: { tenantId: string;
           data-testid="override-expires"
         />
         <Textarea label="Reason (for the audit log)" placeholder="The contract, partnership or POC this is for" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} error={errors.reason} data-testid="override-reason" />
-        {problem && (
-          <Text c="red" size="sm" data-testid="override-problem">
-            {problem}
-          </Text>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button onClick={() => void save()} loading={busy} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="override-save">
-            Add override
-          </Button>
-        </Group>
+        <DialogFooter problem={problem} problemTestId="override-problem" onCancel={onClose} onSubmit={() => void save()} submitLabel="Add override" submitTestId="override-save" busy={busy} />
       </Stack>
     </Modal>
   );
 }
 
 function RevokeOverrideModal({ override, onClose }: { override: Override; onClose: () => void }) {
-  const { actionsBlockedReason } = useSession();
   const queryClient = useQueryClient();
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
@@ -338,19 +325,7 @@ function RevokeOverrideModal({ override, onClose }: { override: Override; onClos
           {describe(override)}, {override.expires ? `through ${formatEnd(override.expires)}` : "no end date"}. It stops applying now; the history keeps it.
         </Text>
         <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-testid="override-revoke-reason" />
-        {problem && (
-          <Text c="red" size="sm">
-            {problem}
-          </Text>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" onClick={() => void revoke()} loading={busy} disabled={!reason.trim() || Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="override-revoke-confirm">
-            Revoke
-          </Button>
-        </Group>
+        <DialogFooter problem={problem} onCancel={onClose} onSubmit={() => void revoke()} submitLabel="Revoke" submitTestId="override-revoke-confirm" busy={busy} disabled={!reason.trim()} color="red" />
       </Stack>
     </Modal>
   );

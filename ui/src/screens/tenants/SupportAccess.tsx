@@ -13,6 +13,7 @@ import { commands, type SupportGrant } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { ErrorState, LoadingState } from "../../components/StateViews";
 import { formatClock } from "../../format/time";
+import { DialogFooter } from "../../components/DialogFooter";
 import { useSession } from "../../shell/session";
 import { MembersTable, SubscriptionPanel, WorkspacesTable } from "./detailSections";
 import { SettingsSections } from "./TenantAdminPanels";
@@ -91,7 +92,6 @@ function OpenAccessModal({
   onClose: () => void;
   onOpened: (grant: SupportGrant) => void;
 }) {
-  const { actionsBlockedReason } = useSession();
   const queryClient = useQueryClient();
   const [reason, setReason] = useState("");
   const [ticket, setTicket] = useState("");
@@ -158,19 +158,7 @@ function OpenAccessModal({
             data-testid="view-as-minutes"
           />
         </Group>
-        {problem && (
-          <Text c="red" size="sm" data-testid="view-as-problem">
-            {problem}
-          </Text>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="orange" onClick={() => void submit()} loading={busy} disabled={Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="view-as-submit">
-            Open access
-          </Button>
-        </Group>
+        <DialogFooter problem={problem} problemTestId="view-as-problem" onCancel={onClose} onSubmit={() => void submit()} submitLabel="Open access" submitTestId="view-as-submit" busy={busy} color="orange" />
       </Stack>
     </Modal>
   );
