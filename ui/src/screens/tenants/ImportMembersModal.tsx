@@ -106,7 +106,7 @@ export function ImportMembersModal({ tenantId, tenantName, onClose }: { tenantId
         {report && report.errors.length === 0 && (
           <Stack gap="xs" data-testid="import-preview">
             <Group gap="xs">
-              {(["invite", "add", "update", "unchanged"] as const).map((a) => (
+              {(["invite", "add", "update", "unchanged"] as const).filter((a) => count(a) > 0).map((a) => (
                 <Badge key={a} color={ACTION_LABEL[a].color} variant="light" style={{ textTransform: "none" }}>
                   {count(a)} {ACTION_LABEL[a].label}
                 </Badge>
