@@ -187,7 +187,11 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeout: 30_000,
         timeoutMsg: "no confirmation of the deletion",
       });
-      await browser.$(testId("danger-zone")).waitForDisplayed({ reverse: true, timeout: 10_000 });
+      // Read in the page: an element handle goes stale while the drawer unmounts it.
+      await browser.waitUntil(async () => !(await browser.execute((sel) => document.querySelector(sel) !== null, testId("danger-zone"))), {
+        timeout: 10_000,
+        timeoutMsg: "the workspace drawer did not close after the deletion",
+      });
       // Let the drawer's overlay fade out: a click while it does lands on the overlay.
       await browser.pause(1000);
       await typeInto(browser, testId("workspace-search"), wsName);
