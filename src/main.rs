@@ -52,8 +52,19 @@ enum Command {
         #[command(subcommand)]
         action: DemoAction,
     },
-    /// Install or upgrade the console's own schema on a platform's databases.
-    Install(ProfileArg),
+    /// Install or upgrade the console's own schema, its API and the desktop login on a
+    /// platform's databases (run by the platform's DBA with owner rights).
+    Install {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// The desktop login's name.
+        #[arg(long, default_value = install::DESKTOP_ROLE)]
+        desktop_login: String,
+        /// Set the desktop login's password: read from PENGUIN_ADMIN_DESKTOP_PASSWORD or
+        /// the terminal (a demo profile uses its own).
+        #[arg(long)]
+        set_desktop_password: bool,
+    },
     /// Fill a profile's (empty) platform databases with demo data.
     Seed {
         #[command(flatten)]
@@ -61,10 +72,13 @@ enum Command {
         #[command(flatten)]
         size: SeedArgs,
     },
-    /// Sync the platform's databases into the local cache.
+    /// Sync the platform's databases into the local cache, as a staff member sees them.
     Sync {
         #[command(flatten)]
         profile: ProfileArg,
+        /// Sign in as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_staff: String,
         /// Cache file (default: the profile's cache in the OS data directory).
         #[arg(long)]
         cache: Option<PathBuf>,
@@ -72,18 +86,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List tenants from the cache.
+    /// List tenants from the cache, as a staff member (who must sign in).
     Tenants {
-        /// Cache file.
-        #[arg(long, required_unless_present = "profile")]
-        cache: Option<PathBuf>,
-        /// Or: the profile whose default cache to read.
+        /// Cache file (default: the profile's cache).
         #[arg(long)]
-        profile: Option<String>,
-        /// Act as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD):
-        /// their role's permissions apply (qa sees sandbox tenants only). Needs --profile.
-        #[arg(long = "as", value_name = "EMAIL", requires = "profile")]
-        as_staff: Option<String>,
+        cache: Option<PathBuf>,
+        /// The profile.
+        #[arg(long)]
+        profile: String,
+        /// Sign in as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD):
+        /// their role's permissions apply (qa sees sandbox tenants only).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_staff: String,
         /// Substring of a tenant's name or id, or a member's name or email.
         #[arg(long)]
         search: Option<String>,
@@ -331,38 +345,46 @@ async fn run(command: Command) -> Result<()> {
         Command::Demo { action: DemoAction::Up { size, profile, replace } } => demo_up(size, profile, replace).await,
         Command::Demo { action: DemoAction::Down { profile } } => demo_down(profile),
         Command::Watch(args) => watch_cli::run(args).await,
-        Command::Install(p) => {
-            let profile = Profile::load(&p.profile)?;
-            let central = Central::connect(&profile.targets()?, 2).await?;
-            let report = install::install(&central).await?;
+        Command::Install { profile, desktop_login, set_desktop_password } => {
+            let profile = Profile::load(&profile.profile)?;
+            let central = Central::connect(&profile.owner_targets()?, 2).await?;
+            let desktop_password = match (&profile.demo, set_desktop_password) {
+                (Some(cluster), _) => Some(cluster.desktop_password()?),
+                (None, true) => Some(match std::env::var("PENGUIN_ADMIN_DESKTOP_PASSWORD") {
+                    Ok(pw) if !pw.is_empty() => pw,
+                    _ => read_secret(&format!("Password for the desktop login {desktop_login}: "))?,
+                }),
+                (None, false) => None,
+            };
+            let options = install::InstallOptions { desktop_role: desktop_login, desktop_password };
+            let report = install::install_with(&central, &options).await?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Seed { profile, size } => {
             let profile = Profile::load(&profile.profile)?;
-            let central = Central::connect(&profile.targets()?, 4).await?;
+            let central = Central::connect(&profile.owner_targets()?, 4).await?;
             seed_with_progress(&central, &size).await?;
             Ok(())
         }
-        Command::Sync { profile, cache, json } => {
+        Command::Sync { profile, as_staff, cache, json } => {
             let profile = Profile::load(&profile.profile)?;
-            let cache = cache.unwrap_or_else(|| cache::default_path(&profile.name));
-            sync_command(&profile, &cache, json).await
+            let mine = open_staff_cache(&profile, &as_staff, cache, true).await?;
+            let Some(session) = &mine.session else {
+                bail!("the platform is unreachable: a sync needs it (the cache keeps its last state)")
+            };
+            sync_command(session, &mine.path, json).await
         }
         Command::Tenants { cache, profile, as_staff, search, sort, desc, limit, offset, json } => {
-            let loaded = profile.as_deref().map(Profile::load).transpose()?;
-            let mut sandbox_only = false;
-            if let (Some(email), Some(p)) = (as_staff, &loaded) {
-                let staff = sign_in_as(p, &email).await?;
-                staff.require_any(&[permissions::TENANTS_READ, permissions::TENANTS_READ_SANDBOX])?;
-                sandbox_only = staff.sandbox_only();
-            }
-            let cache = match (cache, &loaded) {
-                (Some(path), _) => path,
-                (None, Some(p)) => cache::default_path(&p.name),
-                (None, None) => bail!("give --cache PATH or --profile NAME"),
-            };
-            let conn = cache::open_read(&cache)?;
+            let profile = Profile::load(&profile)?;
+            let mine = open_staff_cache(&profile, &as_staff, cache, false).await?;
+            let staff = &mine.staff;
+            staff.require_any(&[permissions::TENANTS_READ, permissions::TENANTS_READ_SANDBOX])?;
+            let sandbox_only = staff.sandbox_only();
+            let conn = cache::open_read(&mine.path)?;
             let page = tenants::list(
                 &conn,
                 &TenantQuery { search, sort, descending: desc, limit: Some(limit), offset: Some(offset), sandbox_only },
@@ -377,7 +399,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Members { action } => members_command(action).await,
         Command::Health { action: HealthAction::Compute { profile, date } } => {
             let profile = Profile::load(&profile.profile)?;
-            let central = Central::connect(&profile.targets()?, 2).await?;
+            let central = Central::connect(&profile.owner_targets()?, 2).await?;
             let day = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
             let run = health::compute(&central, &auth::Staff::service(&profile.name), day).await?;
             println!("{}", serde_json::to_string_pretty(&run)?);
@@ -385,7 +407,7 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Audit { action: AuditAction::Verify(p) } => {
             let profile = Profile::load(&p.profile)?;
-            let central = Central::connect(&profile.targets()?, 2).await?;
+            let central = Central::connect(&profile.owner_targets()?, 2).await?;
             match penguin_admin::audit::verify(&central).await? {
                 penguin_admin::audit::Verification::Intact { entries, unchained } => {
                     println!("intact ({entries} entries chained, {unchained} written since the last console action)");
@@ -429,14 +451,9 @@ async fn members_command(action: MembersAction) -> Result<()> {
     match action {
         MembersAction::Import { profile, tenant, file, dry_run, json, as_staff } => {
             let profile = Profile::load(&profile.profile)?;
-            let staff = sign_in_as(&profile, &as_staff).await?;
+            let session = sign_in_as(&profile, &as_staff).await?;
             let text = members::import::read_file(&file)?;
-            let central = Central::connect(&profile.targets()?, 2).await?;
-            let client = auth::ClientInfo {
-                ip: None,
-                user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))),
-            };
-            let report = members::import::import(&central, &staff, &client, &tenant, &text, dry_run).await?;
+            let report = members::import::import(&session, &tenant, &text, dry_run).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -474,11 +491,12 @@ async fn members_command(action: MembersAction) -> Result<()> {
         }
         MembersAction::Export { profile, tenant, out, cache, as_staff } => {
             let profile = Profile::load(&profile.profile)?;
-            let staff = sign_in_as(&profile, &as_staff).await?;
-            let conn = cache::open_read(&cache.unwrap_or_else(|| cache::default_path(&profile.name)))?;
+            let mine = open_staff_cache(&profile, &as_staff, cache, false).await?;
+            let staff = &mine.staff;
+            let conn = cache::open_read(&mine.path)?;
             let rows = match &out {
-                Some(path) => members::import::export(&conn, &staff, &tenant, std::fs::File::create(path)?)?,
-                None => members::import::export(&conn, &staff, &tenant, std::io::stdout().lock())?,
+                Some(path) => members::import::export(&conn, staff, &tenant, std::fs::File::create(path)?)?,
+                None => members::import::export(&conn, staff, &tenant, std::io::stdout().lock())?,
             };
             if let Some(path) = out {
                 eprintln!("{rows} members written to {}", path.display());
@@ -488,16 +506,109 @@ async fn members_command(action: MembersAction) -> Result<()> {
     }
 }
 
-/// Signs in as a staff member for a CLI command acting for a person.
-async fn sign_in_as(profile: &Profile, email: &str) -> Result<auth::Staff> {
-    let password = match std::env::var("PENGUIN_ADMIN_PASSWORD") {
-        Ok(pw) if !pw.is_empty() => pw,
-        _ => read_secret(&format!("Password for {email}: "))?,
+fn password_for(email: &str) -> Result<String> {
+    match std::env::var("PENGUIN_ADMIN_PASSWORD") {
+        Ok(pw) if !pw.is_empty() => Ok(pw),
+        _ => read_secret(&format!("Password for {email}: ")),
+    }
+}
+
+/// Signs in as a staff member, through the profile's desktop login, for a CLI command
+/// changing customer data (online only).
+async fn sign_in_as(profile: &Profile, email: &str) -> Result<auth::Session> {
+    let password = password_for(email)?;
+    let central = Central::connect(&profile.targets()?, 4).await?;
+    Ok(auth::Session::sign_in(central, email, &password, &cli_client()).await?)
+}
+
+/// A staff member's own cache, unlocked for this command.
+pub(crate) struct StaffCache {
+    /// The online session (None after an offline sign-in: reading only).
+    pub session: Option<auth::Session>,
+    /// Who signed in.
+    pub staff: auth::Staff,
+    /// The cache file.
+    pub path: PathBuf,
+    /// The key lives for this command only: the cache is deleted at the end.
+    session_key: bool,
+}
+
+impl Drop for StaffCache {
+    fn drop(&mut self) {
+        cache::lock(&self.path);
+        if self.session_key {
+            let _ = cache::delete(&self.path);
+        }
+    }
+}
+
+/// Signs in (online, or — unless `need_online` — offline against the verifier in the
+/// staff member's own cache when the platform is unreachable) and unlocks their cache,
+/// at `path` when given.
+pub(crate) async fn open_staff_cache(
+    profile: &Profile,
+    email: &str,
+    path: Option<PathBuf>,
+    need_online: bool,
+) -> Result<StaffCache> {
+    let password = password_for(email)?;
+    let replaceable = path.is_none();
+    let path = path.unwrap_or_else(|| cache::default_path(&profile.name, email));
+    let online = match Central::connect(&profile.targets()?, 4).await {
+        Ok(central) => Some(central),
+        // Offline reading needs a cache to read; without one, say why the platform
+        // could not be reached.
+        Err(e) if e.is_network() && path.exists() && !need_online => {
+            eprintln!("note: {e}");
+            None
+        }
+        Err(e) => return Err(e.into()),
     };
-    let central = Central::connect(&profile.targets()?, 1).await?;
-    let client =
-        auth::ClientInfo { ip: None, user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))) };
-    Ok(auth::sign_in(&central.oltp, email, &password, &client).await?)
+    match online {
+        Some(central) => {
+            let session = auth::Session::sign_in(central, email, &password, &cli_client()).await?;
+            let staff = session.staff().clone();
+            let key = cache::key::obtain(&profile.name, staff.email(), true)?;
+            cache::unlock(&path, key.key);
+            let session_key = key.source == cache::key::KeySource::Session;
+            if session_key {
+                eprintln!(
+                    "warning: no OS keyring and no {} here: the cache's key lives for this command only and the cache is deleted at its end",
+                    cache::key::ENV_KEY
+                );
+            }
+            let out = StaffCache { session: Some(session), staff: staff.clone(), path: path.clone(), session_key };
+            if let cache::Claim::Wiped(why) = cache::claim(&path, staff.email(), &staff.digest(), replaceable)? {
+                eprintln!("note: {why}");
+            }
+            auth::offline::remember(&path, &staff, &password)?;
+            Ok(out)
+        }
+        None => {
+            if !path.exists() {
+                bail!(
+                    "the platform is unreachable and {email} has no cache on this computer; sign in once while online"
+                );
+            }
+            let key = cache::key::obtain(&profile.name, email, false)?;
+            cache::unlock(&path, key.key);
+            let staff = auth::offline::sign_in(&path, email, &password).inspect_err(|_| cache::lock(&path))?;
+            eprintln!("note: the platform is unreachable; reading {email}'s cache offline");
+            Ok(StaffCache { session: None, staff, path, session_key: false })
+        }
+    }
+}
+
+/// Who the CLI says it is to the sign-in function.
+fn cli_client() -> auth::ClientInfo {
+    auth::ClientInfo {
+        ip: None,
+        user_agent: Some(format!(
+            "penguin-admin-cli/{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            std::env::var("HOSTNAME").unwrap_or_else(|_| std::env::consts::OS.to_string())
+        )),
+    }
 }
 
 fn read_secret(prompt: &str) -> Result<String> {
@@ -574,7 +685,7 @@ fn demo_down(profile: Option<String>) -> Result<()> {
     Ok(())
 }
 
-async fn sync_command(profile: &Profile, cache_path: &Path, json: bool) -> Result<()> {
+async fn sync_command(session: &auth::Session, cache_path: &Path, json: bool) -> Result<()> {
     let progress = bar(0, "syncing");
     let p = progress.clone();
     let on_progress: sync::ProgressFn = Arc::new(move |s: &sync::Progress| {
@@ -589,7 +700,7 @@ async fn sync_command(profile: &Profile, cache_path: &Path, json: bool) -> Resul
             c.cancel();
         }
     });
-    let report = sync::sync(&profile.targets()?, cache_path, Some(on_progress), &cancel).await;
+    let report = sync::sync(session, cache_path, Some(on_progress), &cancel, true).await;
     progress.finish_and_clear();
     let report = report?;
     if json {

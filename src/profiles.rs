@@ -10,8 +10,16 @@
 //!
 //! Passwords never live in the file: they are read from the OS keyring (service
 //! `penguin-admin`, account `PROFILE/DATABASE`), except for a throwaway demo cluster,
-//! whose `[demo]` section marks it as password-less. A URL that carries a password is
-//! refused so a secret cannot end up in a config file by accident.
+//! whose `[demo]` section names its directory: the demo's desktop-login password sits
+//! there in a file only its owner reads. A URL that carries a password in any form
+//! (`user:pass@` or `?password=`) is refused so a secret cannot end up in a config file
+//! by accident.
+//!
+//! A desktop's profile names the **desktop login** (see `central::install`), which can
+//! do nothing without a staff member's session. Server-side tools (install, the
+//! watcher, the demo's seeding) use [`Profile::owner_targets`]: for a demo, the
+//! cluster's superuser over its private socket; otherwise the profile's own login,
+//! which on a server is the platform's service login.
 
 use std::path::{Path, PathBuf};
 
@@ -114,6 +122,9 @@ pub struct Profile {
     /// Where critical alerts go (`[alerts]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<crate::alerts::AlertSettings>,
+    /// The local cache (`[cache]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSettings>,
     /// Where the profile was loaded from (not stored).
     #[serde(skip)]
     pub path: PathBuf,
@@ -129,6 +140,15 @@ pub struct Profile {
 pub struct StripeSettings {
     /// `https://api.stripe.com`, or the address of a fake.
     pub api_base: String,
+}
+
+/// The profile's `[cache]` section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// A cache not written for this many days (a laptop that stayed offline) is deleted
+    /// when the profile is next selected. Default 14.
+    pub max_offline_days: u32,
 }
 
 /// The keyring account suffix of the Stripe secret key.
@@ -171,7 +191,12 @@ impl Profile {
         for kind in DbKind::ALL {
             let url = profile.databases.get(kind);
             DbTarget::parse(kind, url, None).map_err(|source| ProfileError::BadUrl { path: shown.clone(), source })?;
-            if url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)).is_some() {
+            let parsed = url::Url::parse(url).ok();
+            let in_userinfo = parsed.as_ref().and_then(|u| u.password()).is_some();
+            let in_query = parsed.as_ref().is_some_and(|u| {
+                u.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("passfile"))
+            });
+            if in_userinfo || in_query {
                 return Err(ProfileError::Malformed {
                     path: shown,
                     reason: format!(
@@ -190,15 +215,16 @@ impl Profile {
     pub fn for_demo(cluster: &Cluster, path: &Path) -> Profile {
         Profile {
             databases: DatabaseUrls {
-                oltp: cluster.url(DbKind::Oltp),
-                queue: cluster.url(DbKind::Queue),
-                olap: cluster.url(DbKind::Olap),
-                notifications: cluster.url(DbKind::Notifications),
+                oltp: cluster.desktop_url(DbKind::Oltp),
+                queue: cluster.desktop_url(DbKind::Queue),
+                olap: cluster.desktop_url(DbKind::Olap),
+                notifications: cluster.desktop_url(DbKind::Notifications),
             },
             demo: Some(cluster.clone()),
             stripe: None,
             monitor: None,
             alerts: None,
+            cache: None,
             path: path.to_path_buf(),
             name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
         }
@@ -227,15 +253,29 @@ impl Profile {
         &self,
         session: &std::collections::HashMap<DbKind, String>,
     ) -> Result<[DbTarget; 4], ProfileError> {
+        // A demo that is gone has no password file either: connecting then fails as
+        // unreachable, which is what it is.
+        let demo_password = self.demo.as_ref().map(|cluster| cluster.read_desktop_password());
         let target = |kind: DbKind| -> Result<DbTarget, ProfileError> {
-            let password = if self.demo.is_some() {
-                None
+            let password = if let Some(pw) = &demo_password {
+                pw.clone()
             } else if let Some(pw) = session.get(&kind) {
                 Some(pw.clone())
             } else {
                 self.password(kind)?
             };
             DbTarget::parse(kind, self.databases.get(kind), password.as_deref())
+                .map_err(|source| ProfileError::BadUrl { path: self.path.display().to_string(), source })
+        };
+        Ok([target(DbKind::Oltp)?, target(DbKind::Queue)?, target(DbKind::Olap)?, target(DbKind::Notifications)?])
+    }
+
+    /// Connection targets with the owner's rights, for server-side tools: a demo's
+    /// superuser over the cluster's private socket, otherwise the profile's own login.
+    pub fn owner_targets(&self) -> Result<[DbTarget; 4], ProfileError> {
+        let Some(cluster) = &self.demo else { return self.targets() };
+        let target = |kind: DbKind| {
+            DbTarget::parse(kind, &cluster.url(kind), None)
                 .map_err(|source| ProfileError::BadUrl { path: self.path.display().to_string(), source })
         };
         Ok([target(DbKind::Oltp)?, target(DbKind::Queue)?, target(DbKind::Olap)?, target(DbKind::Notifications)?])
@@ -337,6 +377,16 @@ notifications = "postgres://console@db:5432/notifications"
         let err = Profile::parse(&text, Path::new("p.toml")).expect_err("password").to_string();
         assert!(err.contains("keyring"), "{err}");
         assert!(!err.contains("secret"), "the secret must not be echoed: {err}");
+    }
+
+    #[test]
+    fn refuses_a_password_in_the_query_too() {
+        for form in ["?password=secret", "?sslmode=require&PASSWORD=secret", "?passfile=/tmp/secret"] {
+            let text = GOOD.replace("console@db:5432/queue\"", &format!("console@db:5432/queue{form}\""));
+            let err = Profile::parse(&text, Path::new("p.toml")).expect_err(form).to_string();
+            assert!(err.contains("queue URL contains a password"), "{form}: {err}");
+            assert!(!err.contains("secret"), "the secret must not be echoed: {err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::cache::CacheError;
 /// Tables whose change requires rebuilding the derived tenant tables.
 const SOURCES: &[&str] = &[
     "tenants",
+    "tenant_stats",
     "tenant_users",
     "users",
     "companies",
@@ -61,6 +62,19 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
     } else {
         "NULL"
     };
+    // Counts from the server's aggregate where it is synced: a role that sees only some
+    // tenants' members (support) still sees every tenant's counts.
+    let (members, workspaces) = if have("tenant_stats")? {
+        (
+            "COALESCE((SELECT s.members FROM tenant_stats s WHERE s.tenant_id = t.id), 0)",
+            "COALESCE((SELECT s.workspaces FROM tenant_stats s WHERE s.tenant_id = t.id), 0)",
+        )
+    } else {
+        (
+            "(SELECT count(*) FROM tenant_users tu WHERE tu.tenant_id = t.id AND tu.deleted IS NULL)",
+            "(SELECT count(*) FROM companies c WHERE c.tenant_id = t.id)",
+        )
+    };
     let sandbox = if have("console_sandbox_tenants")? {
         "EXISTS (SELECT 1 FROM console_sandbox_tenants x WHERE x.tenant_id = t.id)"
     } else {
@@ -78,8 +92,8 @@ pub fn refresh_derived(tx: &Transaction<'_>, changed: &[&str]) -> Result<(), Cac
                 CASE WHEN t.deleted IS NOT NULL THEN 'deleted'
                      WHEN cs.status IS NULL THEN 'no_subscription'
                      ELSE cs.status END AS status,
-                (SELECT count(*) FROM tenant_users tu WHERE tu.tenant_id = t.id AND tu.deleted IS NULL) AS members,
-                (SELECT count(*) FROM companies c WHERE c.tenant_id = t.id) AS workspaces,
+                {members} AS members,
+                {workspaces} AS workspaces,
                 CASE WHEN cs.status IN ('active', 'past_due') THEN
                     CASE WHEN julianday(cs.current_period_end) - julianday(cs.current_period_start) > 40
                          THEN COALESCE(p.price_yearly, 0) / 12 ELSE COALESCE(p.price_monthly, 0) END + {addons}

@@ -14,16 +14,24 @@
 //!    domains (and their email accounts). Leads belong to the tenant, not to a
 //!    workspace, in the platform's schema (no `company_id`), so they stay.
 //!
-//! Every step needs `workspaces.delete`, runs in one transaction with its audit entry.
+//! Every step is a database function (`src/central/sql/api/workspaces.sql`) called as
+//! the signed-in staff member ([`Session`]): it checks `workspaces.delete` and the
+//! tenant scope, re-checks the rules under row locks, and writes its audit entry in the
+//! same transaction. The soft delete signs its `workspace_deletions` row with the
+//! database's key; restore and purge refuse a row the console did not sign (inserted
+//! or edited by hand), and leave the workspace intact. The watcher's daily purge
+//! ([`purge_due_service`], server side with the owner's rights) goes through the same
+//! SQL, and [`deletion_problems`] lists such rows for its alert.
+//!
 //! [`export`] writes the workspace (JSON and one CSV per part) from the cache first, so
 //! the danger zone can offer it before anything is deleted.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, ClientInfo, Staff};
-use crate::central::Central;
+use crate::audit::after_action;
+use crate::auth::{permissions, ClientInfo, Session, Staff};
+use crate::central::{Central, DbKind};
 use crate::members::MemberError;
 
 /// Days between a soft delete and the purge.
@@ -113,63 +121,64 @@ fn workspace_id(value: &str) -> Result<uuid::Uuid, MemberError> {
         .map_err(|_| MemberError::BadInput(format!("`{value}` is not a valid workspace id")))
 }
 
-async fn counts(conn: &mut PgConnection, ws: uuid::Uuid) -> Result<(i64, i64, i64, i64, i64, i64), sqlx::Error> {
-    let r = sqlx::query(
-        "SELECT (SELECT count(*) FROM campaigns WHERE company_id = $1) AS campaigns,
-                (SELECT count(*) FROM campaigns WHERE company_id = $1 AND status IN ('sending', 'scheduled')) AS active,
-                (SELECT count(*) FROM campaign_sequence_steps s JOIN campaigns k ON k.id = s.campaign_id
-                  WHERE k.company_id = $1) AS steps,
-                (SELECT count(*) FROM domains WHERE company_id = $1) AS domains,
-                (SELECT count(*) FROM email_accounts e JOIN domains d ON d.id = e.domain_id WHERE d.company_id = $1) AS accounts,
-                (SELECT count(*) FROM penguin_console.workspace_members WHERE company_id = $1) AS members",
-    )
-    .bind(ws)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((r.get("campaigns"), r.get("active"), r.get("steps"), r.get("domains"), r.get("accounts"), r.get("members")))
+/// A refusal of a workspace function: the typed name not matching (PM412) is a
+/// confirmation error; the rest as for every member action.
+fn refused(e: sqlx::Error) -> MemberError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.code().as_deref() == Some("PM412") {
+            return MemberError::Confirmation("the workspace's name".into());
+        }
+    }
+    MemberError::from(e)
 }
 
-/// What deleting `workspace_id` would affect.
-pub async fn preview(central: &Central, staff: &Staff, workspace_id_: &str) -> Result<DeletionPreview, MemberError> {
-    staff.require(permissions::WORKSPACES_DELETE)?;
+fn int(v: &serde_json::Value, k: &str) -> i64 {
+    v.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0)
+}
+
+fn text(v: &serde_json::Value, k: &str) -> Option<String> {
+    v.get(k).and_then(serde_json::Value::as_str).map(str::to_string)
+}
+
+fn limit(v: &serde_json::Value, k: &str) -> Option<i32> {
+    v.get(k).and_then(serde_json::Value::as_i64).and_then(|n| i32::try_from(n).ok())
+}
+
+/// Calls `penguin_console_api.<function>($1, …)` in one transaction as the session's
+/// staff member, commits, and relays the audit entry.
+async fn call(session: &Session, sql: &str, ws: uuid::Uuid, more: &[&str]) -> Result<serde_json::Value, MemberError> {
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let mut q = sqlx::query_scalar::<_, serde_json::Value>(sql).bind(ws);
+    for m in more {
+        q = q.bind(*m);
+    }
+    let out = q.fetch_one(&mut *tx).await.map_err(refused)?;
+    tx.commit().await?;
+    after_action(session).await;
+    Ok(out)
+}
+
+/// What deleting `workspace_id` would affect, as central sees it now.
+pub async fn preview(session: &Session, workspace_id_: &str) -> Result<DeletionPreview, MemberError> {
+    session.staff().require(permissions::WORKSPACES_DELETE)?;
     let ws = workspace_id(workspace_id_)?;
-    let mut conn = central.oltp.acquire().await?;
-    preview_in(&mut conn, ws, Utc::now()).await
-}
-
-async fn preview_in(
-    conn: &mut PgConnection,
-    ws: uuid::Uuid,
-    now: DateTime<Utc>,
-) -> Result<DeletionPreview, MemberError> {
-    let head = sqlx::query("SELECT name, tenant_id FROM companies WHERE id = $1")
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let v: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.workspaces_preview($1)")
         .bind(ws)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| MemberError::NotFound(format!("no workspace {ws}")))?;
-    let name: String = head.get("name");
-    let tenant: uuid::Uuid = head.get("tenant_id");
-    let (campaigns, active, _, domains, accounts, members) = counts(conn, ws).await?;
-    let b = sqlx::query(
-        "SELECT p.name, p.max_domains, p.max_email_accounts,
-                (SELECT count(*) FROM domains WHERE tenant_id = $1) AS domains,
-                (SELECT count(*) FROM email_accounts WHERE tenant_id = $1) AS accounts
-         FROM (SELECT 1) one
-         LEFT JOIN LATERAL (SELECT plan_id FROM subscriptions WHERE tenant_id = $1 ORDER BY created DESC, id LIMIT 1) s ON true
-         LEFT JOIN plans p ON p.id = s.plan_id",
-    )
-    .bind(tenant)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (domains_used, accounts_used): (i64, i64) = (b.get("domains"), b.get("accounts"));
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(refused)?;
+    tx.commit().await?;
+    let (domains, accounts) = (int(&v, "domains"), int(&v, "email_accounts"));
+    let (domains_used, accounts_used) = (int(&v, "domains_used"), int(&v, "email_accounts_used"));
     let billing = BillingEffect {
-        plan: b.get("name"),
+        plan: text(&v, "plan"),
         domains_used,
         domains_after: domains_used - domains,
-        max_domains: b.get("max_domains"),
+        max_domains: limit(&v, "max_domains"),
         email_accounts_used: accounts_used,
         email_accounts_after: accounts_used - accounts,
-        max_email_accounts: b.get("max_email_accounts"),
+        max_email_accounts: limit(&v, "max_email_accounts"),
         note: format!(
             "The subscription is per tenant, so its price does not change; the purge frees {domains} domain(s) and \
              {accounts} email account(s) under the plan's limits. Add-ons bought for them are not cancelled automatically."
@@ -177,257 +186,192 @@ async fn preview_in(
     };
     Ok(DeletionPreview {
         workspace_id: ws.to_string(),
-        name,
-        tenant_id: tenant.to_string(),
-        campaigns,
-        active_campaigns: active,
+        name: text(&v, "name").unwrap_or_default(),
+        tenant_id: text(&v, "tenant_id").unwrap_or_default(),
+        campaigns: int(&v, "campaigns"),
+        active_campaigns: int(&v, "active_campaigns"),
         domains,
         email_accounts: accounts,
-        members,
-        purge_after: (now + Duration::days(GRACE_DAYS)).to_rfc3339(),
+        members: int(&v, "members"),
+        purge_after: text(&v, "purge_after").unwrap_or_else(|| (Utc::now() + Duration::days(GRACE_DAYS)).to_rfc3339()),
         billing,
     })
 }
 
-/// Soft-deletes a workspace after its name was typed to confirm.
+/// Soft-deletes a workspace after its name was typed to confirm
+/// (`workspaces_soft_delete`, which re-checks the name under a row lock and signs the
+/// deletion record).
 pub async fn soft_delete(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     workspace_id_: &str,
     confirm_name: &str,
     reason: &str,
 ) -> Result<SoftDeleted, MemberError> {
-    staff.require(permissions::WORKSPACES_DELETE)?;
+    session.staff().require(permissions::WORKSPACES_DELETE)?;
     let ws = workspace_id(workspace_id_)?;
-    let mut tx = central.oltp.begin().await?;
-    let row = sqlx::query("SELECT name, tenant_id, status, now() AS now FROM companies WHERE id = $1 FOR UPDATE")
-        .bind(ws)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| MemberError::NotFound(format!("no workspace {ws}")))?;
-    let name: String = row.get("name");
-    let status: Option<String> = row.get("status");
-    let now: DateTime<Utc> = row.get("now");
-    if status.as_deref() == Some("deleted") {
-        return Err(MemberError::Conflict("this workspace is already deleted; restore or purge it".into()));
-    }
-    if confirm_name.trim() != name.trim() {
+    if confirm_name.trim().is_empty() {
         return Err(MemberError::Confirmation("the workspace's name".into()));
     }
-    let preview = preview_in(&mut tx, ws, now).await?;
-    let paused: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "UPDATE campaigns SET status = 'paused', updated = now()
-         WHERE company_id = $1 AND status IN ('sending', 'scheduled') RETURNING id",
-    )
-    .bind(ws)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE companies SET status = 'deleted', updated = now() WHERE id = $1")
-        .bind(ws)
-        .execute(&mut *tx)
+    let v = call(session, "SELECT penguin_console_api.workspaces_soft_delete($1, $2, $3)", ws, &[confirm_name, reason])
         .await?;
-    let purge_after = now + Duration::days(GRACE_DAYS);
-    sqlx::query(
-        "INSERT INTO penguin_console.workspace_deletions
-             (company_id, tenant_id, name, previous_status, paused_campaigns, deleted_at, purge_after, deleted_by, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(ws)
-    .bind(row.get::<uuid::Uuid, _>("tenant_id"))
-    .bind(&name)
-    .bind(&status)
-    .bind(&paused)
-    .bind(now)
-    .bind(purge_after)
-    .bind(staff.audit_id())
-    .bind(reason.trim())
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "workspace.deleted".into(),
-            resource_type: "workspace".into(),
-            resource_id: ws.to_string(),
-            tenant_id: Some(preview.tenant_id.clone()),
-            old_values: Some(serde_json::json!({ "status": status, "name": name })),
-            new_values: Some(serde_json::json!({
-                "status": "deleted",
-                "purge_after": purge_after.to_rfc3339(),
-                "paused_campaigns": paused,
-                "campaigns": preview.campaigns,
-                "domains": preview.domains,
-                "email_accounts": preview.email_accounts,
-            })),
-            notes: Some(reason.trim().to_string()).filter(|r| !r.is_empty()),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    crate::members::after_commit(central).await;
-    Ok(SoftDeleted { campaigns_paused: paused.len() as u32, purge_after: purge_after.to_rfc3339() })
+    Ok(SoftDeleted {
+        campaigns_paused: u32::try_from(int(&v, "campaigns_paused")).unwrap_or(0),
+        purge_after: text(&v, "purge_after").unwrap_or_default(),
+    })
 }
 
 /// Restores a soft-deleted workspace within its grace period. Returns the campaigns
 /// resumed.
-pub async fn restore(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    workspace_id_: &str,
-) -> Result<u32, MemberError> {
-    staff.require(permissions::WORKSPACES_DELETE)?;
+pub async fn restore(session: &Session, workspace_id_: &str) -> Result<u32, MemberError> {
+    session.staff().require(permissions::WORKSPACES_DELETE)?;
     let ws = workspace_id(workspace_id_)?;
-    let mut tx = central.oltp.begin().await?;
-    let d = sqlx::query(
-        "SELECT tenant_id, previous_status, paused_campaigns, purge_after, purge_after <= now() AS expired
-         FROM penguin_console.workspace_deletions WHERE company_id = $1 FOR UPDATE",
-    )
-    .bind(ws)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| MemberError::Conflict("this workspace is not deleted".into()))?;
-    if d.get::<bool, _>("expired") {
-        return Err(MemberError::Conflict(format!(
-            "the {GRACE_DAYS}-day grace period ended on {}; the workspace can only be purged now",
-            d.get::<DateTime<Utc>, _>("purge_after").to_rfc3339()
-        )));
+    let v = call(session, "SELECT penguin_console_api.workspaces_restore($1)", ws, &[]).await?;
+    Ok(u32::try_from(int(&v, "resumed_campaigns")).unwrap_or(0))
+}
+
+fn report(v: &serde_json::Value) -> PurgeReport {
+    PurgeReport {
+        workspace_id: text(v, "workspace_id").unwrap_or_default(),
+        name: text(v, "name").unwrap_or_default(),
+        campaigns: int(v, "campaigns"),
+        sequence_steps: int(v, "sequence_steps"),
+        domains: int(v, "domains"),
+        email_accounts: int(v, "email_accounts"),
+        members: int(v, "members"),
     }
-    let previous: Option<String> = d.get("previous_status");
-    let paused: Vec<uuid::Uuid> = d.get("paused_campaigns");
-    sqlx::query("UPDATE companies SET status = $2, updated = now() WHERE id = $1")
-        .bind(ws)
-        .bind(previous.as_deref().unwrap_or("active"))
-        .execute(&mut *tx)
-        .await?;
-    // Resume only what the deletion paused and nobody changed since.
-    let resumed = sqlx::query(
-        "UPDATE campaigns SET status = 'sending', updated = now() WHERE id = ANY($1) AND company_id = $2 AND status = 'paused'",
-    )
-    .bind(&paused)
-    .bind(ws)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected() as u32;
-    sqlx::query("DELETE FROM penguin_console.workspace_deletions WHERE company_id = $1")
-        .bind(ws)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "workspace.restored".into(),
-            resource_type: "workspace".into(),
-            resource_id: ws.to_string(),
-            tenant_id: Some(d.get::<uuid::Uuid, _>("tenant_id").to_string()),
-            old_values: Some(serde_json::json!({ "status": "deleted" })),
-            new_values: Some(serde_json::json!({ "status": previous, "resumed_campaigns": resumed })),
-            notes: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    crate::members::after_commit(central).await;
-    Ok(resumed)
 }
 
-/// Purges one soft-deleted workspace whose grace period is over.
-pub async fn purge(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    workspace_id_: &str,
-) -> Result<PurgeReport, MemberError> {
-    staff.require(permissions::WORKSPACES_DELETE)?;
+/// Purges one soft-deleted workspace whose grace period is over. Refused, and nothing
+/// deleted, when its deletion record was not made by the console.
+pub async fn purge(session: &Session, workspace_id_: &str) -> Result<PurgeReport, MemberError> {
+    session.staff().require(permissions::WORKSPACES_DELETE)?;
     let ws = workspace_id(workspace_id_)?;
-    let mut tx = central.oltp.begin().await?;
-    let report = purge_in(&mut tx, staff, client, ws).await?;
-    tx.commit().await?;
-    crate::members::after_commit(central).await;
-    Ok(report)
+    let v = call(session, "SELECT penguin_console_api.workspaces_purge($1)", ws, &[]).await?;
+    Ok(report(&v))
 }
 
-/// Purges every soft-deleted workspace whose grace period is over, each in its own
-/// transaction (one failure does not undo the others' purges).
-pub async fn purge_due(central: &Central, staff: &Staff, client: &ClientInfo) -> Result<Vec<PurgeReport>, MemberError> {
-    staff.require(permissions::WORKSPACES_DELETE)?;
-    let due: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT company_id FROM penguin_console.workspace_deletions WHERE purge_after <= now() ORDER BY purge_after",
-    )
-    .fetch_all(&central.oltp)
-    .await?;
+/// Purges every soft-deleted workspace (within the staff member's scope) whose grace
+/// period is over, each in its own transaction (one failure does not undo the others'
+/// purges). Deletion records the console did not make are not purged (the watcher
+/// raises an alert for them).
+pub async fn purge_due(session: &Session) -> Result<Vec<PurgeReport>, MemberError> {
+    session.staff().require(permissions::WORKSPACES_DELETE)?;
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let due: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT penguin_console_api.workspaces_due()").fetch_all(&mut *tx).await.map_err(refused)?;
+    tx.commit().await?;
     let mut out = Vec::new();
     for ws in due {
-        let mut tx = central.oltp.begin().await?;
-        out.push(purge_in(&mut tx, staff, client, ws).await?);
+        let mut tx = session.begin(DbKind::Oltp).await?;
+        let v: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.workspaces_purge($1)")
+            .bind(ws)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(refused)?;
         tx.commit().await?;
+        out.push(report(&v));
     }
-    crate::members::after_commit(central).await;
+    after_action(session).await;
     Ok(out)
 }
 
-async fn purge_in(
-    tx: &mut PgConnection,
+/// A deletion record the console must not act on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeletionProblem {
+    /// The workspace (`companies.id`).
+    pub workspace_id: String,
+    /// Its tenant, as the record says.
+    pub tenant_id: String,
+    /// Its name.
+    pub name: String,
+    /// The workspace's status now (`None`: the workspace is gone).
+    pub workspace_status: Option<String>,
+    /// The purge date the record asks for (UTC, RFC 3339).
+    pub purge_after: String,
+    /// `unsigned`: not written by the console (inserted or edited by hand);
+    /// `not_deleted`: the workspace is not in the deleted state.
+    pub problem: String,
+}
+
+/// The deletion records the console refuses to act on (server side, with the owner's
+/// rights: the watcher).
+pub async fn deletion_problems(central: &Central) -> Result<Vec<DeletionProblem>, MemberError> {
+    let rows = sqlx::query(
+        "SELECT company_id, tenant_id, name, workspace_status, purge_after, problem FROM penguin_console.deletion_problems()",
+    )
+    .fetch_all(&central.oltp)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DeletionProblem {
+            workspace_id: r.get::<uuid::Uuid, _>("company_id").to_string(),
+            tenant_id: r.get::<uuid::Uuid, _>("tenant_id").to_string(),
+            name: r.get("name"),
+            workspace_status: r.get("workspace_status"),
+            purge_after: r.get::<DateTime<Utc>, _>("purge_after").to_rfc3339(),
+            problem: r.get("problem"),
+        })
+        .collect())
+}
+
+/// What the server-side daily purge did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ServicePurge {
+    /// Workspaces purged.
+    pub purged: Vec<PurgeReport>,
+    /// Due workspaces refused (their deletion record is not the console's, or the
+    /// workspace is not deleted), with why; each is left intact.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The watcher's daily purge, with the owner's rights as `staff` (the profile's service
+/// identity): every soft-deleted workspace whose grace period is over goes through
+/// `penguin_console.workspace_purge`, each in its own transaction, audited as `staff`.
+/// A refusal (a deletion record the console did not sign) leaves that workspace intact
+/// and is reported; the others are still purged.
+pub async fn purge_due_service(
+    central: &Central,
     staff: &Staff,
     client: &ClientInfo,
-    ws: uuid::Uuid,
-) -> Result<PurgeReport, MemberError> {
-    let d = sqlx::query(
-        "SELECT tenant_id, name, purge_after, purge_after <= now() AS due
-         FROM penguin_console.workspace_deletions WHERE company_id = $1 FOR UPDATE",
+) -> Result<ServicePurge, MemberError> {
+    staff.require(permissions::WORKSPACES_DELETE)?;
+    let due: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT company_id FROM penguin_console.workspace_deletions WHERE purge_after <= now() ORDER BY purge_after, company_id",
     )
-    .bind(ws)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| MemberError::Conflict("only a soft-deleted workspace can be purged; delete it first".into()))?;
-    if !d.get::<bool, _>("due") {
-        return Err(MemberError::Conflict(format!(
-            "the grace period runs until {}; restore it or wait",
-            d.get::<DateTime<Utc>, _>("purge_after").to_rfc3339()
-        )));
-    }
-    let (campaigns, _, steps, domains, accounts, members) = counts(tx, ws).await?;
-    sqlx::query("DELETE FROM penguin_console.workspace_members WHERE company_id = $1")
-        .bind(ws)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM penguin_console.workspace_deletions WHERE company_id = $1")
-        .bind(ws)
-        .execute(&mut *tx)
-        .await?;
-    // The platform's foreign keys cascade: campaigns → sequence steps, domains → email accounts.
-    sqlx::query("DELETE FROM companies WHERE id = $1").bind(ws).execute(&mut *tx).await?;
-    let name: String = d.get("name");
-    let report = PurgeReport {
-        workspace_id: ws.to_string(),
-        name: name.clone(),
-        campaigns,
-        sequence_steps: steps,
-        domains,
-        email_accounts: accounts,
-        members,
-    };
-    audit::record(
-        &mut *tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "workspace.purged".into(),
-            resource_type: "workspace".into(),
-            resource_id: ws.to_string(),
-            tenant_id: Some(d.get::<uuid::Uuid, _>("tenant_id").to_string()),
-            old_values: Some(serde_json::json!({ "name": name, "status": "deleted" })),
-            new_values: Some(serde_json::to_value(&report).unwrap_or_default()),
-            notes: None,
-        },
-    )
+    .fetch_all(&central.oltp)
     .await?;
-    Ok(report)
+    let perms: Vec<String> = staff.permissions().iter().cloned().collect();
+    let mut out = ServicePurge::default();
+    for ws in due {
+        let mut tx = central.oltp.begin().await?;
+        let done: Result<serde_json::Value, sqlx::Error> = sqlx::query_scalar(
+            "SELECT penguin_console.workspace_purge(penguin_console.service_ctx($1, $2, $3, $4), $5)",
+        )
+        .bind(staff.audit_id())
+        .bind(staff.role())
+        .bind(&perms)
+        .bind(&client.user_agent)
+        .bind(ws)
+        .fetch_one(&mut *tx)
+        .await;
+        match done {
+            Ok(v) => {
+                tx.commit().await?;
+                out.purged.push(report(&v));
+            }
+            Err(e) => match crate::auth::rule_violation(&e) {
+                Some((_, why)) => {
+                    tracing::error!(workspace = %ws, "purge refused: {why}");
+                    out.refused.push((ws.to_string(), why));
+                }
+                None => return Err(e.into()),
+            },
+        }
+    }
+    if let Err(e) = crate::audit::deliver(central).await {
+        tracing::warn!("audit delivery deferred: {e}");
+    }
+    Ok(out)
 }
 
 /// Files written by [`export`].

@@ -6,36 +6,27 @@
 mod common;
 #[path = "common/mail.rs"]
 mod mail;
-mod team;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{small_fixture, Platform};
+use common::{as_desktop, small_fixture, Platform};
 use penguin_admin::alerts::pagerduty_fake::FakePagerDuty;
 use penguin_admin::alerts::watch::{CheckSource, HealthSource, SourceFuture, Watcher};
 use penguin_admin::alerts::{
     self, AlertError, AlertSettings, Channel, Channels, CheckRun, Condition, EmailSettings, FeedFilter, NewSilence,
     PagerDutySettings, RetryPolicy, Secrets, Severity, Subject,
 };
-use penguin_admin::auth::ClientInfo;
-use penguin_admin::auth::{permissions, Staff};
-use penguin_admin::central::Central;
-use penguin_admin::sync::{self, Cancel};
+use penguin_admin::central::{Central, DbKind};
 use sqlx::Row;
-use team::{ACME, ACME_EU, ACME_US, GLOBEX, GLOBEX_WS};
 
-/// A staff identity with the standard role's default permissions, audited by email.
-fn staff(role: &str) -> Staff {
-    Staff {
-        user_id: None,
-        email: format!("{role}@penguin.test"),
-        name: None,
-        role: role.into(),
-        permissions: permissions::defaults_for(role).unwrap().iter().map(|p| p.name.to_string()).collect(),
-    }
-}
+// small_fixture's tenants and workspaces (tests/common/mod.rs).
+const ACME: &str = "00000000-0000-0000-0000-0000000000b1";
+const GLOBEX: &str = "00000000-0000-0000-0000-0000000000b2";
+const ACME_EU: &str = "00000000-0000-0000-0000-0000000000d1";
+const ACME_US: &str = "00000000-0000-0000-0000-0000000000d2";
+const GLOBEX_WS: &str = "00000000-0000-0000-0000-0000000000d3";
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const IP: &str = "203.0.113.7";
@@ -194,8 +185,7 @@ async fn a_silence_keeps_a_critical_alert_from_paging_until_it_ends() {
     let p = Platform::installed().await;
     let fake = FakePagerDuty::start().await.unwrap();
     let ch = channels(Some(&fake), None);
-    let ops = staff("ops");
-    let client = ClientInfo::default();
+    let ops = p.session("ops").await;
     let listed = condition(
         &format!("dnsbl:{IP}:zen.spamhaus.org"),
         "dnsbl",
@@ -205,9 +195,7 @@ async fn a_silence_keeps_a_critical_alert_from_paging_until_it_ends() {
     );
     let now = Utc::now();
     let silence = alerts::create_silence(
-        &p.central,
         &ops,
-        &client,
         &NewSilence {
             source: Some("dnsbl".into()),
             fingerprint: None,
@@ -232,9 +220,7 @@ async fn a_silence_keeps_a_critical_alert_from_paging_until_it_ends() {
 
     // A silence on other subjects does not cover it, and bad silences are refused.
     let err = alerts::create_silence(
-        &p.central,
         &ops,
-        &client,
         &NewSilence {
             source: None,
             fingerprint: None,
@@ -247,25 +233,48 @@ async fn a_silence_keeps_a_critical_alert_from_paging_until_it_ends() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("at least one matcher"), "{err}");
-    let support = staff("support");
-    assert!(matches!(
-        alerts::expire_silence(&p.central, &support, &client, silence).await,
-        Err(AlertError::Forbidden(_))
-    ));
+    let support = p.session("support").await;
+    assert!(matches!(alerts::expire_silence(&support, silence).await, Err(AlertError::Forbidden(_))));
+    // The database refuses support too, and nobody writes the silences directly.
+    assert_eq!(
+        as_desktop(
+            &support,
+            DbKind::Notifications,
+            &format!("SELECT penguin_console_api.alerts_expire_silence('{silence}')")
+        )
+        .await,
+        "42501"
+    );
+    for sql in [
+        "UPDATE penguin_console.alert_silences SET ends_at = now()",
+        "DELETE FROM penguin_console.alert_silences",
+        "UPDATE penguin_console.alerts SET state = 'resolved'",
+    ] {
+        assert_eq!(as_desktop(&ops, DbKind::Notifications, sql).await, "42501", "{sql}");
+    }
 
     // Ended early: the still-critical alert pages on the next reconcile.
-    alerts::expire_silence(&p.central, &ops, &client, silence).await.unwrap();
+    alerts::expire_silence(&ops, silence).await.unwrap();
+    let again = alerts::expire_silence(&ops, silence).await.unwrap_err();
+    assert!(matches!(again, AlertError::Conflict(_)) && again.to_string().contains("already ended"), "{again}");
     let later = Utc::now() + Duration::seconds(1);
     let r = alerts::reconcile(&p.central, &run(later, &["dnsbl"], vec![listed.clone()]), &ch.enabled()).await.unwrap();
     assert_eq!(r.paged, std::slice::from_ref(&listed.fingerprint));
     alerts::deliver_pending(&p.central, &ch, later).await.unwrap();
     assert_eq!(actions(&fake), [("trigger".to_string(), listed.fingerprint.clone())]);
-    let audited: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM admin_audit_log WHERE resource_type = 'alert_silence' ORDER BY id")
-            .fetch_all(&p.central.olap)
-            .await
-            .unwrap();
-    assert_eq!(audited, ["alert.silence_created", "alert.silence_expired"]);
+    let audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, admin_user_id FROM admin_audit_log WHERE resource_type = 'alert_silence' ORDER BY id",
+    )
+    .fetch_all(&p.central.olap)
+    .await
+    .unwrap();
+    let by_ops = |a: &str| (a.to_string(), ops.staff().user_id().unwrap().to_string());
+    assert_eq!(audited, [by_ops("alert.silence_created"), by_ops("alert.silence_expired")]);
+    let created_by: String = sqlx::query_scalar("SELECT created_by FROM penguin_console.alert_silences")
+        .fetch_one(&p.central.notifications)
+        .await
+        .unwrap();
+    assert_eq!(created_by, "ops@penguin.test");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,20 +282,35 @@ async fn acknowledge_resolve_and_notes_are_staff_actions_with_audit_and_pagerdut
     let p = Platform::installed().await;
     let fake = FakePagerDuty::start().await.unwrap();
     let ch = channels(Some(&fake), None);
-    let client = ClientInfo { ip: Some("198.51.100.9".into()), user_agent: Some("tests".into()) };
     let fp = backlog().fingerprint;
     alerts::reconcile(&p.central, &run(t0(), &["queue"], vec![backlog()]), &ch.enabled()).await.unwrap();
     alerts::deliver_pending(&p.central, &ch, t0()).await.unwrap();
     let id: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM penguin_console.alerts").fetch_one(&p.central.notifications).await.unwrap();
 
-    // Support may look, not act.
-    let support = staff("support");
-    assert!(matches!(alerts::acknowledge(&p.central, &support, &client, id).await, Err(AlertError::Forbidden(_))));
+    // Support may look, not act: refused here and by the database; and no desktop login
+    // changes an alert directly.
+    let support = p.session("support").await;
+    assert!(matches!(alerts::acknowledge(&support, id).await, Err(AlertError::Forbidden(_))));
+    for sql in [
+        format!("SELECT penguin_console_api.alerts_acknowledge('{id}')"),
+        format!("SELECT penguin_console_api.alerts_add_note('{id}', 'x')"),
+        format!("SELECT penguin_console_api.alerts_resolve('{id}', NULL)"),
+    ] {
+        assert_eq!(as_desktop(&support, DbKind::Notifications, &sql).await, "42501", "{sql}");
+    }
+    let ops = p.session("ops").await;
+    for sql in [
+        format!("UPDATE penguin_console.alerts SET state = 'acknowledged', acknowledged_by = 'me' WHERE id = '{id}'"),
+        format!("INSERT INTO penguin_console.alert_notes (id, alert_id, author, body) VALUES (gen_random_uuid(), '{id}', 'me', 'x')"),
+    ] {
+        assert_eq!(as_desktop(&ops, DbKind::Notifications, &sql).await, "42501", "{sql}");
+    }
+    let missing = alerts::acknowledge(&ops, uuid::Uuid::nil()).await.unwrap_err();
+    assert!(matches!(missing, AlertError::NotFound(_)), "{missing}");
 
-    let ops = staff("ops");
-    alerts::acknowledge(&p.central, &ops, &client, id).await.unwrap();
-    let again = alerts::acknowledge(&p.central, &ops, &client, id).await.unwrap_err();
+    alerts::acknowledge(&ops, id).await.unwrap();
+    let again = alerts::acknowledge(&ops, id).await.unwrap_err();
     assert!(again.to_string().contains("already acknowledged by ops@penguin.test"), "{again}");
     alerts::deliver_pending(&p.central, &ch, Utc::now()).await.unwrap();
     assert_eq!(actions(&fake), [("trigger".to_string(), fp.clone()), ("acknowledge".to_string(), fp.clone())]);
@@ -304,8 +328,8 @@ async fn acknowledge_resolve_and_notes_are_staff_actions_with_audit_and_pagerdut
         .unwrap();
     assert_eq!(alerts_by_fp(&p.central).await[0].1, "acknowledged");
 
-    alerts::add_note(&p.central, &ops, &client, id, "Scaling the senders, see OPS-77").await.unwrap();
-    alerts::resolve(&p.central, &ops, &client, id, Some("Workers restarted")).await.unwrap();
+    alerts::add_note(&ops, id, "Scaling the senders, see OPS-77").await.unwrap();
+    alerts::resolve(&ops, id, Some("Workers restarted")).await.unwrap();
     alerts::deliver_pending(&p.central, &ch, Utc::now()).await.unwrap();
     assert_eq!(
         actions(&fake),
@@ -337,9 +361,11 @@ async fn acknowledge_resolve_and_notes_are_staff_actions_with_audit_and_pagerdut
     .unwrap();
     let got: Vec<(String, String, String)> =
         audit.iter().map(|r| (r.get("action"), r.get("resource_id"), r.get("admin_user_id"))).collect();
-    let expect = |a: &str| (a.to_string(), id.to_string(), "ops@penguin.test".to_string());
+    // The verified identity: ops' users.id, and the address ops signed in from (test_client()).
+    let ops_id = ops.staff().user_id().unwrap().to_string();
+    let expect = |a: &str| (a.to_string(), id.to_string(), ops_id.clone());
     assert_eq!(got, [expect("alert.acknowledged"), expect("alert.note_added"), expect("alert.resolved")]);
-    assert_eq!(audit[0].get::<Option<String>, _>("ip_address").as_deref(), Some("198.51.100.9"));
+    assert_eq!(audit[0].get::<Option<String>, _>("ip_address").as_deref(), Some("192.0.2.10"));
 }
 
 /// A source that always reports the same conditions for `sources`.
@@ -375,10 +401,12 @@ async fn two_concurrent_watchers_page_once() {
     // A slow PagerDuty, so that the two watchers' sends overlap.
     fake.set_delay(std::time::Duration::from_millis(300));
     let source = Arc::new(Fixed(run(t0(), &["queue"], vec![backlog()])));
-    // Two watchers, each with its own connection pools, as two servers would have.
-    let w1 = Watcher::new(Central::connect(&p.targets(), 4).await.unwrap(), channels(Some(&fake), None))
+    // Two watchers, each with its own connection pools, as two servers would have (the
+    // watcher runs server-side with the platform owner's credentials).
+    let owner = p.profile.owner_targets().unwrap();
+    let w1 = Watcher::new(Central::connect(&owner, 4).await.unwrap(), channels(Some(&fake), None))
         .with_source(source.clone());
-    let w2 = Watcher::new(Central::connect(&p.targets(), 4).await.unwrap(), channels(Some(&fake), None))
+    let w2 = Watcher::new(Central::connect(&owner, 4).await.unwrap(), channels(Some(&fake), None))
         .with_source(source.clone())
         .with_source(Arc::new(Hung))
         .with_source_budget(std::time::Duration::from_millis(300));
@@ -400,7 +428,7 @@ async fn two_concurrent_watchers_page_once() {
         .unwrap();
     let (c1, c2) = (channels(Some(&fake), None), channels(Some(&fake), None));
     let at = t0() + Duration::minutes(9);
-    let other = Central::connect(&p.targets(), 2).await.unwrap();
+    let other = Central::connect(&owner, 2).await.unwrap();
     let (a, b) = tokio::join!(alerts::deliver_pending(&other, &c1, at), alerts::deliver_pending(&p.central, &c2, at));
     assert_eq!(a.unwrap().sent + b.unwrap().sent, 1);
     assert_eq!(fake.events().iter().filter(|e| e.event_action == "resolve").count(), 1);
@@ -555,15 +583,30 @@ async fn an_ip_alert_names_the_tenants_and_workspaces_at_risk_with_their_mrr() {
     assert_eq!(risk.total_mrr_cents, 53_033);
 
     // The same MRR as the Tenants list computes in the cache.
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let ops = p.session("ops").await;
+    p.sync_as(&ops, &p.cache_path()).await;
     let conn = penguin_admin::cache::open_read(&p.cache_path()).unwrap();
     for t in &risk.tenants {
         let listed = penguin_admin::tenants::detail(&conn, &t.id).unwrap().unwrap();
         assert_eq!(listed.tenant.mrr_cents, t.mrr_cents, "{}", t.name);
     }
     // And the feed carries it.
-    let feed = alerts::feed(&conn, &staff("ops"), &FeedFilter::default()).unwrap();
+    let feed = alerts::feed(&conn, ops.staff(), &FeedFilter::default()).unwrap();
     assert_eq!(feed[0].at_risk.as_ref().unwrap().total_mrr_cents, 53_033);
+    // Not to qa, who sees sandbox tenants only (Globex here): the alert, without what it
+    // puts at risk.
+    sqlx::query("INSERT INTO penguin_console.sandbox_tenants (tenant_id) VALUES ($1)")
+        .bind(uuid::Uuid::parse_str(GLOBEX).unwrap())
+        .execute(&p.central.oltp)
+        .await
+        .unwrap();
+    let qa = p.session("qa").await;
+    let qa_cache = p.dir.path().join("qa.sqlite");
+    p.sync_as(&qa, &qa_cache).await;
+    let conn = penguin_admin::cache::open_read(&qa_cache).unwrap();
+    let feed = alerts::feed(&conn, qa.staff(), &FeedFilter::default()).unwrap();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].at_risk, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -611,8 +654,7 @@ async fn a_stuck_email_queue_names_the_campaigns_waiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
     let p = Platform::installed().await;
-    let ops = staff("ops");
-    let client = ClientInfo::default();
+    let ops = p.session("ops").await;
     let now = Utc::now();
     // Resolved 26 hours ago: out of the 24-hour feed.
     let old = condition("smtp:mx1:down", "smtp", Severity::Critical, Subject::SmtpServer("mx1:25".into()), "mx1 down");
@@ -636,12 +678,10 @@ async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
         .fetch_one(&p.central.notifications)
         .await
         .unwrap();
-    alerts::acknowledge(&p.central, &ops, &client, id).await.unwrap();
-    alerts::add_note(&p.central, &ops, &client, id, "Paged alice@penguin.test").await.unwrap();
+    alerts::acknowledge(&ops, id).await.unwrap();
+    alerts::add_note(&ops, id, "Paged alice@penguin.test").await.unwrap();
     alerts::create_silence(
-        &p.central,
         &ops,
-        &client,
         &NewSilence {
             source: Some("smtp".into()),
             fingerprint: None,
@@ -653,11 +693,17 @@ async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
     )
     .await
     .unwrap();
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    // Each staff member syncs their own cache.
+    let support = p.session("support").await;
+    let support_cache = p.dir.path().join("support.sqlite");
+    p.sync_as(&ops, &p.cache_path()).await;
+    p.sync_as(&support, &support_cache).await;
     let conn = penguin_admin::cache::open_read(&p.cache_path()).unwrap();
+    let support_conn = penguin_admin::cache::open_read(&support_cache).unwrap();
 
     let fps = |f: &FeedFilter, who: &str| -> Vec<String> {
-        alerts::feed(&conn, &staff(who), f).unwrap().into_iter().map(|a| a.fingerprint).collect()
+        let (conn, staff) = if who == "ops" { (&conn, ops.staff()) } else { (&support_conn, support.staff()) };
+        alerts::feed(conn, staff, f).unwrap().into_iter().map(|a| a.fingerprint).collect()
     };
     // Newest first: the warning and the backlog were seen at the same time; ids break ties,
     // so compare as a set here and check the order-independent filters below.
@@ -686,38 +732,42 @@ async fn the_feed_lists_the_last_day_filters_and_masks_for_support() {
         "a wider window shows the old one"
     );
     assert!(matches!(
-        alerts::feed(&conn, &staff("support"), &FeedFilter { state: Some("open".into()), ..Default::default() }),
+        alerts::feed(&support_conn, support.staff(), &FeedFilter { state: Some("open".into()), ..Default::default() }),
         Err(AlertError::BadInput(_))
     ));
+    assert_eq!(fps(&FeedFilter::default(), "support").len(), 2, "support's feed lists the same two");
 
     // Support reads it masked; ops in clear.
     let as_ops =
-        alerts::feed(&conn, &ops, &FeedFilter { source: Some("postgres".into()), ..Default::default() }).unwrap();
+        alerts::feed(&conn, ops.staff(), &FeedFilter { source: Some("postgres".into()), ..Default::default() })
+            .unwrap();
     assert_eq!(as_ops[0].summary, "OLTP connections at 85 % (reported by dba@penguin.test)");
-    let support = staff("support");
-    let masked =
-        alerts::feed(&conn, &support, &FeedFilter { source: Some("postgres".into()), ..Default::default() }).unwrap();
+    let masked = alerts::feed(
+        &support_conn,
+        support.staff(),
+        &FeedFilter { source: Some("postgres".into()), ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(masked[0].summary, "OLTP connections at 85 % (reported by d•••@•••.test)");
-    let detail = alerts::detail(&conn, &support, &id.to_string()).unwrap().unwrap();
+    let detail = alerts::detail(&support_conn, support.staff(), &id.to_string()).unwrap().unwrap();
     assert_eq!(detail.alert.acknowledged_by.as_deref(), Some("o•••@•••.test"));
     assert_eq!(detail.notes.len(), 1);
     assert_eq!(
         (detail.notes[0].author.as_str(), detail.notes[0].body.as_str()),
         ("o•••@•••.test", "Paged a•••@•••.test")
     );
-    let clear = alerts::detail(&conn, &ops, &id.to_string()).unwrap().unwrap();
+    let clear = alerts::detail(&conn, ops.staff(), &id.to_string()).unwrap().unwrap();
     assert_eq!(clear.alert.acknowledged_by.as_deref(), Some("ops@penguin.test"));
     assert_eq!(clear.alert.state, "acknowledged");
 
-    let silences = alerts::silences(&conn, &support, Utc::now()).unwrap();
+    let silences = alerts::silences(&support_conn, support.staff(), Utc::now()).unwrap();
     assert_eq!(silences.len(), 1);
     assert!(silences[0].active);
     assert_eq!((silences[0].source.as_deref(), silences[0].created_by.as_str()), (Some("smtp"), "o•••@•••.test"));
 
-    // Without monitoring.read, nothing.
-    let mut nobody = staff("support");
-    nobody.permissions.clear();
-    assert!(matches!(alerts::feed(&conn, &nobody, &FeedFilter::default()), Err(AlertError::Forbidden(_))));
+    // Without monitoring.read (finance), nothing.
+    let finance = p.session("finance").await;
+    assert!(matches!(alerts::feed(&conn, finance.staff(), &FeedFilter::default()), Err(AlertError::Forbidden(_))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,11 +5,23 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod demo_app;
+#[path = "common/peers.rs"]
+mod peers;
 
 use demo_app::demo_app;
 use penguin_admin::app::ErrorCode;
+use penguin_admin::central::Central;
 use penguin_admin::monitor::queue::{JobAction, JobFilter, JobState};
 use penguin_admin::monitor::{Area, Status};
+use penguin_admin::profiles::Profile;
+
+/// Every row of smtp_ip_addresses, as text, through the platform owner's connection.
+async fn ip_table(owner: &Central) -> String {
+    sqlx::query_scalar("SELECT string_agg(row_to_json(t)::text, ' | ' ORDER BY t.id) FROM smtp_ip_addresses t")
+        .fetch_one(&owner.oltp)
+        .await
+        .unwrap()
+}
 
 fn redis_installed() -> bool {
     ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].iter().any(|p| std::path::Path::new(p).exists())
@@ -87,4 +99,49 @@ async fn support_sees_monitoring_but_cannot_act() {
     let err = d.app.set_queue_active("email-sending", false, "maintenance").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Forbidden, "{}", err.message);
     assert!(d.app.queue_job(&job).await.is_ok(), "the job still exists");
+    // Support's payloads and errors carry no full e-mail address.
+    let page =
+        d.app.queue_jobs(JobFilter { state: Some(JobState::Failed), ..Default::default() }, 50, 0).await.unwrap();
+    let text = serde_json::to_string(&page).unwrap();
+    assert!(
+        !text.split(|c: char| !(c.is_ascii_alphanumeric() || "@._-".contains(c))).any(|w| {
+            let (local, domain) = w.split_once('@').unwrap_or(("", ""));
+            !local.is_empty() && domain.contains('.')
+        }),
+        "{text}"
+    );
+
+    // With blocklists configured, opening Monitoring as support shows the results and
+    // writes nothing to smtp_ip_addresses; as ops (alerts.manage) they are recorded, audited.
+    let path = d.dir.path().join("config/profiles/demo.toml");
+    let mut profile = Profile::load(path.to_str().unwrap()).unwrap();
+    let owner = Central::connect(&profile.owner_targets().unwrap(), 2).await.unwrap();
+    let dns = peers::dnsmasq(&["zen.spamhaus.org", "b.barracudacentral.org"], &[]);
+    let mut monitor = profile.monitor.clone().unwrap_or_default();
+    monitor.dns_resolver = Some(dns.addr());
+    profile.monitor = Some(monitor);
+    profile.save(&path).unwrap();
+    d.sign_in_as("support").await;
+    let before = ip_table(&owner).await;
+    let snap = d.app.monitor_report(vec![Area::Dnsbl]).await.unwrap();
+    assert_eq!(snap.report.area(Area::Dnsbl).unwrap().status, Status::Green, "{:?}", snap.report.areas);
+    let ips = snap.report.dnsbl.as_ref().unwrap().ips.len();
+    assert!(ips > 0, "the demo has sending IPs");
+    assert_eq!(ip_table(&owner).await, before, "support's Monitoring wrote nothing");
+    d.sign_in_as("ops").await;
+    d.app.monitor_report(vec![Area::Dnsbl]).await.unwrap();
+    let checked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM smtp_ip_addresses WHERE last_reputation_check > now() - interval '5 minutes'",
+    )
+    .fetch_one(&owner.oltp)
+    .await
+    .unwrap();
+    assert_eq!(checked as usize, ips, "every IP recorded by ops' check");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM admin_audit_log WHERE action = 'ip.reputation_recorded' AND metadata->>'actor_role' = 'ops'",
+    )
+    .fetch_one(&owner.olap)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
 }

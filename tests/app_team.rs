@@ -104,8 +104,11 @@ async fn import_export_removal_and_workspace_membership_through_the_app() {
     let after = app.team(&tenant).unwrap();
     assert_eq!(after.iter().find(|m| m.user_id == leaver.user_id).unwrap().status, UserStatus::Removed);
 
-    // Support: the same team masked, and every team action refused.
+    // Support: no team without a support grant for the tenant; with one, the same team
+    // masked, and every team action refused.
     d.sign_in_as("support").await;
+    assert!(app.team(&tenant).unwrap().is_empty(), "no grant, no members");
+    app.open_support_access(&tenant, "Member cannot see their workspace", "SUP-9", None).await.unwrap();
     let masked = app.team(&tenant).unwrap();
     assert_eq!(masked.len(), after.len());
     assert!(masked.iter().all(|m| m.email.as_deref().is_none_or(|e| e.contains('•'))));

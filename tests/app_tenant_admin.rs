@@ -60,9 +60,14 @@ async fn an_override_changes_the_effective_plan_until_it_is_revoked() {
     assert_eq!(plan.limits.max_users, before.limits.max_users);
     assert_eq!(plan.applied.len(), 1);
 
-    // Support reads the overrides but may not add one.
+    // Support reads the overrides (under a grant for the tenant: without one its cache
+    // holds none of the tenant's details), the reasons withheld, but may not add one.
     d.sign_in_as("support").await;
-    assert_eq!(d.app.tenant_overrides(&tenant).unwrap().len(), 1);
+    assert!(d.app.tenant_overrides(&tenant).unwrap().is_empty(), "no grant, no details");
+    d.app.open_support_access(&tenant, "Customer asks about its contract price", "SUP-5", None).await.unwrap();
+    let seen = d.app.tenant_overrides(&tenant).unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].price_monthly_cents, seen[0].reason.as_str()), (Some(12_345), ""));
     assert_eq!(d.app.add_tenant_override(&tenant, &deal).await.unwrap_err().code, ErrorCode::Forbidden);
 
     d.sign_in_as("admin").await;

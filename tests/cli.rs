@@ -8,14 +8,30 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{assert_cache_matches, small_fixture, Platform};
+use common::{assert_cache_matches, small_fixture, staff_account, Platform, CACHE_KEY, STAFF_PASSWORD};
+
+const ADMIN: &str = "admin@penguin.test";
 
 fn cli() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_penguin-admin"));
     // Keep the tests away from the user's real profiles and keyring.
     c.env("XDG_CONFIG_HOME", std::env::temp_dir().join("penguin-cli-test-config"));
+    c.env("XDG_DATA_HOME", std::env::temp_dir().join("penguin-cli-test-data"));
     c.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    c.env("PENGUIN_ADMIN_CACHE_KEY", CACHE_KEY);
+    c.env("PENGUIN_ADMIN_PASSWORD", STAFF_PASSWORD);
     c
+}
+
+/// The cache at `path`, opened with the tests' key as SQLCipher's own tools would.
+fn open_cache(path: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "key", CACHE_KEY).unwrap();
+    conn
+}
+
+async fn admin_account(p: &Platform) {
+    staff_account(&p.central, "admin", ADMIN, STAFF_PASSWORD).await;
 }
 
 fn run(args: &[&str]) -> Output {
@@ -31,13 +47,14 @@ fn file_digest(path: &Path) -> Vec<u8> {
 }
 
 fn sync_args<'a>(profile: &'a str, cache: &'a str) -> Vec<&'a str> {
-    vec!["sync", "--profile", profile, "--cache", cache, "--json"]
+    vec!["sync", "--profile", profile, "--as", ADMIN, "--cache", cache, "--json"]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_sync_midway_keeps_the_last_consistent_state_and_the_next_sync_completes() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
+    admin_account(&p).await;
     let profile = p.profile_path().to_string_lossy().to_string();
     let cache = p.cache_path().to_string_lossy().to_string();
     let out = run(&sync_args(&profile, &cache));
@@ -60,7 +77,7 @@ async fn killing_a_sync_midway_keeps_the_last_consistent_state_and_the_next_sync
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let conn = rusqlite::Connection::open(&cache).unwrap();
+    let conn = open_cache(&cache);
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
     let n: i64 = conn.query_row("SELECT count(*) FROM payments", [], |r| r.get(0)).unwrap();
@@ -69,13 +86,15 @@ async fn killing_a_sync_midway_keeps_the_last_consistent_state_and_the_next_sync
 
     let out = run(&sync_args(&profile, &cache));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    penguin_admin::cache::unlock(&p.cache_path(), penguin_admin::auth::Secret::new(CACHE_KEY));
+    assert_cache_matches(&p.session("admin").await, &p.cache_path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_sync_names_the_host_exits_non_zero_and_leaves_the_cache_untouched() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
+    admin_account(&p).await;
     let profile = p.profile_path().to_string_lossy().to_string();
     let cache = p.cache_path().to_string_lossy().to_string();
     assert!(run(&sync_args(&profile, &cache)).status.success());
@@ -87,13 +106,30 @@ async fn offline_sync_names_the_host_exits_non_zero_and_leaves_the_cache_untouch
     let msg = stderr(&out);
     assert!(msg.contains(&format!("127.0.0.1:{}", p.guard.0.port)), "names the host: {msg}");
     assert!(msg.contains("connection refused"), "names the cause: {msg}");
-    assert_eq!(file_digest(&p.cache_path()), before, "cache file unchanged");
+    assert!(file_digest(&p.cache_path()) == before, "cache file unchanged");
 
-    // Reads keep working from the cache.
-    let out = run(&["tenants", "--cache", &cache, "--json"]);
+    // Reads keep working from the cache, after an offline sign-in against the verifier
+    // the online sign-in left in it; a wrong password is refused offline too.
+    let out = run(&["tenants", "--profile", &profile, "--as", ADMIN, "--cache", &cache, "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("offline"), "{}", stderr(&out));
     let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(page["total"], 2);
+    let out = cli()
+        .env("PENGUIN_ADMIN_PASSWORD", "not-the-password")
+        .args(["tenants", "--profile", &profile, "--as", ADMIN, "--cache", &cache])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("wrong email or password"), "{}", stderr(&out));
+    // Without the key the cache cannot be read at all.
+    let out = cli()
+        .env("PENGUIN_ADMIN_CACHE_KEY", "another-key")
+        .args(["tenants", "--profile", &profile, "--as", ADMIN, "--cache", &cache])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot be decrypted"), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,8 +197,16 @@ fn bad_profiles_and_urls_are_refused_with_a_clear_message() {
     assert!(stderr(&out).contains(&format!("127.0.0.1:{port}")), "{}", stderr(&out));
 }
 
-#[test]
-fn bad_cache_files_are_refused_untouched() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_cache_files_are_refused_untouched() {
+    let p = Platform::installed().await;
+    admin_account(&p).await;
+    let profile = p.profile_path().to_string_lossy().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["tenants", "--profile", &profile, "--as", ADMIN];
+        all.extend_from_slice(&args[1..]);
+        cli().args(all).output().unwrap()
+    };
     let dir = tempfile::tempdir().unwrap();
     let not_sqlite = dir.path().join("notes.sqlite");
     std::fs::write(&not_sqlite, "these are my notes, not a database ".repeat(100)).unwrap();
@@ -170,7 +214,7 @@ fn bad_cache_files_are_refused_untouched() {
     let out = run(&["tenants", "--cache", not_sqlite.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("is not a SQLite database"), "{}", stderr(&out));
-    assert_eq!(file_digest(&not_sqlite), before);
+    assert!(file_digest(&not_sqlite) == before);
 
     let newer = dir.path().join("newer.sqlite");
     let conn = rusqlite::Connection::open(&newer).unwrap();
@@ -184,7 +228,7 @@ fn bad_cache_files_are_refused_untouched() {
     let out = run(&["tenants", "--cache", newer.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("newer version of the console"), "{}", stderr(&out));
-    assert_eq!(file_digest(&newer), before);
+    assert!(file_digest(&newer) == before);
 
     let foreign = dir.path().join("foreign.sqlite");
     rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE recipes (name TEXT)").unwrap();

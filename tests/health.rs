@@ -7,12 +7,11 @@ mod common;
 mod team;
 
 use chrono::NaiveDate;
-use common::{small_fixture, Platform};
-use penguin_admin::auth::Staff;
+use common::{small_fixture, staff_account, test_client, Platform, STAFF_PASSWORD};
+use penguin_admin::auth::{Session, Staff};
 use penguin_admin::cache;
 use penguin_admin::health::{self, Colour, Finding, WorkspaceQuery};
-use penguin_admin::sync::{self, Cancel};
-use team::{staff, ACME, ACME_EU, ACME_US, GLOBEX, GLOBEX_WS};
+use team::{ACME, ACME_EU, ACME_US, GLOBEX, GLOBEX_WS};
 
 /// Daily analytics rows (the demo writes one per campaign and day, stamped 23:59:59).
 ///
@@ -109,11 +108,18 @@ async fn computes_daily_scores_history_and_findings() {
         ]
     );
 
-    // Without the permission (a role that cannot even sync), nothing is computed.
-    let mut nobody = staff("qa");
-    nobody.permissions.clear();
+    // Without the permission (a role that cannot even sync), nothing is computed: a qa
+    // account whose role was stripped of every permission before signing in.
+    staff_account(&p.central, "qa", "nobody@penguin.test", STAFF_PASSWORD).await;
+    sqlx::query("DELETE FROM staff_role_permissions WHERE role_id = (SELECT id FROM staff_roles WHERE name = 'qa')")
+        .execute(&p.central.oltp)
+        .await
+        .unwrap();
+    let nobody =
+        Session::sign_in(p.desktop().await, "nobody@penguin.test", STAFF_PASSWORD, &test_client()).await.unwrap();
+    assert!(nobody.staff().permissions().is_empty());
     assert!(matches!(
-        health::compute(&p.central, &nobody, day("2026-11-21")).await,
+        health::compute(&p.central, nobody.staff(), day("2026-11-21")).await,
         Err(health::HealthError::Forbidden(_))
     ));
     assert_eq!(stored(&p).await.len(), 4);
@@ -131,24 +137,25 @@ async fn workspace_list_and_history_read_from_the_cache() {
         .execute(&p.central.oltp)
         .await
         .unwrap();
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let admin_session = p.session("admin").await;
+    p.sync_as(&admin_session, &p.cache_path()).await;
     let conn = cache::open_read(&p.cache_path()).unwrap();
-    let admin = staff("admin");
+    let admin = admin_session.staff();
 
-    let acme = health::workspaces(&conn, &admin, Some(ACME)).unwrap();
+    let acme = health::workspaces(&conn, admin, Some(ACME)).unwrap();
     let got: Vec<_> = acme.iter().map(|w| (w.name.as_str(), w.score, w.colour, w.sending_volume)).collect();
     assert_eq!(
         got,
         [("Acme US", Some(25), Some(Colour::Red), 1000), ("Acme EU", Some(79), Some(Colour::Yellow), 1000)]
     );
     assert_eq!(acme[0].scored_on.as_deref(), Some("2026-11-20"));
-    let all = health::workspaces(&conn, &admin, None).unwrap();
+    let all = health::workspaces(&conn, admin, None).unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!((all[2].id.as_str(), all[2].score), (GLOBEX_WS, None), "unscored last");
 
     // Paged in SQL, in the same order: US (25), EU (79), Globex (unscored).
     let page = |q: WorkspaceQuery| {
-        let p = health::workspace_page(&conn, &admin, &q).unwrap();
+        let p = health::workspace_page(&conn, admin, &q).unwrap();
         (p.rows.into_iter().map(|w| w.name).collect::<Vec<_>>(), p.total)
     };
     let q = |search: Option<&str>, limit: u32, offset: u32| WorkspaceQuery {
@@ -159,7 +166,7 @@ async fn workspace_list_and_history_read_from_the_cache() {
     };
     assert_eq!(page(q(None, 2, 0)), (vec!["Acme US".to_string(), "Acme EU".to_string()], 3));
     assert_eq!(page(q(None, 2, 2)), (vec!["Globex".to_string()], 3));
-    let first = health::workspace_page(&conn, &admin, &q(None, 1, 0)).unwrap();
+    let first = health::workspace_page(&conn, admin, &q(None, 1, 0)).unwrap();
     assert_eq!(first.rows[..], all[..1], "a page row is the full list's row");
     assert!(first.as_of.is_some(), "the page says when the workspaces were synced");
     // Search: workspace name (any case), tenant name, exact id; LIKE wildcards are literal.
@@ -170,19 +177,20 @@ async fn workspace_list_and_history_read_from_the_cache() {
     let acme_only = WorkspaceQuery { tenant_id: Some(ACME.into()), search: Some("acme".into()), ..Default::default() };
     assert_eq!(page(acme_only), (vec!["Acme US".to_string(), "Acme EU".to_string()], 2));
 
-    let h = health::history(&conn, &admin, ACME_US, 30).unwrap();
+    let h = health::history(&conn, admin, ACME_US, 30).unwrap();
     let got: Vec<_> = h.iter().map(|x| (x.day.as_str(), x.score, x.colour)).collect();
     assert_eq!(got, [("2026-11-16", 98, Colour::Green), ("2026-11-20", 25, Colour::Red)]);
-    assert_eq!(health::history(&conn, &admin, ACME_US, 1).unwrap().len(), 1);
+    assert_eq!(health::history(&conn, admin, ACME_US, 1).unwrap().len(), 1);
 
     // qa sees the sandbox tenant's workspaces only.
-    let qa = staff("qa");
-    let seen: Vec<_> = health::workspaces(&conn, &qa, None).unwrap().into_iter().map(|w| w.id).collect();
+    let qa_session = p.session("qa").await;
+    let qa = qa_session.staff();
+    let seen: Vec<_> = health::workspaces(&conn, qa, None).unwrap().into_iter().map(|w| w.id).collect();
     assert_eq!(seen, [GLOBEX_WS]);
     let qa_page =
-        health::workspace_page(&conn, &qa, &WorkspaceQuery { search: Some("acme".into()), ..Default::default() });
+        health::workspace_page(&conn, qa, &WorkspaceQuery { search: Some("acme".into()), ..Default::default() });
     assert_eq!(qa_page.unwrap().total, 0, "qa's search does not reach other tenants");
-    assert!(health::history(&conn, &qa, ACME_US, 30).unwrap().is_empty());
+    assert!(health::history(&conn, qa, ACME_US, 30).unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,7 +226,8 @@ async fn the_demo_comes_with_health_history_and_workspace_roles() {
     let path = dir.path().join("demo.toml");
     let now = chrono::Utc::now();
     let (profile, _) = demo::up(&path, &SeedOptions { scale: 1, seed: 42, now }, false, &|_| {}).await.unwrap();
-    let central = penguin_admin::central::Central::connect(&profile.targets().unwrap(), 2).await.unwrap();
+    // Health compute is a server-side tool: the owner's connection, not the desktop login.
+    let central = penguin_admin::central::Central::connect(&profile.owner_targets().unwrap(), 2).await.unwrap();
     let days: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT day::text FROM penguin_console.workspace_health ORDER BY 1")
             .fetch_all(&central.olap)

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{assert_cache_matches, Platform};
-use penguin_admin::central::{install, DbKind};
+use penguin_admin::central::DbKind;
 use penguin_admin::sync::{self, Cancel};
 
 /// The schema guides: a copy of `penguinmails-docs/implementation-technical/
@@ -98,10 +98,10 @@ async fn platform_catalog(p: &Platform, kind: DbKind) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT table_schema || '.' || table_name || '.' || column_name || ':' || data_type || ':' ||
                 COALESCE(column_default, '') || ':' || is_nullable
-         FROM information_schema.columns WHERE table_schema NOT IN ('penguin_console', 'pg_catalog', 'information_schema')
+         FROM information_schema.columns WHERE table_schema NOT IN ('penguin_console', 'penguin_console_api', 'pg_catalog', 'information_schema')
          UNION ALL
          SELECT conrelid::regclass::text || ':' || conname || ':' || pg_get_constraintdef(oid) FROM pg_constraint
-         WHERE connamespace::regnamespace::text NOT IN ('penguin_console', 'pg_catalog')
+         WHERE connamespace::regnamespace::text NOT IN ('penguin_console', 'penguin_console_api', 'pg_catalog')
          ORDER BY 1",
     )
     .fetch_all(p.central.pool(kind))
@@ -118,7 +118,7 @@ async fn install_on_tables_made_from_the_schema_guides_then_sync() {
         before.push(platform_catalog(&p, kind).await);
     }
 
-    let first = install::install(&p.central).await.unwrap();
+    let first = p.install().await;
     assert!(first.triggers_added.iter().any(|t| t == "oltp: public.payments"), "{:?}", first.triggers_added);
     assert_eq!(
         first.tables_missing,
@@ -129,7 +129,7 @@ async fn install_on_tables_made_from_the_schema_guides_then_sync() {
     assert!(first.permissions_added.contains(&"payments.refund".to_string()));
 
     // Idempotent.
-    let second = install::install(&p.central).await.unwrap();
+    let second = p.install().await;
     assert!(
         second.migrations_applied.is_empty() && second.triggers_added.is_empty() && second.permissions_added.is_empty()
     );
@@ -159,14 +159,25 @@ async fn install_on_tables_made_from_the_schema_guides_then_sync() {
         .await
         .unwrap();
 
-    let report = sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    // The guide's schema has no Nile credentials table: sign-in needs one.
+    sqlx::raw_sql(
+        "CREATE SCHEMA IF NOT EXISTS auth;
+         CREATE TABLE IF NOT EXISTS auth.credentials (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), user_id uuid NOT NULL,
+             method text NOT NULL, provider text NOT NULL DEFAULT 'nile', payload jsonb, created timestamptz DEFAULT now(),
+             updated timestamptz DEFAULT now(), deleted timestamptz);",
+    )
+    .execute(&p.central.oltp)
+    .await
+    .unwrap();
+    let admin = p.session("admin").await;
+    let report = sync::sync(&admin, &p.cache_path(), None, &Cancel::default(), true).await.unwrap();
     assert_eq!(report.missing, vec!["public.webhook_events".to_string(), "auth.sessions".to_string()]);
     sqlx::query("UPDATE payments SET status = 'refunded' WHERE status = 'succeeded'")
         .execute(&p.central.oltp)
         .await
         .unwrap();
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
-    let compared = assert_cache_matches(&p.central, &p.cache_path()).await;
+    sync::sync(&admin, &p.cache_path(), None, &Cancel::default(), true).await.unwrap();
+    let compared = assert_cache_matches(&admin, &p.cache_path()).await;
     assert!(compared >= 5);
 }
 
@@ -174,7 +185,8 @@ async fn install_on_tables_made_from_the_schema_guides_then_sync() {
 async fn sync_before_install_says_to_install() {
     let p = Platform::empty().await;
     p.central.create_platform_schema().await.unwrap();
-    let err = sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.expect_err("not installed");
+    // No desktop login yet: the connection itself is refused, and the message says why.
+    let err = penguin_admin::central::Central::connect(&p.targets(), 1).await.expect_err("not installed");
     assert!(err.to_string().contains("penguin-admin install"), "{err}");
     assert!(!p.cache_path().exists());
 }

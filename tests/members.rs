@@ -6,12 +6,11 @@
 mod common;
 mod team;
 
-use common::Platform;
-use penguin_admin::auth::ClientInfo;
+use common::{as_desktop, Platform};
+use penguin_admin::auth::Session;
 use penguin_admin::cache;
-use penguin_admin::central::Central;
+use penguin_admin::central::{Central, DbKind};
 use penguin_admin::members::{self, MemberError, RemovalRequest, TenantRole, WorkspaceRole};
-use penguin_admin::sync::{self, Cancel};
 use penguin_admin::users::{self, sessions::SessionKind};
 use sqlx::Row;
 use team::*;
@@ -22,8 +21,24 @@ async fn platform() -> Platform {
     p
 }
 
-fn client() -> ClientInfo {
-    ClientInfo { ip: Some("192.0.2.1".into()), user_agent: Some("members-test".into()) }
+/// Who the audit log says did `action`: (admin_user_id, actor role, ip address).
+async fn actors(c: &Central, action: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    sqlx::query_as(
+        "SELECT admin_user_id, metadata->>'actor_role', ip_address::text FROM admin_audit_log WHERE action = $1 ORDER BY id",
+    )
+    .bind(action)
+    .fetch_all(&c.olap)
+    .await
+    .unwrap()
+}
+
+/// The verified identity of `session` as the audit log records it.
+fn identity(session: &Session) -> (String, Option<String>, Option<String>) {
+    (
+        session.staff().user_id().unwrap().to_string(),
+        Some(session.staff().role().to_string()),
+        Some(common::test_client().ip.unwrap()),
+    )
 }
 
 fn uid(s: &str) -> uuid::Uuid {
@@ -69,8 +84,8 @@ async fn audit_count(c: &Central) -> i64 {
 async fn role_change_revokes_sessions_and_keeps_an_owner() {
     let p = platform().await;
     let c = &p.central;
-    let admin = staff("admin");
-    let out = members::change_role(c, &admin, &client(), ACME, BOB, TenantRole::Admin).await.unwrap();
+    let admin = p.session("admin").await;
+    let out = members::change_role(&admin, ACME, BOB, TenantRole::Admin).await.unwrap();
     assert_eq!((out.old_roles, out.new_roles), (vec!["member".to_string()], vec!["admin".to_string()]));
     assert_eq!(roles(c, ACME, BOB).await, ["admin"]);
     // Both live sessions revoked in the same transaction; the JWT one says it outlives that.
@@ -89,18 +104,17 @@ async fn role_change_revokes_sessions_and_keeps_an_owner() {
 
     // Alice is Acme's only owner: demoting her is refused and changes nothing.
     let before = audit_count(c).await;
-    let err = members::change_role(c, &admin, &client(), ACME, ALICE, TenantRole::Member).await.unwrap_err();
+    let err = members::change_role(&admin, ACME, ALICE, TenantRole::Member).await.unwrap_err();
     assert!(matches!(err, MemberError::LastOwner), "{err}");
     assert_eq!(roles(c, ACME, ALICE).await, ["owner"]);
     assert_eq!(live_sessions(c, ALICE).await, 1);
     assert_eq!(audit_count(c).await, before);
 
     // Two owners demoted concurrently: the row locks let exactly one through.
-    members::change_role(c, &admin, &client(), ACME, BOB, TenantRole::Owner).await.unwrap();
-    let cl = client();
+    members::change_role(&admin, ACME, BOB, TenantRole::Owner).await.unwrap();
     let (a, b) = tokio::join!(
-        members::change_role(c, &admin, &cl, ACME, ALICE, TenantRole::Member),
-        members::change_role(c, &admin, &cl, ACME, BOB, TenantRole::Member),
+        members::change_role(&admin, ACME, ALICE, TenantRole::Member),
+        members::change_role(&admin, ACME, BOB, TenantRole::Member),
     );
     assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
     let owners: i64 = sqlx::query_scalar(
@@ -113,75 +127,184 @@ async fn role_change_revokes_sessions_and_keeps_an_owner() {
     assert_eq!(owners, 1);
 }
 
+/// Every team action's function, called with arguments that would otherwise succeed
+/// (the database of each, and the statement).
+fn team_functions() -> Vec<(DbKind, String)> {
+    vec![
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_suspend('{BOB}', 'test')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_reactivate('{BOB}')")),
+        (DbKind::Notifications, format!("SELECT penguin_console_api.members_unlock('{BOB}')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_send_password_reset('{ACME}', '{BOB}')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_resend_invitation('{ACME}', '{DAVE}')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_revoke_invitation('{ACME}', '{DAVE}')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_remove('{ACME}', '{BOB}', 'bob@acme.test', '{ALICE}')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_gdpr_delete('{ERIN}', 'erin@acme.test')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_set_workspace_member('{ACME_US}', '{ALICE}', 'viewer')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_remove_workspace_member('{ACME_EU}', '{BOB}')")),
+        (DbKind::Oltp, format!("SELECT penguin_console_api.members_import_state('{ACME}', ARRAY['bob@acme.test'])")),
+        (
+            DbKind::Oltp,
+            format!(
+                "SELECT penguin_console_api.members_import_apply('{ACME}', \
+                 '[{{\"line\": 2, \"email\": \"bob@acme.test\", \"name\": \"Bob\", \"action\": \"update\", \"role\": \"admin\", \"workspaces\": []}}]')"
+            ),
+        ),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn support_finance_and_qa_cannot_act() {
     let p = platform().await;
     let c = &p.central;
     for role in ["support", "finance", "qa", "ops"] {
-        let s = staff(role);
+        let s = p.session(role).await;
         let forbidden = |r: Result<_, MemberError>| matches!(r, Err(MemberError::Forbidden(_)));
-        assert!(forbidden(members::change_role(c, &s, &client(), ACME, BOB, TenantRole::Admin).await.map(|_| ())));
-        assert!(forbidden(members::suspend(c, &s, &client(), BOB, "test").await.map(|_| ())));
-        assert!(forbidden(members::unlock(c, &s, &client(), BOB).await.map(|_| ())));
-        assert!(forbidden(members::send_password_reset(c, &s, &client(), ACME, BOB).await.map(|_| ())));
-        assert!(forbidden(members::revoke_all_sessions(c, &s, &client(), BOB).await.map(|_| ())));
+        assert!(forbidden(members::change_role(&s, ACME, BOB, TenantRole::Admin).await.map(|_| ())));
+        assert!(forbidden(members::suspend(&s, BOB, "test").await.map(|_| ())));
+        assert!(forbidden(members::unlock(&s, BOB).await.map(|_| ())));
+        assert!(forbidden(members::send_password_reset(&s, ACME, BOB).await.map(|_| ())));
+        assert!(forbidden(members::revoke_all_sessions(&s, BOB).await.map(|_| ())));
         let req = RemovalRequest {
             tenant_id: ACME.into(),
             user_id: BOB.into(),
             confirm_email: "bob@acme.test".into(),
             reassign_to: ALICE.into(),
         };
-        assert!(forbidden(members::remove_member(c, &s, &client(), &req).await.map(|_| ())));
-        assert!(forbidden(members::gdpr_delete(c, &s, &client(), ERIN, "erin@acme.test").await.map(|_| ())));
-        assert!(forbidden(
-            members::set_workspace_member(c, &s, &client(), ACME_US, ALICE, WorkspaceRole::Viewer).await.map(|_| ())
-        ));
+        assert!(forbidden(members::remove_member(&s, &req).await.map(|_| ())));
+        assert!(forbidden(members::gdpr_delete(&s, ERIN, "erin@acme.test").await.map(|_| ())));
+        assert!(forbidden(members::set_workspace_member(&s, ACME_US, ALICE, WorkspaceRole::Viewer).await.map(|_| ())));
+        // The library refuses before asking; the database refuses on its own too, for
+        // whatever client holds this desktop's credentials and token.
+        for (db, sql) in team_functions() {
+            assert_eq!(as_desktop(&s, db, &sql).await, "42501", "{role}: {sql}");
+        }
     }
     // Admins may remove members but not erase them (GDPR is super_admin only).
-    let err = members::gdpr_delete(c, &staff("admin"), &client(), ERIN, "erin@acme.test").await.unwrap_err();
+    let admin = p.session("admin").await;
+    let err = members::gdpr_delete(&admin, ERIN, "erin@acme.test").await.unwrap_err();
     assert!(err.to_string().contains("users.gdpr_delete"), "{err}");
+    let mut tx = admin.begin(DbKind::Oltp).await.unwrap();
+    let err = sqlx::query("SELECT penguin_console_api.members_gdpr_delete($1, 'erin@acme.test')")
+        .bind(uid(ERIN))
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    let d = err.as_database_error().unwrap();
+    assert_eq!(d.code().as_deref(), Some("42501"));
+    assert!(d.message().contains("users.gdpr_delete"), "{}", d.message());
+    drop(tx);
     assert_eq!(roles(c, ACME, BOB).await, ["member"]);
     assert_eq!(live_sessions(c, BOB).await, 2);
     assert_eq!(audit_count(c).await, 0);
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM penguin_console.notification_outbox")
+        .fetch_one(&c.oltp)
+        .await
+        .unwrap();
+    assert_eq!(outbox, 0, "no e-mail queued by a refused action");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_login_cannot_write_what_the_team_actions_change() {
+    let p = platform().await;
+    let c = &p.central;
+    // Even an admin's (and a super_admin's) desktop, token set, can only call the functions.
+    for role in ["admin", "super_admin"] {
+        let s = p.session(role).await;
+        for (db, sql) in [
+            (DbKind::Oltp, format!("UPDATE tenant_users SET deleted = now() WHERE user_id = '{BOB}'")),
+            (DbKind::Oltp, format!("UPDATE tenant_users SET roles = '{{owner}}' WHERE user_id = '{BOB}'")),
+            (DbKind::Oltp, format!("INSERT INTO tenant_users (tenant_id, user_id, roles) VALUES ('{ACME}', '{CAROL}', '{{member}}')")),
+            (DbKind::Oltp, "INSERT INTO users (id, name, email) VALUES (gen_random_uuid(), 'X', 'x@acme.test')".to_string()),
+            (DbKind::Oltp, format!("DELETE FROM users WHERE id = '{ERIN}'")),
+            (DbKind::Oltp, format!("UPDATE auth.credentials SET deleted = now() WHERE user_id = '{BOB}'")),
+            (DbKind::Oltp, format!("UPDATE auth.sessions SET deleted_at = now() WHERE user_id = '{BOB}'")),
+            (DbKind::Oltp, format!("INSERT INTO penguin_console.workspace_members (company_id, user_id, tenant_id, role) VALUES ('{GLOBEX_WS}', '{BOB}', '{GLOBEX}', 'admin')")),
+            (DbKind::Oltp, format!("DELETE FROM penguin_console.workspace_members WHERE user_id = '{BOB}'")),
+            (DbKind::Oltp, format!("INSERT INTO penguin_console.user_suspensions (user_id, suspended_by) VALUES ('{BOB}', 'me')")),
+            (DbKind::Oltp, "INSERT INTO penguin_console.notification_outbox (id, notification) VALUES (gen_random_uuid(), '{}')".to_string()),
+            (DbKind::Oltp, "DELETE FROM penguin_console.audit_outbox".to_string()),
+            (DbKind::Oltp, format!("UPDATE campaigns SET tenant_id = '{GLOBEX}' WHERE false")),
+            (DbKind::Notifications, format!("UPDATE admin_system_events SET is_resolved = true WHERE user_id = '{BOB}'")),
+            (DbKind::Notifications, format!("DELETE FROM notifications WHERE user_id = '{ERIN}'")),
+            (DbKind::Notifications, format!("INSERT INTO notifications (user_id, tenant_id, type, title, message, channel) VALUES ('{BOB}', '{ACME}', 'invitation', 't', 'm', 'email')")),
+        ] {
+            assert_eq!(as_desktop(&s, db, &sql).await, "42501", "{role}: {sql}");
+        }
+        // Nor can it mint the erasure grant the notifications database accepts, nor
+        // reuse something else as one.
+        let forged = format!(
+            "SELECT penguin_console_api.members_gdpr_erase('{}')",
+            "eyJrIjoiZ2Rwcl9lcmFzZSJ9.0000000000000000000000000000000000000000000000000000000000000000"
+        );
+        let expected = if role == "super_admin" { "PM400" } else { "42501" };
+        assert_eq!(as_desktop(&s, DbKind::Notifications, &forged).await, expected, "{role}");
+    }
+    // Nothing changed.
+    assert_eq!(roles(c, ACME, BOB).await, ["member"]);
+    assert_eq!(live_sessions(c, BOB).await, 2);
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM admin_system_events WHERE NOT is_resolved")
+        .fetch_one(&c.notifications)
+        .await
+        .unwrap();
+    assert_eq!(open, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_reactivate_unlock_and_emails() {
     let p = platform().await;
     let c = &p.central;
-    let admin = staff("admin");
-    assert!(matches!(members::suspend(c, &admin, &client(), BOB, "  ").await, Err(MemberError::BadInput(_))));
-    let s = members::suspend(c, &admin, &client(), BOB, "Compromised laptop, ticket #4242").await.unwrap();
+    let admin = p.session("admin").await;
+    assert!(matches!(members::suspend(&admin, BOB, "  ").await, Err(MemberError::BadInput(_))));
+    let s = members::suspend(&admin, BOB, "Compromised laptop, ticket #4242").await.unwrap();
     // One live credential disabled (the other was already deleted 90 days ago), sessions gone.
     assert_eq!(s.credentials_disabled, 1);
     assert_eq!(live_sessions(c, BOB).await, 0);
+    assert_eq!(s.revocation.sessions.len(), 2);
     let live_creds = "SELECT count(*) FROM auth.credentials WHERE user_id = $1 AND deleted IS NULL";
     let creds = || sqlx::query_scalar::<_, i64>(live_creds).bind(uid(BOB)).fetch_one(&c.oltp);
     assert_eq!(creds().await.unwrap(), 0);
-    assert!(matches!(members::suspend(c, &admin, &client(), BOB, "again").await, Err(MemberError::Conflict(_))));
+    assert!(matches!(members::suspend(&admin, BOB, "again").await, Err(MemberError::Conflict(_))));
     // Reactivation restores exactly the one it disabled, not the old one.
-    assert_eq!(members::reactivate(c, &admin, &client(), BOB).await.unwrap(), 1);
+    assert_eq!(members::reactivate(&admin, BOB).await.unwrap(), 1);
     assert_eq!(creds().await.unwrap(), 1);
-    assert!(matches!(members::reactivate(c, &admin, &client(), BOB).await, Err(MemberError::Conflict(_))));
+    let old_one: Option<bool> = sqlx::query_scalar(
+        "SELECT deleted IS NOT NULL FROM auth.credentials WHERE id = '00000000-0000-0000-0000-0000000000a8'",
+    )
+    .fetch_optional(&c.oltp)
+    .await
+    .unwrap();
+    assert_eq!(old_one, Some(true), "the credential deleted 90 days ago stays deleted");
+    assert!(matches!(members::reactivate(&admin, BOB).await, Err(MemberError::Conflict(_))));
     let e = audited(c, "user.suspended").await;
     assert_eq!(e[0].2.as_ref().unwrap()["credentials_disabled"], 1);
+    let notes: Option<String> = sqlx::query_scalar("SELECT notes FROM admin_audit_log WHERE action = 'user.suspended'")
+        .fetch_one(&c.olap)
+        .await
+        .unwrap();
+    assert_eq!(notes.as_deref(), Some("Compromised laptop, ticket #4242"));
+    // A staff account is not a member to suspend.
+    let staff_id = common::staff_account(c, "support", "support@penguin.test", common::STAFF_PASSWORD).await;
+    let err = members::suspend(&admin, &staff_id.to_string(), "no").await.unwrap_err();
+    assert!(matches!(err, MemberError::Conflict(_)), "{err}");
 
     // Unlock resolves Bob's open lockout, audited from the notifications database.
-    assert_eq!(members::unlock(c, &admin, &client(), BOB).await.unwrap(), 1);
-    let open: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM admin_system_events WHERE user_id = $1 AND event_type = 'login_lockout' AND NOT is_resolved",
+    assert_eq!(members::unlock(&admin, BOB).await.unwrap(), 1);
+    let (open, by): (i64, Option<uuid::Uuid>) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE NOT is_resolved), max(resolved_by::text)::uuid FROM admin_system_events
+         WHERE user_id = $1 AND event_type = 'login_lockout'",
     )
     .bind(uid(BOB))
     .fetch_one(&c.notifications)
     .await
     .unwrap();
     assert_eq!(open, 0);
-    assert!(matches!(members::unlock(c, &admin, &client(), BOB).await, Err(MemberError::Conflict(_))));
+    assert_eq!(by, admin.staff().user_id(), "resolved by the verified staff member");
+    assert!(matches!(members::unlock(&admin, BOB).await, Err(MemberError::Conflict(_))));
     let e = audited(c, "tenant.member.unlocked").await;
     assert_eq!((e.len(), e[0].1.as_ref().unwrap()["failed_attempts"].clone()), (1, serde_json::json!(5)));
 
     // Emails go to the notifications database through the outbox.
-    let reset = members::send_password_reset(c, &admin, &client(), ACME, BOB).await.unwrap();
+    let reset = members::send_password_reset(&admin, ACME, BOB).await.unwrap();
     let row = sqlx::query("SELECT user_id, tenant_id, type, channel FROM notifications WHERE id = $1")
         .bind(reset)
         .fetch_one(&c.notifications)
@@ -198,19 +321,17 @@ async fn suspend_reactivate_unlock_and_emails() {
         .unwrap();
     assert_eq!(pending, 0, "delivered and cleared");
     // Dave has not accepted his invitation: no reset, but the invitation can be resent or revoked.
-    assert!(matches!(
-        members::send_password_reset(c, &admin, &client(), ACME, DAVE).await,
-        Err(MemberError::Conflict(_))
-    ));
-    assert!(matches!(members::resend_invitation(c, &admin, &client(), ACME, BOB).await, Err(MemberError::Conflict(_))));
-    let inv = members::resend_invitation(c, &admin, &client(), ACME, DAVE).await.unwrap();
+    assert!(matches!(members::send_password_reset(&admin, ACME, DAVE).await, Err(MemberError::Conflict(_))));
+    assert!(matches!(members::resend_invitation(&admin, ACME, BOB).await, Err(MemberError::Conflict(_))));
+    let inv = members::resend_invitation(&admin, ACME, DAVE).await.unwrap();
     let kind: String = sqlx::query_scalar("SELECT type FROM notifications WHERE id = $1")
         .bind(inv)
         .fetch_one(&c.notifications)
         .await
         .unwrap();
     assert_eq!(kind, "invitation");
-    members::revoke_invitation(c, &admin, &client(), ACME, DAVE).await.unwrap();
+    // Dave was a member of no workspace: nothing to drop.
+    assert_eq!(members::revoke_invitation(&admin, ACME, DAVE).await.unwrap(), 0);
     let gone: bool =
         sqlx::query_scalar("SELECT deleted IS NOT NULL FROM tenant_users WHERE tenant_id = $1 AND user_id = $2")
             .bind(uid(ACME))
@@ -219,19 +340,36 @@ async fn suspend_reactivate_unlock_and_emails() {
             .await
             .unwrap();
     assert!(gone);
+    assert!(matches!(members::revoke_invitation(&admin, ACME, DAVE).await, Err(MemberError::Conflict(_))));
+
+    // Every entry carries the verified identity of the staff member who acted, whichever
+    // database wrote it: suspended, reactivated (OLTP), unlocked (notifications), reset
+    // and invitation sent, invitation revoked (OLTP).
+    let me = identity(&admin);
+    for action in [
+        "user.suspended",
+        "user.reactivated",
+        "tenant.member.unlocked",
+        "user.password_reset_sent",
+        "tenant.member.invitation_resent",
+        "tenant.member.invitation_revoked",
+    ] {
+        assert_eq!(actors(c, action).await, std::slice::from_ref(&me), "{action}");
+    }
+    assert_eq!(audit_count(c).await, 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_revoke_one_or_all_and_say_when_a_jwt_outlives_it() {
     let p = platform().await;
     let c = &p.central;
-    let admin = staff("admin");
-    let r = members::revoke_session(c, &admin, &client(), BOB, BOB_DB_SESSION).await.unwrap();
+    let admin = p.session("admin").await;
+    let r = members::revoke_session(&admin, BOB, BOB_DB_SESSION).await.unwrap();
     assert_eq!((r.ended_now, r.valid_until_expiry), (1, 0));
     assert_eq!(live_sessions(c, BOB).await, 1);
-    let again = members::revoke_session(c, &admin, &client(), BOB, BOB_DB_SESSION).await.unwrap_err();
+    let again = members::revoke_session(&admin, BOB, BOB_DB_SESSION).await.unwrap_err();
     assert!(matches!(again, MemberError::NotFound(_)), "{again}");
-    let r = members::revoke_all_sessions(c, &admin, &client(), BOB).await.unwrap();
+    let r = members::revoke_all_sessions(&admin, BOB).await.unwrap();
     assert_eq!((r.ended_now, r.valid_until_expiry, r.sessions.len()), (0, 1, 1));
     assert!(
         r.message.starts_with("0 sessions ended now; 1 JWT session cannot be revoked before expiry"),
@@ -241,9 +379,9 @@ async fn sessions_revoke_one_or_all_and_say_when_a_jwt_outlives_it() {
     assert_eq!(live_sessions(c, BOB).await, 0);
     assert_eq!(audited(c, "user.sessions.revoked").await.len(), 2);
     // The user detail keeps showing the revoked JWT, because it is still usable.
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    p.sync_as(&admin, &p.cache_path()).await;
     let conn = cache::open_read(&p.cache_path()).unwrap();
-    let d = users::detail(&conn, &admin, BOB).unwrap();
+    let d = users::detail(&conn, admin.staff(), BOB).unwrap();
     let s = &d.sessions.active;
     assert_eq!(s.len(), 1);
     assert_eq!((s[0].id.as_str(), s[0].kind, s[0].revoked), (BOB_JWT_SESSION, SessionKind::Jwt, true));
@@ -266,23 +404,23 @@ async fn removal_confirms_revokes_reassigns_notifies_and_audits_once() {
     .execute(&c.oltp)
     .await
     .unwrap();
-    let admin = staff("admin");
+    let admin = p.session("admin").await;
     let req = |email: &str, heir: &str| RemovalRequest {
         tenant_id: ACME.into(),
         user_id: BOB.into(),
         confirm_email: email.into(),
         reassign_to: heir.into(),
     };
-    let err = members::remove_member(c, &admin, &client(), &req("bob@acme.tes", ALICE)).await.unwrap_err();
+    let err = members::remove_member(&admin, &req("bob@acme.tes", ALICE)).await.unwrap_err();
     assert!(matches!(err, MemberError::Confirmation(_)), "{err}");
-    let err = members::remove_member(c, &admin, &client(), &req("bob@acme.test", CAROL)).await.unwrap_err();
+    let err = members::remove_member(&admin, &req("bob@acme.test", CAROL)).await.unwrap_err();
     assert!(matches!(err, MemberError::BadInput(_)), "another tenant's user cannot take over: {err}");
-    let err = members::remove_member(c, &admin, &client(), &req("bob@acme.test", DAVE)).await.unwrap_err();
+    let err = members::remove_member(&admin, &req("bob@acme.test", DAVE)).await.unwrap_err();
     assert!(matches!(err, MemberError::BadInput(_)), "an invited member cannot take over: {err}");
     assert_eq!(live_sessions(c, BOB).await, 2, "nothing happened yet");
     assert_eq!(audit_count(c).await, 0);
 
-    let report = members::remove_member(c, &admin, &client(), &req("  BOB@acme.test ", ALICE)).await.unwrap();
+    let report = members::remove_member(&admin, &req("  BOB@acme.test ", ALICE)).await.unwrap();
     let removed: bool =
         sqlx::query_scalar("SELECT deleted IS NOT NULL FROM tenant_users WHERE tenant_id = $1 AND user_id = $2")
             .bind(uid(ACME))
@@ -343,9 +481,11 @@ async fn removal_confirms_revokes_reassigns_notifies_and_audits_once() {
     assert_eq!(new["reassigned_to"], ALICE);
     assert_eq!(new["heir_workspaces"].as_array().unwrap().len(), 2);
     assert_eq!(new["revoked_sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(new["notification_id"], report.notification_id.as_str());
+    assert_eq!(actors(c, "tenant.member.removed").await, [identity(&admin)], "the verified identity");
 
     // Removed twice: refused. The last owner cannot be removed.
-    let again = members::remove_member(c, &admin, &client(), &req("bob@acme.test", ALICE)).await.unwrap_err();
+    let again = members::remove_member(&admin, &req("bob@acme.test", ALICE)).await.unwrap_err();
     assert!(matches!(again, MemberError::Conflict(_)));
     let alice = RemovalRequest {
         tenant_id: ACME.into(),
@@ -353,7 +493,7 @@ async fn removal_confirms_revokes_reassigns_notifies_and_audits_once() {
         confirm_email: "alice@acme.test".into(),
         reassign_to: ANA.into(),
     };
-    assert!(matches!(members::remove_member(c, &admin, &client(), &alice).await, Err(MemberError::LastOwner)));
+    assert!(matches!(members::remove_member(&admin, &alice).await, Err(MemberError::LastOwner)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,16 +511,13 @@ async fn gdpr_delete_erases_the_user_and_leaves_an_entry_without_personal_data()
         .execute(&c.notifications)
         .await
         .unwrap();
-    let root = staff("super_admin");
-    let err = members::gdpr_delete(c, &root, &client(), ERIN, "erin@acme.com").await.unwrap_err();
+    let root = p.session("super_admin").await;
+    let err = members::gdpr_delete(&root, ERIN, "erin@acme.com").await.unwrap_err();
     assert!(matches!(err, MemberError::Confirmation(_)));
     // Carol is Globex's only owner.
-    assert!(matches!(
-        members::gdpr_delete(c, &root, &client(), CAROL, "carol@globex.test").await,
-        Err(MemberError::LastOwner)
-    ));
+    assert!(matches!(members::gdpr_delete(&root, CAROL, "carol@globex.test").await, Err(MemberError::LastOwner)));
 
-    let r = members::gdpr_delete(c, &root, &client(), ERIN, "erin@acme.test").await.unwrap();
+    let r = members::gdpr_delete(&root, ERIN, "erin@acme.test").await.unwrap();
     // Erin: two memberships, one (expired) session, no credentials, no workspaces;
     // one payment pointed at her; her two failed sign-in events are scrubbed.
     assert_eq!((r.memberships, r.sessions, r.credentials, r.workspace_memberships), (2, 1, 0, 0));
@@ -411,32 +548,50 @@ async fn gdpr_delete_erases_the_user_and_leaves_an_entry_without_personal_data()
     assert!(row.starts_with(ERIN), "{row}");
     let lower = row.to_lowercase();
     assert!(!lower.contains("erin") && !lower.contains("walsh") && !lower.contains('@'), "{row}");
+    // The notifications database audits its part the same way; nothing else was written.
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, concat_ws('|', admin_user_id, resource_id, tenant_id, old_values::text, new_values::text, notes, ip_address, user_agent)
+         FROM admin_audit_log ORDER BY action",
+    )
+    .fetch_all(&c.olap)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["user.gdpr_deleted", "user.gdpr_notifications_erased"]
+    );
+    for (_, row) in &rows {
+        let lower = row.to_lowercase();
+        assert!(!lower.contains("erin") && !lower.contains("walsh") && !lower.contains('@'), "{row}");
+    }
+    assert_eq!(actors(c, "user.gdpr_deleted").await, [identity(&root)]);
+    assert_eq!(actors(c, "user.gdpr_notifications_erased").await, [identity(&root)]);
+    let e = audited(c, "user.gdpr_notifications_erased").await;
+    assert_eq!(e[0].2, Some(serde_json::json!({ "notifications_deleted": 1, "events_scrubbed": 2 })));
+    // Her events are still there, scrubbed: no user, no address, no IP.
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws('|', user_id, description, details::text) FROM admin_system_events WHERE event_type = 'login_failed'",
+    )
+    .fetch_all(&c.notifications)
+    .await
+    .unwrap();
+    assert_eq!(left, ["login_failed (personal data erased)|{}", "login_failed (personal data erased)|{}"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workspace_members_come_from_the_same_tenant_only() {
     let p = platform().await;
     let c = &p.central;
-    let admin = staff("admin");
-    let err =
-        members::set_workspace_member(c, &admin, &client(), ACME_EU, CAROL, WorkspaceRole::Member).await.unwrap_err();
+    let admin = p.session("admin").await;
+    let err = members::set_workspace_member(&admin, ACME_EU, CAROL, WorkspaceRole::Member).await.unwrap_err();
     assert!(matches!(err, MemberError::Conflict(_)), "{err}");
+    assert_eq!(members::set_workspace_member(&admin, ACME_US, ALICE, WorkspaceRole::Viewer).await.unwrap(), None);
     assert_eq!(
-        members::set_workspace_member(c, &admin, &client(), ACME_US, ALICE, WorkspaceRole::Viewer).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        members::set_workspace_member(c, &admin, &client(), ACME_US, ALICE, WorkspaceRole::Admin).await.unwrap(),
+        members::set_workspace_member(&admin, ACME_US, ALICE, WorkspaceRole::Admin).await.unwrap(),
         Some(WorkspaceRole::Viewer)
     );
-    assert_eq!(
-        members::remove_workspace_member(c, &admin, &client(), ACME_US, ALICE).await.unwrap(),
-        WorkspaceRole::Admin
-    );
-    assert!(matches!(
-        members::remove_workspace_member(c, &admin, &client(), ACME_US, ALICE).await,
-        Err(MemberError::NotFound(_))
-    ));
+    assert_eq!(members::remove_workspace_member(&admin, ACME_US, ALICE).await.unwrap(), WorkspaceRole::Admin);
+    assert!(matches!(members::remove_workspace_member(&admin, ACME_US, ALICE).await, Err(MemberError::NotFound(_))));
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM admin_audit_log ORDER BY id").fetch_all(&c.olap).await.unwrap();
     assert_eq!(actions, ["workspace.member.added", "workspace.member.role_changed", "workspace.member.removed"]);
@@ -525,7 +680,7 @@ async fn removal_killed_mid_way_leaves_nothing_half_done() {
         .execute(&mut *blocker)
         .await
         .unwrap();
-    let admin = staff("admin");
+    let admin = p.session("admin").await;
     let req = RemovalRequest {
         tenant_id: ACME.into(),
         user_id: BOB.into(),
@@ -533,15 +688,15 @@ async fn removal_killed_mid_way_leaves_nothing_half_done() {
         reassign_to: ALICE.into(),
     };
     let removal = {
-        let (c, admin, req) = (c.clone(), admin.clone(), req.clone());
-        tokio::spawn(async move { members::remove_member(&c, &admin, &client(), &req).await })
+        let (admin, req) = (admin.clone(), req.clone());
+        tokio::spawn(async move { members::remove_member(&admin, &req).await })
     };
     // Its backend, waiting on that lock, having already written its earlier changes.
     let mut pid = None;
     for _ in 0..400 {
         pid = sqlx::query_scalar::<_, i32>(
             "SELECT pid FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%notification_outbox%'",
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%members_remove%'",
         )
         .fetch_optional(&c.oltp)
         .await
@@ -575,7 +730,7 @@ async fn removal_killed_mid_way_leaves_nothing_half_done() {
     assert_eq!(removal_state(c).await, before);
 
     // The same removal then goes through, and changes what it had reached before the kill.
-    members::remove_member(c, &admin, &client(), &req).await.unwrap();
+    members::remove_member(&admin, &req).await.unwrap();
     let after = removal_state(c).await;
     assert_eq!(after.0, 0);
     assert!(after.1);

@@ -7,31 +7,24 @@
 mod common;
 #[path = "common/peers.rs"]
 mod peers;
-mod team;
 
 use std::time::{Duration, Instant};
 
-use common::Platform;
+use common::{as_desktop, small_fixture, staff_account, Platform};
 use penguin_admin::alerts::{Condition, Severity};
-use penguin_admin::auth::{permissions, ClientInfo, Staff};
-use penguin_admin::central::Central;
+use penguin_admin::auth::{AuthError, Session, Staff};
+use penguin_admin::central::{Central, DbKind};
 use penguin_admin::monitor::dnsbl::{self, Listing};
 use penguin_admin::monitor::queue::{self, JobAction, JobFilter, JobState};
 use penguin_admin::monitor::redis::RedisTarget;
 use penguin_admin::monitor::smtp::{self, SmtpState};
 use penguin_admin::monitor::{
-    self, sending, server, Area, MonitorError, MonitorSecrets, MonitorSettings, Status, Thresholds,
+    self, sending, server, Area, MonitorError, MonitorSecrets, MonitorSettings, Reader, Status, Thresholds,
 };
-use uuid::Uuid;
 
-fn staff(role: &str) -> Staff {
-    Staff {
-        user_id: Some(Uuid::new_v4()),
-        email: format!("{role}@penguinmails.test"),
-        name: Some(format!("{role} staff")),
-        role: role.into(),
-        permissions: permissions::defaults_for(role).unwrap().iter().map(|p| p.name.to_string()).collect(),
-    }
+/// The staff member's `users.id`, as the audit log records it.
+fn id_of(session: &Session) -> String {
+    session.staff().user_id().unwrap().to_string()
 }
 
 fn fingerprints(c: &[Condition]) -> Vec<String> {
@@ -125,10 +118,11 @@ async fn queue_figures_colours_conditions_and_actions() {
     }
     let target = RedisTarget::parse(&format!("redis://{}", redis.addr()), None).unwrap();
     let th = Thresholds::default();
-    let ops = staff("ops");
-    let support = staff("support");
+    let ops = p.session("ops").await;
+    let support = p.session("support").await;
+    let (ops_r, support_r) = (Reader::Staff(&ops), Reader::Staff(&support));
 
-    let o = queue::overview(c, &support, Some(&target), &th).await.unwrap();
+    let o = queue::overview(support_r, Some(&target), &th).await.unwrap();
     assert_eq!(o.redis_error, None);
     let names: Vec<&str> = o.queues.iter().map(|q| q.name.as_str()).collect();
     assert_eq!(names, ["analytics:daily-aggregate", "email-sending", "email-sending:low", "warmup:process"]);
@@ -146,7 +140,7 @@ async fn queue_figures_colours_conditions_and_actions() {
     assert_eq!((o.queues[3].waiting, o.queues[3].colour), (10_001, Status::Red)); // > 1,000
 
     // Without Redis, PostgreSQL's 4 migrated jobs stand in: 3 + 4 = 7.
-    let no_redis = queue::overview(c, &support, None, &th).await.unwrap();
+    let no_redis = queue::overview(support_r, None, &th).await.unwrap();
     assert_eq!((no_redis.queues[1].waiting_redis, no_redis.queues[1].waiting), (None, 7));
 
     // Conditions: the 10,001 backlog (critical), the stuck job and the 11 failures (warnings).
@@ -165,62 +159,88 @@ async fn queue_figures_colours_conditions_and_actions() {
 
     // Failed jobs searchable by payload content and by error text, case-insensitively.
     let failed = JobFilter { state: Some(JobState::Failed), ..Default::default() };
-    assert_eq!(queue::jobs(c, &ops, &failed, 60, 50, 0).await.unwrap().total, 14); // 3 + 11
+    assert_eq!(queue::jobs(ops_r, &failed, 60, 50, 0).await.unwrap().total, 14); // 3 + 11
     let camp = JobFilter { search: Some("camp-42".into()), ..failed.clone() };
-    assert_eq!(queue::jobs(c, &ops, &camp, 60, 50, 0).await.unwrap().total, 3);
+    assert_eq!(queue::jobs(ops_r, &camp, 60, 50, 0).await.unwrap().total, 3);
     let division = JobFilter { search: Some("DIVISION by".into()), ..failed.clone() };
-    assert_eq!(queue::jobs(c, &ops, &division, 60, 50, 0).await.unwrap().total, 4);
+    assert_eq!(queue::jobs(ops_r, &division, 60, 50, 0).await.unwrap().total, 4);
     let stuck = JobFilter { state: Some(JobState::Stuck), ..Default::default() };
-    let page = queue::jobs(c, &ops, &stuck, 60, 50, 0).await.unwrap();
+    let page = queue::jobs(ops_r, &stuck, 60, 50, 0).await.unwrap();
     assert_eq!((page.total, page.rows[0].id.to_string(), page.rows[0].stuck), (1, STUCK.to_string(), true));
 
     // Detail with the attempt history, in order; support sees emails masked.
-    let d = queue::job_detail(c, &support, FAILED_WITH_LOGS.parse().unwrap(), 60).await.unwrap();
+    let d = queue::job_detail(support_r, FAILED_WITH_LOGS.parse().unwrap(), 60).await.unwrap();
     assert_eq!(d.logs.iter().map(|l| l.attempt_number.unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(d.logs[2].duration_ms, Some(500.0));
     assert_eq!(d.job.payload.as_ref().unwrap()["recipient_email"], "z•••@•••.test");
     assert_eq!(d.job.last_error_message.as_deref(), Some("SMTP 550 5.1.1 <z•••@•••.test>: mailbox unavailable"));
     assert_eq!(d.logs[0].log_message.as_deref(), Some("SMTP 421 for z•••@•••.test"));
-    let d = queue::job_detail(c, &ops, FAILED_WITH_LOGS.parse().unwrap(), 60).await.unwrap();
+    let d = queue::job_detail(ops_r, FAILED_WITH_LOGS.parse().unwrap(), 60).await.unwrap();
     assert_eq!(d.job.payload.as_ref().unwrap()["recipient_email"], "zoe@example.test");
+    // The service identity (the CLI without --as, over the owner's connection) reads every
+    // job through the same SQL, masked.
+    let service = Staff::service("test");
+    let d = queue::job_detail(Reader::Service(c, &service), FAILED_WITH_LOGS.parse().unwrap(), 60).await.unwrap();
+    assert_eq!(d.job.payload.as_ref().unwrap()["recipient_email"], "z•••@•••.test");
+    assert_eq!((d.logs.len(), d.logs[0].log_message.as_deref()), (3, Some("SMTP 421 for z•••@•••.test")));
+    assert_eq!(queue::jobs(Reader::Service(c, &service), &camp, 60, 50, 0).await.unwrap().total, 3);
     let by_email = JobFilter { search: Some("zoe@example.test".into()), ..Default::default() };
-    assert!(matches!(queue::jobs(c, &support, &by_email, 60, 50, 0).await, Err(MonitorError::BadInput(_))));
-    assert_eq!(queue::jobs(c, &ops, &by_email, 60, 50, 0).await.unwrap().total, 1);
+    assert!(matches!(queue::jobs(support_r, &by_email, 60, 50, 0).await, Err(MonitorError::BadInput(_))));
+    assert_eq!(queue::jobs(ops_r, &by_email, 60, 50, 0).await.unwrap().total, 1);
 
-    // Pause / resume: support may not; ops may, audited once; pausing twice changes nothing.
-    let client = ClientInfo::default();
+    // Pause / resume: support may not, and the database refuses it too; ops may, audited
+    // once with the verified identity; pausing twice changes nothing.
     assert!(matches!(
-        queue::set_queue_active(c, &support, &client, "email-sending:low", false, None).await,
+        queue::set_queue_active(&support, "email-sending:low", false, None).await,
         Err(MonitorError::Forbidden(_))
     ));
-    assert!(queue::set_queue_active(c, &ops, &client, "queue:email-sending:low", false, Some("Black Friday"))
-        .await
-        .unwrap());
-    assert!(!queue::set_queue_active(c, &ops, &client, "email-sending:low", false, None).await.unwrap());
+    for sql in [
+        "SELECT penguin_console_api.queue_set_active('email-sending:low', false, 'x')",
+        "SELECT penguin_console_api.queue_job_action('00000000-0000-0000-0000-00000000a002', 'retry', 60)",
+        "SELECT penguin_console_api.queue_bulk_preview(NULL, 'failed', NULL, 'retry', 60)",
+    ] {
+        assert_eq!(as_desktop(&support, DbKind::Queue, sql).await, "42501", "support: {sql}");
+    }
+    // No desktop login, ops' included, writes the queue's tables directly.
+    for sql in [
+        "UPDATE job_queues SET is_active = false",
+        "UPDATE jobs SET status = 'queued' WHERE status = 'failed'",
+        "DELETE FROM jobs",
+        "SELECT * FROM jobs",
+        "DELETE FROM job_logs",
+    ] {
+        assert_eq!(as_desktop(&ops, DbKind::Queue, sql).await, "42501", "ops: {sql}");
+    }
+    assert!(queue::set_queue_active(&ops, "queue:email-sending:low", false, Some("Black Friday")).await.unwrap());
+    assert!(!queue::set_queue_active(&ops, "email-sending:low", false, None).await.unwrap());
     assert_eq!(q(c, "SELECT count(*) FROM job_queues WHERE name = 'email-sending:low' AND NOT is_active").await, 1);
-    let audited: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM admin_audit_log WHERE action = 'queue.paused' AND resource_id = 'email-sending:low'
-            AND notes = 'Black Friday'",
+    let audited: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT admin_user_id, metadata->>'actor_role', ip_address::text FROM admin_audit_log
+          WHERE action = 'queue.paused' AND resource_id = 'email-sending:low' AND notes = 'Black Friday'",
     )
-    .fetch_one(&c.olap)
+    .fetch_all(&c.olap)
     .await
     .unwrap();
-    assert_eq!(audited, 1);
-    assert!(queue::set_queue_active(c, &ops, &client, "email-sending:low", true, None).await.unwrap());
+    // One entry: ops' users.id, role and the address ops signed in from (test_client()).
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].0, id_of(&ops));
+    assert_eq!(audited[0].1.as_deref(), Some("ops"));
+    assert!(audited[0].2.as_deref().is_some_and(|ip| ip.starts_with("192.0.2.10")), "{audited:?}");
+    assert!(queue::set_queue_active(&ops, "email-sending:low", true, None).await.unwrap());
 
     // Single-job actions: the stuck job is retried (queued, attempts reset); the job running for
     // 10 minutes can be neither retried nor deleted; a failed job is deleted with its logs.
-    queue::job_action(c, &ops, &client, STUCK.parse().unwrap(), JobAction::Retry, 60, None).await.unwrap();
+    queue::job_action(&ops, STUCK.parse().unwrap(), JobAction::Retry, 60, None).await.unwrap();
     assert_eq!(
         q(c, &format!("SELECT count(*) FROM jobs WHERE id = '{STUCK}' AND status = 'queued' AND attempt_count = 0"))
             .await,
         1
     );
     for action in [JobAction::Retry, JobAction::Delete] {
-        let err = queue::job_action(c, &ops, &client, RUNNING.parse().unwrap(), action, 60, None).await.unwrap_err();
+        let err = queue::job_action(&ops, RUNNING.parse().unwrap(), action, 60, None).await.unwrap_err();
         assert!(matches!(err, MonitorError::Conflict(_)), "{err}");
     }
-    queue::job_action(c, &ops, &client, FAILED_WITH_LOGS.parse().unwrap(), JobAction::Delete, 60, None).await.unwrap();
+    queue::job_action(&ops, FAILED_WITH_LOGS.parse().unwrap(), JobAction::Delete, 60, None).await.unwrap();
     assert_eq!(q(c, &format!("SELECT count(*) FROM job_logs WHERE job_id = '{FAILED_WITH_LOGS}'")).await, 0);
     assert_eq!(q(c, &format!("SELECT count(*) FROM jobs WHERE id = '{FAILED_WITH_LOGS}'")).await, 0);
 
@@ -232,10 +252,10 @@ async fn queue_figures_colours_conditions_and_actions() {
         search: Some("Division by zero".into()),
     };
     assert!(matches!(
-        queue::bulk_preview(c, &support, &filter, JobAction::Retry, 60).await,
+        queue::bulk_preview(&support, &filter, JobAction::Retry, 60).await,
         Err(MonitorError::Forbidden(_))
     ));
-    let preview = queue::bulk_preview(c, &ops, &filter, JobAction::Retry, 60).await.unwrap();
+    let preview = queue::bulk_preview(&ops, &filter, JobAction::Retry, 60).await.unwrap();
     assert_eq!(preview.count, 4);
     sqlx::query(
         "INSERT INTO jobs (queue_name, status, failed, attempt_count, last_error_message)
@@ -244,16 +264,16 @@ async fn queue_figures_colours_conditions_and_actions() {
     .execute(&c.queue)
     .await
     .unwrap();
-    let err = queue::bulk_apply(c, &ops, &client, &filter, &preview, 60, None).await.unwrap_err();
+    let err = queue::bulk_apply(&ops, &filter, &preview, 60, None).await.unwrap_err();
     assert!(matches!(err, MonitorError::Conflict(_)), "{err}");
     assert!(err.to_string().contains("5 jobs, not the 4 previewed"), "{err}");
     assert_eq!(
         q(c, "SELECT count(*) FROM jobs WHERE status = 'failed' AND last_error_message LIKE 'Division%'").await,
         5
     );
-    let preview = queue::bulk_preview(c, &ops, &filter, JobAction::Retry, 60).await.unwrap();
+    let preview = queue::bulk_preview(&ops, &filter, JobAction::Retry, 60).await.unwrap();
     assert_eq!(preview.count, 5);
-    assert_eq!(queue::bulk_apply(c, &ops, &client, &filter, &preview, 60, Some("fix deployed")).await.unwrap(), 5);
+    assert_eq!(queue::bulk_apply(&ops, &filter, &preview, 60, Some("fix deployed")).await.unwrap(), 5);
     assert_eq!(
         q(c, "SELECT count(*) FROM jobs WHERE status = 'queued' AND attempt_count = 0 AND last_error_message LIKE 'Division%'")
             .await,
@@ -263,18 +283,155 @@ async fn queue_figures_colours_conditions_and_actions() {
         q(c, "SELECT count(*) FROM jobs WHERE status = 'failed' AND queue_name = 'analytics:daily-aggregate'").await,
         7
     );
-    let bulk_audit: serde_json::Value =
-        sqlx::query_scalar("SELECT new_values FROM admin_audit_log WHERE action = 'queue.jobs.bulk_retried'")
-            .fetch_one(&c.olap)
-            .await
-            .unwrap();
+    let (bulk_audit, by): (serde_json::Value, String) = sqlx::query_as(
+        "SELECT new_values, admin_user_id FROM admin_audit_log WHERE action = 'queue.jobs.bulk_retried'",
+    )
+    .fetch_one(&c.olap)
+    .await
+    .unwrap();
     assert_eq!(bulk_audit["job_ids"].as_array().unwrap().len(), 5);
+    assert_eq!(by, id_of(&ops));
 
     // A bulk delete over all of email-sending touches only what no worker holds: now 4 queued
     // (3 + the retried stuck one) + 13 completed + 2 failed = 19; not the 4 in Redis nor the
     // one running for 10 minutes.
     let all_es = JobFilter { queue: Some("email-sending".into()), ..Default::default() };
-    assert_eq!(queue::bulk_preview(c, &ops, &all_es, JobAction::Delete, 60).await.unwrap().count, 19);
+    assert_eq!(queue::bulk_preview(&ops, &all_es, JobAction::Delete, 60).await.unwrap().count, 19);
+}
+
+const GLOBEX_FAILED_1: &str = "00000000-0000-0000-0000-00000000e001";
+const ACME_FAILED_1: &str = "00000000-0000-0000-0000-00000000a101";
+
+/// Jobs of two tenants (small_fixture's Acme, b1, and Globex, b2, made a sandbox tenant)
+/// and one of no tenant, all in email-sending:
+/// - Globex: e001 failed 1 h ago ("SMTP 550 … quinn@globex.test … 203.0.113.7", one log
+///   line naming quinn), e002 failed 1 h ago ("SMTP 421 try later"), e003 queued;
+/// - Acme: a101 failed 1 h ago ("SMTP 550 … alice@acme.test", one log line), a102 failed
+///   1 h ago ("SMTP 550 … bob@acme.test");
+/// - no tenant: one failed 1 h ago ("SMTP 550 mailbox full").
+async fn tenant_jobs_fixture(c: &Central) {
+    small_fixture(c).await;
+    sqlx::query(
+        "INSERT INTO penguin_console.sandbox_tenants (tenant_id) VALUES ('00000000-0000-0000-0000-0000000000b2')",
+    )
+    .execute(&c.oltp)
+    .await
+    .unwrap();
+    sqlx::raw_sql(&format!(
+        "INSERT INTO job_queues (name) VALUES ('email-sending');
+         INSERT INTO jobs (id, queue_name, status, payload, failed, attempt_count, last_error_message) VALUES
+           ('{GLOBEX_FAILED_1}', 'email-sending', 'failed',
+            '{{\"tenant_id\": \"00000000-0000-0000-0000-0000000000b2\", \"recipient_email\": \"quinn@globex.test\", \"smtp_ip\": \"203.0.113.7\"}}',
+            now() - interval '1 hour', 3, 'SMTP 550 <quinn@globex.test> unknown user (via 203.0.113.7)'),
+           ('00000000-0000-0000-0000-00000000e002', 'email-sending', 'failed',
+            '{{\"tenant_id\": \"00000000-0000-0000-0000-0000000000b2\", \"recipient_email\": \"rita@globex.test\"}}',
+            now() - interval '1 hour', 3, 'SMTP 421 try later'),
+           ('00000000-0000-0000-0000-00000000e003', 'email-sending', 'queued',
+            '{{\"tenant_id\": \"00000000-0000-0000-0000-0000000000b2\"}}', NULL, 0, NULL),
+           ('{ACME_FAILED_1}', 'email-sending', 'failed',
+            '{{\"tenant_id\": \"00000000-0000-0000-0000-0000000000b1\", \"recipient_email\": \"alice@acme.test\"}}',
+            now() - interval '1 hour', 3, 'SMTP 550 <alice@acme.test> unknown user'),
+           ('00000000-0000-0000-0000-00000000a102', 'email-sending', 'failed',
+            '{{\"tenant_id\": \"00000000-0000-0000-0000-0000000000b1\", \"recipient_email\": \"bob@acme.test\"}}',
+            now() - interval '1 hour', 3, 'SMTP 550 <bob@acme.test> unknown user'),
+           (gen_random_uuid(), 'email-sending', 'failed', '{{\"n\": 1}}', now() - interval '1 hour', 3, 'SMTP 550 mailbox full');
+         INSERT INTO job_logs (job_id, status, log_message, attempt_number) VALUES
+           ('{GLOBEX_FAILED_1}', 'failed', 'bounce for quinn@globex.test from 203.0.113.7', 1),
+           ('{ACME_FAILED_1}', 'failed', 'bounce for alice@acme.test', 1);"
+    ))
+    .execute(&c.queue)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qa_sees_sandbox_jobs_only_and_support_reads_jobs_and_queries_masked() {
+    let p = Platform::installed().await;
+    let c = &p.central;
+    tenant_jobs_fixture(c).await;
+    let (ops, support, qa) = (p.session("ops").await, p.session("support").await, p.session("qa").await);
+    let (ops_r, support_r, qa_r) = (Reader::Staff(&ops), Reader::Staff(&support), Reader::Staff(&qa));
+    let failed = JobFilter { state: Some(JobState::Failed), ..Default::default() };
+    let ids = |page: &queue::JobPage| {
+        let mut v: Vec<String> = page.rows.iter().map(|r| r.id.to_string()).collect();
+        v.sort();
+        v
+    };
+
+    // qa: Globex's jobs only (2 failed, 3 in all), in the list, the counts and the figures.
+    let page = queue::jobs(qa_r, &failed, 60, 50, 0).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(ids(&page), [GLOBEX_FAILED_1, "00000000-0000-0000-0000-00000000e002"]);
+    assert_eq!(queue::jobs(qa_r, &JobFilter::default(), 60, 50, 0).await.unwrap().total, 3);
+    let o = queue::overview(qa_r, None, &Thresholds::default()).await.unwrap();
+    assert_eq!((o.queues[0].failed, o.queues[0].waiting), (2, 1));
+    assert_eq!(sending::stats(qa_r).await.unwrap().failed_last_24h, 2);
+    // ops: every job: 2 + 2 + the one of no tenant = 5 failed.
+    assert_eq!(queue::jobs(ops_r, &failed, 60, 50, 0).await.unwrap().total, 5);
+    assert_eq!(queue::overview(ops_r, None, &Thresholds::default()).await.unwrap().queues[0].failed, 5);
+    assert_eq!(sending::stats(ops_r).await.unwrap().failed_last_24h, 5);
+    // A search matches within that: "SMTP 550" is e001 for qa; e001, a101, a102 and the
+    // tenantless one for ops.
+    let smtp550 = JobFilter { search: Some("SMTP 550".into()), ..failed.clone() };
+    assert_eq!(queue::jobs(qa_r, &smtp550, 60, 50, 0).await.unwrap().total, 1);
+    assert_eq!(queue::jobs(ops_r, &smtp550, 60, 50, 0).await.unwrap().total, 4);
+    // An Acme job is not there for qa, nor its logs.
+    let err = queue::job_detail(qa_r, ACME_FAILED_1.parse().unwrap(), 60).await.unwrap_err();
+    assert!(matches!(err, MonitorError::NotFound(_)), "{err}");
+    // qa's own job, masked (qa has no pii.view): address and IP host hidden.
+    let d = queue::job_detail(qa_r, GLOBEX_FAILED_1.parse().unwrap(), 60).await.unwrap();
+    assert_eq!(d.job.payload.as_ref().unwrap()["recipient_email"], "q•••@•••.test");
+    assert_eq!(d.job.payload.as_ref().unwrap()["smtp_ip"], "203.0.113.•");
+    assert_eq!(d.logs[0].log_message.as_deref(), Some("bounce for q•••@•••.test from 203.0.113.•"));
+    // Nor may qa read the tables or act.
+    assert_eq!(as_desktop(&qa, DbKind::Queue, "SELECT * FROM jobs").await, "42501");
+    assert_eq!(
+        as_desktop(
+            &qa,
+            DbKind::Queue,
+            &format!("SELECT penguin_console_api.queue_job_action('{GLOBEX_FAILED_1}', 'retry', 60)")
+        )
+        .await,
+        "42501"
+    );
+
+    // support sees every tenant's jobs, with no full e-mail address anywhere.
+    let page = queue::jobs(support_r, &failed, 60, 50, 0).await.unwrap();
+    assert_eq!(page.total, 5);
+    let text = serde_json::to_string(&page).unwrap();
+    for address in ["quinn@globex.test", "rita@globex.test", "alice@acme.test", "bob@acme.test"] {
+        assert!(!text.contains(address), "{address} in {text}");
+    }
+    assert!(text.contains("q•••@•••.test") && text.contains("SMTP 550 <a•••@•••.test> unknown user"), "{text}");
+    let d = queue::job_detail(support_r, ACME_FAILED_1.parse().unwrap(), 60).await.unwrap();
+    assert_eq!(d.logs[0].log_message.as_deref(), Some("bounce for a•••@•••.test"));
+    // Searches match what the role sees: a name inside an address finds nothing for support.
+    let quinn = JobFilter { search: Some("quinn".into()), ..Default::default() };
+    assert_eq!(queue::jobs(support_r, &quinn, 60, 50, 0).await.unwrap().total, 0);
+    assert_eq!(queue::jobs(ops_r, &quinn, 60, 50, 0).await.unwrap().total, 1);
+    let d = queue::job_detail(ops_r, GLOBEX_FAILED_1.parse().unwrap(), 60).await.unwrap();
+    assert_eq!(d.job.payload.as_ref().unwrap()["recipient_email"], "quinn@globex.test");
+
+    // Slow-query text: a query naming an address runs 4 s against a 1 s threshold.
+    let pool = c.oltp.clone();
+    let sleeper =
+        tokio::spawn(async move { sqlx::query("SELECT pg_sleep(4), 'zoe@example.test'::text").execute(&pool).await });
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let th = Thresholds { slow_query_seconds: 1.0, ..Default::default() };
+    let slow = |h: Vec<server::PgHealth>| h.into_iter().find(|h| h.database == "oltp").unwrap().slow_queries;
+    let masked = slow(server::postgres_health(support_r, &th).await.unwrap());
+    assert!(masked.iter().any(|q| q.query.contains("pg_sleep(4), 'z•••@•••.test'")), "{masked:?}");
+    assert!(masked.iter().all(|q| !q.query.contains("zoe@example.test")), "{masked:?}");
+    let clear = slow(server::postgres_health(ops_r, &th).await.unwrap());
+    assert!(clear.iter().any(|q| q.query.contains("zoe@example.test")), "{clear:?}");
+    sleeper.await.unwrap().unwrap();
+    // A session that ended is refused as such, not reported as a database down.
+    sqlx::query("UPDATE penguin_console.staff_sessions SET revoked = now(), revoked_why = 'test'")
+        .execute(&c.oltp)
+        .await
+        .unwrap();
+    let err = server::postgres_health(support_r, &th).await.unwrap_err();
+    assert!(matches!(err, MonitorError::Forbidden(AuthError::SessionEnded(_))), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,7 +459,8 @@ async fn sending_per_hour_day_ip_and_server() {
     .execute(&c.olap)
     .await
     .unwrap();
-    let s = sending::stats(c, &staff("support")).await.unwrap();
+    let support = p.session("support").await;
+    let s = sending::stats(Reader::Staff(&support)).await.unwrap();
     // Sent: 6 in the last hour, 12 in 24 h; failed: 1 in the last hour (.9, 30 min), 3 in 24 h.
     assert_eq!((s.sent_last_hour, s.failed_last_hour, s.sent_last_24h, s.failed_last_24h), (6, 1, 12, 3));
     assert_eq!(s.failure_percent_24h, Some(20.0)); // 3 / (12 + 3)
@@ -332,7 +490,8 @@ async fn sending_per_hour_day_ip_and_server() {
     assert_eq!(s.mailboxes_30d.bounce_percent, Some(5.0));
     // 15 attempts are fewer than 20: no failure-rate condition despite 20 %.
     let settings = MonitorSettings::default();
-    let report = monitor::check_all(c, &staff("ops"), &settings, &MonitorSecrets::default()).await.unwrap();
+    let ops = p.session("ops").await;
+    let report = monitor::check_all(Reader::Staff(&ops), &settings, &MonitorSecrets::default()).await.unwrap();
     assert_eq!(report.area(Area::Sending).unwrap().status, Status::Green);
     assert!(report.run.conditions.iter().all(|c| c.source != "sending"));
 }
@@ -362,8 +521,27 @@ async fn dnsbl_listings_refusals_recording_and_delisting() {
     .unwrap();
     let zones: Vec<String> = ["zen.spamhaus.org", "b.barracudacentral.org", "bl.example.test"].map(String::from).into();
     let zone_refs = ["zen.spamhaus.org", "b.barracudacentral.org", "bl.example.test"];
-    let ops = staff("ops");
+    let ops = p.session("ops").await;
+    let support = p.session("support").await;
+    let service = Staff::service("test");
     let budget = Duration::from_secs(3);
+    let recorded_runs = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM admin_audit_log WHERE action = 'ip.reputation_recorded' AND admin_user_id = $1",
+        )
+        .bind(id_of(&ops))
+        .fetch_one(&c.olap)
+        .await
+        .unwrap()
+    };
+    let table = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT string_agg(row_to_json(t)::text, ' | ' ORDER BY t.ip_address) FROM smtp_ip_addresses t",
+        )
+        .fetch_one(&c.oltp)
+        .await
+        .unwrap()
+    };
 
     // Run 1: .7 XBL (127.0.0.4); .9 refused by Spamhaus (127.255.255.254) but in Barracuda;
     // 192.0.2.2 in PBL (127.0.0.10) and in the extra zone; 192.0.2.1 clean everywhere.
@@ -377,7 +555,36 @@ async fn dnsbl_listings_refusals_recording_and_delisting() {
             ("2.2.0.192.bl.example.test", "127.0.0.2"),
         ],
     );
-    let (report, conds) = dnsbl::run(c, &ops, &dns.addr(), &zones, budget).await.unwrap();
+    // Opened as support (the Monitoring screen's DNSBL refresh): the listings are shown, the
+    // stored states with them, and nothing is written to smtp_ip_addresses.
+    let before = table().await;
+    let settings = MonitorSettings { dns_resolver: Some(dns.addr()), dnsbl_zones: zones.clone(), ..Default::default() };
+    let seen = monitor::check_areas(Reader::Staff(&support), &settings, &MonitorSecrets::default(), &[Area::Dnsbl])
+        .await
+        .unwrap();
+    assert_eq!(seen.area(Area::Dnsbl).unwrap().status, Status::Red, "{:?}", seen.areas);
+    assert_eq!(fingerprints(&seen.run.conditions).len(), 4);
+    let shown = seen.dnsbl.unwrap();
+    let state_of = |a: &str| shown.ips.iter().find(|i| i.ip == a).unwrap().reputation_state.clone();
+    assert_eq!((state_of("192.0.2.1").as_deref(), state_of("203.0.113.7")), (Some("fair"), None));
+    assert_eq!(table().await, before, "support's check wrote nothing");
+    assert_eq!(
+        as_desktop(&support, DbKind::Oltp, "UPDATE smtp_ip_addresses SET reputation_state = 'good'").await,
+        "42501"
+    );
+    assert_eq!(
+        as_desktop(
+            &support,
+            DbKind::Oltp,
+            "SELECT penguin_console_api.monitoring_dnsbl_record('{\"zones\": [], \"ips\": []}')"
+        )
+        .await,
+        "42501"
+    );
+    assert_eq!(as_desktop(&ops, DbKind::Oltp, "UPDATE smtp_ip_addresses SET reputation_state = 'good'").await, "42501");
+
+    // As ops (alerts.manage): recorded through the audited function.
+    let (report, conds) = dnsbl::run(Reader::Staff(&ops), &dns.addr(), &zones, budget).await.unwrap();
     assert_eq!(
         fingerprints(&conds),
         [
@@ -429,12 +636,24 @@ async fn dnsbl_listings_refusals_recording_and_delisting() {
     assert_eq!(row("192.0.2.2").await.0.as_deref(), Some("poor"));
     let (state, _, checked) = row("not-an-ip").await;
     assert_eq!((state, checked), (None, false));
+    assert_eq!(ip("203.0.113.7").reputation_state.as_deref(), Some("critical"), "the report shows the new state");
+    // One audit entry for the run, by ops, naming the four IPs that had a definitive answer.
+    assert_eq!(recorded_runs().await, 1);
+    let entry: serde_json::Value =
+        sqlx::query_scalar("SELECT new_values FROM admin_audit_log WHERE action = 'ip.reputation_recorded'")
+            .fetch_one(&c.olap)
+            .await
+            .unwrap();
+    assert_eq!(entry["ips"].as_array().unwrap().len(), 4, "{entry}");
     drop(dns);
 
     // Run 2: Spamhaus now refuses .7's lookup; everything else clean. The stored XBL listing
     // still stands (a DNS hiccup resolves nothing); .9 and 192.0.2.2 are delisted.
     let dns = peers::dnsmasq(&zone_refs, &[("7.113.0.203.zen.spamhaus.org", "127.255.255.254")]);
-    let (report, conds) = dnsbl::run(c, &ops, &dns.addr(), &zones, budget).await.unwrap();
+    // This run is the watcher's (the service identity over the owner's connection): recorded,
+    // as an automated check without an audit entry.
+    let (report, conds) = dnsbl::run(Reader::Service(c, &service), &dns.addr(), &zones, budget).await.unwrap();
+    assert_eq!(recorded_runs().await, 1);
     assert_eq!(fingerprints(&conds), ["dnsbl:203.0.113.7:zen.spamhaus.org"]);
     assert!(conds[0].details["lookup_error"].contains("refused by Spamhaus"));
     let seven = &report.ips.iter().find(|i| i.ip == "203.0.113.7").unwrap().zones[0];
@@ -446,7 +665,8 @@ async fn dnsbl_listings_refusals_recording_and_delisting() {
 
     // Run 3: all clean: no condition, .7 back to good, its zen record clean.
     let dns = peers::dnsmasq(&zone_refs, &[]);
-    let (_, conds) = dnsbl::run(c, &ops, &dns.addr(), &zones, budget).await.unwrap();
+    let (_, conds) = dnsbl::run(Reader::Staff(&ops), &dns.addr(), &zones, budget).await.unwrap();
+    assert_eq!(recorded_runs().await, 2);
     assert!(conds.is_empty(), "{conds:?}");
     let (state, status, _) = row("203.0.113.7").await;
     assert_eq!(state.as_deref(), Some("good"));
@@ -459,7 +679,7 @@ async fn dnsbl_listings_refusals_recording_and_delisting() {
         dnsbl_zones: vec!["unknown.example".into()],
         ..Default::default()
     };
-    let report = monitor::check_all(c, &ops, &settings, &MonitorSecrets::default()).await.unwrap();
+    let report = monitor::check_all(Reader::Staff(&ops), &settings, &MonitorSecrets::default()).await.unwrap();
     let tile = report.area(Area::Dnsbl).unwrap();
     assert_eq!(tile.status, Status::Error);
     assert!(tile.reason.as_deref().unwrap().contains("every lookup"), "{tile:?}");
@@ -596,7 +816,8 @@ async fn redis_and_prometheus_health() {
         ..Default::default()
     };
     let p = Platform::installed().await;
-    let r = monitor::check_all(&p.central, &staff("support"), &settings, &MonitorSecrets::default()).await.unwrap();
+    let support = p.session("support").await;
+    let r = monitor::check_all(Reader::Staff(&support), &settings, &MonitorSecrets::default()).await.unwrap();
     let hosts: Vec<Condition> = r.run.conditions.iter().filter(|c| c.source == "host").cloned().collect();
     // Disk (critical) and CPU (warning) of the node; memory 80 % is under 85 %; the dead target.
     let mut expected = vec![format!("host:{gone}:down"), format!("host:{node}:cpu"), format!("host:{node}:disk")];
@@ -625,10 +846,11 @@ async fn redis_and_prometheus_health() {
 async fn check_all_tiles_sources_and_a_hung_peer() {
     let p = Platform::installed().await;
     let c = &p.central;
-    let support = staff("support");
+    let support = p.session("support").await;
+    let support = Reader::Staff(&support);
 
     // Nothing named: grey tiles for what the profile does not name, never a made-up value.
-    let r = monitor::check_all(c, &support, &MonitorSettings::default(), &MonitorSecrets::default()).await.unwrap();
+    let r = monitor::check_all(support, &MonitorSettings::default(), &MonitorSecrets::default()).await.unwrap();
     let tiles: Vec<(Area, Status)> = r.areas.iter().map(|a| (a.area, a.status)).collect();
     assert_eq!(
         tiles,
@@ -671,7 +893,7 @@ async fn check_all_tiles_sources_and_a_hung_peer() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let r = tokio::time::timeout(
         Duration::from_secs(15),
-        monitor::check_all(c, &support, &settings, &MonitorSecrets::default()),
+        monitor::check_all(support, &settings, &MonitorSecrets::default()),
     )
     .await
     .expect("a hung peer must not hang the cycle")
@@ -695,7 +917,7 @@ async fn check_all_tiles_sources_and_a_hung_peer() {
     sleeper.await.unwrap().unwrap();
 
     // Some areas only: the others are absent, not "not configured".
-    let r = monitor::check_areas(c, &support, &settings, &MonitorSecrets::default(), &[Area::Redis, Area::Queue])
+    let r = monitor::check_areas(support, &settings, &MonitorSecrets::default(), &[Area::Redis, Area::Queue])
         .await
         .unwrap();
     assert_eq!(r.areas.iter().map(|a| a.area).collect::<Vec<_>>(), [Area::Queue, Area::Redis]);
@@ -704,19 +926,27 @@ async fn check_all_tiles_sources_and_a_hung_peer() {
 
     // Settings errors are clear.
     let bad = MonitorSettings { smtp_servers: vec!["nocolon".into()], ..Default::default() };
-    let e = monitor::check_all(c, &support, &bad, &MonitorSecrets::default()).await.unwrap_err();
+    let e = monitor::check_all(support, &bad, &MonitorSecrets::default()).await.unwrap_err();
     assert!(e.to_string().contains("is not host:port"), "{e}");
     let bad =
         MonitorSettings { thresholds: Thresholds { disk_percent: 180.0, ..Default::default() }, ..Default::default() };
-    let e = monitor::check_all(c, &support, &bad, &MonitorSecrets::default()).await.unwrap_err();
+    let e = monitor::check_all(support, &bad, &MonitorSecrets::default()).await.unwrap_err();
     assert!(e.to_string().contains("disk_percent must be a percentage"), "{e}");
-    // Without monitoring.read: refused.
-    let mut nobody = staff("support");
-    nobody.permissions.clear();
+    // Without monitoring.read (finance): refused, and by the database too.
+    let finance = p.session("finance").await;
     assert!(matches!(
-        monitor::check_all(c, &nobody, &MonitorSettings::default(), &MonitorSecrets::default()).await,
+        monitor::check_all(Reader::Staff(&finance), &MonitorSettings::default(), &MonitorSecrets::default()).await,
         Err(MonitorError::Forbidden(_))
     ));
+    for (db, sql) in [
+        (DbKind::Queue, "SELECT * FROM penguin_console_api.monitoring_queue_overview(60)"),
+        (DbKind::Queue, "SELECT * FROM penguin_console_api.monitoring_jobs(NULL, NULL, NULL, 60, 50, 0)"),
+        (DbKind::Oltp, "SELECT penguin_console_api.monitoring_pg_health(30)"),
+        (DbKind::Oltp, "SELECT * FROM penguin_console_api.monitoring_smtp_ips()"),
+        (DbKind::Olap, "SELECT * FROM penguin_console_api.monitoring_campaign_days()"),
+    ] {
+        assert_eq!(as_desktop(&finance, db, sql).await, "42501", "finance: {sql}");
+    }
 }
 
 #[test]
@@ -773,8 +1003,8 @@ async fn cli_monitor_check_and_queue_actions() {
     let p = Platform::installed().await;
     let c = &p.central;
     queue_fixture(c).await;
-    team::staff_account(c, "ops", "ops@penguinmails.test", "correct horse battery").await;
-    team::staff_account(c, "support", "support@penguinmails.test", "correct horse battery").await;
+    staff_account(c, "ops", "ops@penguinmails.test", "correct horse battery").await;
+    staff_account(c, "support", "support@penguinmails.test", "correct horse battery").await;
     let redis = peers::redis();
     let mut toml = std::fs::read_to_string(p.profile_path()).unwrap();
     toml.push_str(&format!("\n[monitor]\nredis_url = \"redis://{}\"\n", redis.addr()));

@@ -3,11 +3,13 @@
 //! from `finance_common::dataset`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
 mod finance_common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Platform;
 use finance_common::{client, fake, t};
 use penguin_admin::stripe::client::params;
 use penguin_admin::stripe::fake::{Dataset, FakeOptions, FakeStripe};
@@ -172,6 +174,10 @@ fn q<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_then_incremental_sync_into_the_cache() {
+    // The cache is a staff member's: finance's (sees everything), from a real session.
+    let p = Platform::installed().await;
+    let finance = p.session("finance").await;
+    let staff = finance.staff();
     let fake = fake().await;
     let stripe = client(&fake);
     let dir = tempfile::tempdir().unwrap();
@@ -180,6 +186,7 @@ async fn full_then_incremental_sync_into_the_cache() {
     let sink = seen.clone();
     let report = stripe_sync::sync(
         &stripe,
+        staff,
         &cache,
         Some(Arc::new(move |p: &Progress| sink.lock().unwrap().push(p.clone()))),
         &Cancel::default(),
@@ -251,7 +258,7 @@ async fn full_then_incremental_sync_into_the_cache() {
     );
     fake.put_quietly(finance_common::txn("txn_n1", "charge", "ch_n1", 1234, "usd", finance_common::now() + 10));
 
-    let report = stripe_sync::sync(&stripe, &cache, None, &Cancel::default()).await.unwrap();
+    let report = stripe_sync::sync(&stripe, staff, &cache, None, &Cancel::default()).await.unwrap();
     assert_eq!(report.mode, "incremental");
     assert_eq!(report.events_applied, 6);
     let conn = rusqlite::Connection::open(&cache).unwrap();
@@ -266,16 +273,19 @@ async fn full_then_incremental_sync_into_the_cache() {
     drop(conn);
 
     // Nothing new: nothing applied twice.
-    let report = stripe_sync::sync(&stripe, &cache, None, &Cancel::default()).await.unwrap();
+    let report = stripe_sync::sync(&stripe, staff, &cache, None, &Cancel::default()).await.unwrap();
     assert_eq!((report.mode.as_str(), report.events_applied), ("incremental", 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_or_cancelled_sync_leaves_the_previous_state() {
+    let p = Platform::installed().await;
+    let finance = p.session("finance").await;
+    let staff = finance.staff();
     let fake = Arc::new(fake().await);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache.sqlite");
-    stripe_sync::sync(&client(&fake), &cache, None, &Cancel::default()).await.unwrap();
+    stripe_sync::sync(&client(&fake), staff, &cache, None, &Cancel::default()).await.unwrap();
     let conn = rusqlite::Connection::open(&cache).unwrap();
     let before: String = q(&conn, "SELECT value FROM stripe_sync_state WHERE key = 'cursor'");
     let as_of_before = stripe_sync::as_of(&conn).unwrap();
@@ -293,7 +303,7 @@ async fn a_failed_or_cancelled_sync_leaves_the_previous_state() {
             flag.cancel();
         }
     };
-    let r = stripe_sync::sync(&client(&fake), &cache, Some(Arc::new(on_progress)), &cancel).await;
+    let r = stripe_sync::sync(&client(&fake), staff, &cache, Some(Arc::new(on_progress)), &cancel).await;
     assert!(matches!(r, Err(StripeSyncError::Cancelled)), "{r:?}");
 
     // Stripe fails for good halfway: the events are read, then the balance
@@ -307,7 +317,7 @@ async fn a_failed_or_cancelled_sync_leaves_the_previous_state() {
             shared.fail_next(500, None, 1);
         }
     };
-    let r = stripe_sync::sync(&fragile, &cache, Some(Arc::new(fail_after_events)), &Cancel::default()).await;
+    let r = stripe_sync::sync(&fragile, staff, &cache, Some(Arc::new(fail_after_events)), &Cancel::default()).await;
     assert!(matches!(r, Err(StripeSyncError::Stripe(StripeError::GaveUp { .. }))), "{r:?}");
     let last = fake.requests().pop().unwrap();
     assert!(last.uri.starts_with("/v1/balance_transactions") && last.status == 500, "{last:?}");
@@ -319,7 +329,7 @@ async fn a_failed_or_cancelled_sync_leaves_the_previous_state() {
     drop(conn);
 
     // The next good sync completes it.
-    stripe_sync::sync(&client(&fake), &cache, None, &Cancel::default()).await.unwrap();
+    stripe_sync::sync(&client(&fake), staff, &cache, None, &Cancel::default()).await.unwrap();
     let conn = rusqlite::Connection::open(&cache).unwrap();
     assert_eq!(q::<String>(&conn, "SELECT status FROM stripe_charges WHERE id = 'ch_o2'"), "failed");
 }

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{assert_cache_matches, small_fixture, Platform};
+use penguin_admin::auth::Session;
 use penguin_admin::sync::{self, Cancel, Mode};
 
-async fn run_sync(p: &Platform) -> sync::SyncReport {
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.expect("sync")
+async fn run_sync(p: &Platform, s: &Session) -> sync::SyncReport {
+    sync::sync(s, &p.cache_path(), None, &Cancel::default(), true).await.expect("sync")
 }
 
 fn mode_of(report: &sync::SyncReport, table: &str) -> Mode {
@@ -22,15 +23,18 @@ fn mode_of(report: &sync::SyncReport, table: &str) -> Mode {
 async fn initial_then_incremental_sync_follows_inserts_updates_and_deletes() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
+    let s = p.session("admin").await;
 
-    let first = run_sync(&p).await;
+    let first = run_sync(&p, &s).await;
     assert_eq!(mode_of(&first, "payments"), Mode::Full);
     assert_eq!(first.tables.iter().find(|t| t.table == "payments").unwrap().rows_in_cache, 50);
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    assert_cache_matches(&s, &p.cache_path()).await;
 
     sqlx::raw_sql(
         "UPDATE tenants SET name = 'Acme Outreach GmbH' WHERE name = 'Acme Outreach';
          DELETE FROM payments WHERE stripe_payment_intent_id IN ('pi_1', 'pi_2', 'pi_3');
+         UPDATE payments SET status = 'refunded' WHERE stripe_payment_intent_id = 'pi_4';
+         INSERT INTO payments (amount, status) VALUES (1.00, 'succeeded'), (2.00, 'succeeded');
          INSERT INTO users (id, name, email) VALUES ('00000000-0000-0000-0000-0000000000c9', 'Dan Roe', 'dan@acme.test');
          DELETE FROM tenant_users WHERE user_id = '00000000-0000-0000-0000-0000000000c2';",
     )
@@ -38,34 +42,39 @@ async fn initial_then_incremental_sync_follows_inserts_updates_and_deletes() {
     .await
     .unwrap();
 
-    let second = run_sync(&p).await;
+    let second = run_sync(&p, &s).await;
     assert_eq!(mode_of(&second, "tenants"), Mode::Incremental);
     assert_eq!(mode_of(&second, "plans"), Mode::Unchanged);
     let payments = second.tables.iter().find(|t| t.table == "payments").unwrap();
-    assert_eq!((payments.mode, payments.rows_deleted, payments.rows_in_cache), (Mode::Incremental, 3, 47));
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    // 50 - 3 deleted + 2 inserted (the updated one is not counted twice).
+    assert_eq!(
+        (payments.mode, payments.rows_written, payments.rows_deleted, payments.rows_in_cache),
+        (Mode::Incremental, 3, 3, 49)
+    );
+    assert_cache_matches(&s, &p.cache_path()).await;
 
     // A composite primary key and a cascade: deleting a tenant removes its memberships.
     sqlx::query("DELETE FROM tenants WHERE id = '00000000-0000-0000-0000-0000000000b2'")
         .execute(&p.central.oltp)
         .await
         .unwrap();
-    let third = run_sync(&p).await;
+    let third = run_sync(&p, &s).await;
     assert_eq!(third.tables.iter().find(|t| t.table == "tenant_users").unwrap().rows_deleted, 1);
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    assert_cache_matches(&s, &p.cache_path()).await;
 
     // TRUNCATE reloads the table.
     sqlx::query("TRUNCATE payments").execute(&p.central.oltp).await.unwrap();
-    let fourth = run_sync(&p).await;
+    let fourth = run_sync(&p, &s).await;
     assert_eq!(mode_of(&fourth, "payments"), Mode::Full);
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    assert_cache_matches(&s, &p.cache_path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_that_commits_after_a_sync_is_not_lost() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
-    run_sync(&p).await;
+    let s = p.session("admin").await;
+    run_sync(&p, &s).await;
 
     // Starts before the sync, writes, and commits after it: an `updated > last_sync`
     // scheme would miss this row because its timestamp is older than the sync.
@@ -74,19 +83,20 @@ async fn a_transaction_that_commits_after_a_sync_is_not_lost() {
         .execute(&mut *long)
         .await
         .unwrap();
-    let during = run_sync(&p).await;
+    let during = run_sync(&p, &s).await;
     assert_eq!(mode_of(&during, "tenants"), Mode::Unchanged, "uncommitted rows are invisible");
     long.commit().await.unwrap();
 
-    let after = run_sync(&p).await;
+    let after = run_sync(&p, &s).await;
     assert_eq!(after.tables.iter().find(|t| t.table == "tenants").unwrap().rows_written, 1);
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    assert_cache_matches(&s, &p.cache_path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_and_long_transactions_end_identical_row_for_row() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
+    let s = p.session("admin").await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
 
@@ -136,7 +146,7 @@ async fn concurrent_writers_and_long_transactions_end_identical_row_for_row() {
 
     let mut syncs = 0;
     while writers.iter().any(|w| !w.is_finished()) {
-        run_sync(&p).await;
+        run_sync(&p, &s).await;
         syncs += 1;
         tokio::time::sleep(Duration::from_millis(150)).await;
         if syncs > 200 {
@@ -146,8 +156,8 @@ async fn concurrent_writers_and_long_transactions_end_identical_row_for_row() {
     for w in writers {
         w.await.unwrap();
     }
-    run_sync(&p).await;
-    let compared = assert_cache_matches(&p.central, &p.cache_path()).await;
+    run_sync(&p, &s).await;
+    let compared = assert_cache_matches(&s, &p.cache_path()).await;
     assert!(syncs >= 5, "syncs interleaved with the writers: {syncs}");
     assert!(compared > 1000, "compared {compared} rows");
 }
@@ -156,36 +166,38 @@ async fn concurrent_writers_and_long_transactions_end_identical_row_for_row() {
 async fn cancelling_a_sync_leaves_the_previous_state() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
-    run_sync(&p).await;
+    let s = p.session("admin").await;
+    run_sync(&p, &s).await;
     sqlx::query("INSERT INTO payments (amount, status) SELECT 1.00, 'succeeded' FROM generate_series(1, 50000)")
         .execute(&p.central.oltp)
         .await
         .unwrap();
     let cancel = Cancel::default();
     cancel.cancel();
-    let err = sync::sync(&p.targets(), &p.cache_path(), None, &cancel).await.expect_err("cancelled");
+    let err = sync::sync(&s, &p.cache_path(), None, &cancel, true).await.expect_err("cancelled");
     assert!(matches!(err, sync::SyncError::Cancelled), "{err}");
-    let conn = rusqlite::Connection::open(p.cache_path()).unwrap();
+    let conn = penguin_admin::cache::open_read(&p.cache_path()).unwrap();
     let n: i64 = conn.query_row("SELECT count(*) FROM payments", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 50, "the cache keeps its previous state");
     drop(conn);
-    run_sync(&p).await;
-    assert_cache_matches(&p.central, &p.cache_path()).await;
+    run_sync(&p, &s).await;
+    assert_cache_matches(&s, &p.cache_path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_reports_rows_done_against_total() {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
+    let s = p.session("admin").await;
     sqlx::query("INSERT INTO payments (amount, status) SELECT 1.00, 'succeeded' FROM generate_series(1, 60000)")
         .execute(&p.central.oltp)
         .await
         .unwrap();
     sqlx::query("ANALYZE payments").execute(&p.central.oltp).await.unwrap();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let s = seen.clone();
-    let progress: sync::ProgressFn = Arc::new(move |p: &sync::Progress| s.lock().unwrap().push((p.done, p.total)));
-    sync::sync(&p.targets(), &p.cache_path(), Some(progress), &Cancel::default()).await.unwrap();
+    let into = seen.clone();
+    let progress: sync::ProgressFn = Arc::new(move |p: &sync::Progress| into.lock().unwrap().push((p.done, p.total)));
+    sync::sync(&s, &p.cache_path(), Some(progress), &Cancel::default(), true).await.unwrap();
     let seen = seen.lock().unwrap();
     assert!(seen.len() >= 3, "several progress reports: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "done never goes backwards");

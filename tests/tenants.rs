@@ -12,7 +12,8 @@ use penguin_admin::tenants::{self, TenantQuery, TenantSort};
 async fn synced() -> (Platform, rusqlite::Connection) {
     let p = Platform::installed().await;
     small_fixture(&p.central).await;
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let admin = p.session("admin").await;
+    sync::sync(&admin, &p.cache_path(), None, &Cancel::default(), true).await.unwrap();
     let conn = cache::open_read(&p.cache_path()).unwrap();
     (p, conn)
 }
@@ -69,7 +70,8 @@ async fn searches_names_ids_and_member_emails_by_substring() {
         .execute(&p.central.oltp)
         .await
         .unwrap();
-    sync::sync(&p.targets(), &p.cache_path(), None, &Cancel::default()).await.unwrap();
+    let admin = p.session("admin").await;
+    sync::sync(&admin, &p.cache_path(), None, &Cancel::default(), true).await.unwrap();
     let conn = cache::open_read(&p.cache_path()).unwrap();
     assert_eq!(search(&conn, "initech"), vec!["Initech"]);
     assert!(search(&conn, "Outreach").is_empty());

@@ -82,11 +82,17 @@ pub async fn sign_in(app: State<'_, App>, email: String, password: String) -> Re
     app.sign_in(&email, &password).await
 }
 
-/// Signs out and forgets everything sensitive held in memory.
+/// Ends the console session on the server and forgets everything sensitive held in memory.
 #[tauri::command]
 #[specta::specta]
-pub fn sign_out(app: State<'_, App>) {
-    app.sign_out()
+pub async fn sign_out(handle: AppHandle) -> Reply<()> {
+    on_worker(handle, move |app| {
+        Box::pin(async move {
+            app.sign_out().await;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Profile, signed-in staff member, connectivity and sync state.

@@ -1,193 +1,72 @@
-//! Staff actions on alerts: acknowledge, resolve by hand, notes, silences. Each needs
-//! `alerts.manage`, changes the notifications database and writes its audit entry in the
-//! same transaction, then delivers the audit outbox.
+//! Staff actions on alerts: acknowledge, resolve by hand, notes, silences. Each is a
+//! function of the notifications database (`src/central/sql/api/alerts.sql`) that checks
+//! `alerts.manage`, locks the alert or silence, records the staff member from the verified
+//! session, queues the follow-up notifications and writes its audit entry in the same
+//! transaction; after commit the audit entry is relayed to OLAP.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Row};
 
-use super::reconcile::queue_follow_up;
 use super::AlertError;
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, ClientInfo, Staff};
-use crate::central::Central;
+use crate::audit::after_action;
+use crate::auth::{permissions, Session};
+use crate::central::DbKind;
 
-struct Locked {
-    state: String,
-    fingerprint: String,
-    acknowledged_by: Option<String>,
+type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// A transaction on the notifications database for an action (`alerts.manage` checked
+/// here for a clear message; the function checks it again).
+async fn begin(session: &Session) -> Result<Tx, AlertError> {
+    session.staff().require(permissions::ALERTS_MANAGE)?;
+    Ok(session.begin(DbKind::Notifications).await?)
 }
 
-async fn lock_alert(conn: &mut PgConnection, id: uuid::Uuid) -> Result<Locked, AlertError> {
-    let row =
-        sqlx::query("SELECT state, fingerprint, acknowledged_by FROM penguin_console.alerts WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(AlertError::from_sqlx)?
-            .ok_or_else(|| AlertError::NotFound(format!("alert {id}")))?;
-    Ok(Locked {
-        state: row.get("state"),
-        fingerprint: row.get("fingerprint"),
-        acknowledged_by: row.get("acknowledged_by"),
-    })
-}
-
-async fn finish(central: &Central, tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), AlertError> {
-    tx.commit().await.map_err(AlertError::from_sqlx)?;
-    // The entry is safe in the outbox; a failed delivery is retried on the next action or sync.
-    if let Err(e) = audit::deliver(central).await {
-        tracing::warn!("audit delivery postponed: {e}");
-    }
+/// Commits, then relays the audit entry (a failed relay is retried by the next action).
+async fn finish(session: &Session, tx: Tx) -> Result<(), AlertError> {
+    tx.commit().await?;
+    after_action(session).await;
     Ok(())
 }
 
 /// Acknowledges a firing alert: someone is on it. Queues a PagerDuty acknowledge (same
 /// dedup key) if the alert paged.
-pub async fn acknowledge(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    alert_id: uuid::Uuid,
-) -> Result<(), AlertError> {
-    staff.require(permissions::ALERTS_MANAGE)?;
-    let mut tx = central.notifications.begin().await.map_err(AlertError::from_sqlx)?;
-    let a = lock_alert(&mut tx, alert_id).await?;
-    match a.state.as_str() {
-        "firing" => {}
-        "acknowledged" => {
-            return Err(AlertError::Conflict(format!(
-                "the alert is already acknowledged by {}",
-                a.acknowledged_by.unwrap_or_default()
-            )))
-        }
-        _ => return Err(AlertError::Conflict("the alert is resolved; there is nothing to acknowledge".into())),
-    }
-    let now: DateTime<Utc> = sqlx::query_scalar(
-        "UPDATE penguin_console.alerts SET state = 'acknowledged', acknowledged_by = $2, acknowledged_at = now(),
-             updated = now() WHERE id = $1 RETURNING acknowledged_at",
-    )
-    .bind(alert_id)
-    .bind(&staff.email)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(AlertError::from_sqlx)?;
-    queue_follow_up(&mut tx, &[alert_id], "acknowledge", now).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "alert.acknowledged".into(),
-            resource_type: "alert".into(),
-            resource_id: alert_id.to_string(),
-            old_values: Some(serde_json::json!({"state": "firing"})),
-            new_values: Some(serde_json::json!({"state": "acknowledged", "fingerprint": a.fingerprint})),
-            ..Default::default()
-        },
-    )
-    .await?;
-    finish(central, tx).await
+pub async fn acknowledge(session: &Session, alert_id: uuid::Uuid) -> Result<(), AlertError> {
+    let mut tx = begin(session).await?;
+    sqlx::query("SELECT penguin_console_api.alerts_acknowledge($1)").bind(alert_id).execute(&mut *tx).await?;
+    finish(session, tx).await
 }
 
 /// Resolves an alert by hand (the condition may still be there: if a check reports it
 /// again, it is a new alert). Queues resolve notifications on the channels it paged on.
-pub async fn resolve(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    alert_id: uuid::Uuid,
-    reason: Option<&str>,
-) -> Result<(), AlertError> {
-    staff.require(permissions::ALERTS_MANAGE)?;
-    let mut tx = central.notifications.begin().await.map_err(AlertError::from_sqlx)?;
-    let a = lock_alert(&mut tx, alert_id).await?;
-    if a.state == "resolved" {
-        return Err(AlertError::Conflict("the alert is already resolved".into()));
-    }
-    let now: DateTime<Utc> = sqlx::query_scalar(
-        "UPDATE penguin_console.alerts SET state = 'resolved', resolved_by = $2, resolved_at = now(), updated = now()
-         WHERE id = $1 RETURNING resolved_at",
-    )
-    .bind(alert_id)
-    .bind(&staff.email)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(AlertError::from_sqlx)?;
+pub async fn resolve(session: &Session, alert_id: uuid::Uuid, reason: Option<&str>) -> Result<(), AlertError> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if let Some(r) = reason {
-        insert_note(&mut tx, alert_id, &staff.email, r).await?;
-    }
-    queue_follow_up(&mut tx, &[alert_id], "resolve", now).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "alert.resolved".into(),
-            resource_type: "alert".into(),
-            resource_id: alert_id.to_string(),
-            old_values: Some(serde_json::json!({"state": a.state})),
-            new_values: Some(serde_json::json!({"state": "resolved", "fingerprint": a.fingerprint})),
-            notes: reason.map(str::to_owned),
-            ..Default::default()
-        },
-    )
-    .await?;
-    finish(central, tx).await
-}
-
-async fn insert_note(
-    conn: &mut PgConnection,
-    alert_id: uuid::Uuid,
-    author: &str,
-    body: &str,
-) -> Result<uuid::Uuid, AlertError> {
-    if body.chars().count() > 4000 {
+    if reason.is_some_and(|r| r.chars().count() > 4000) {
         return Err(AlertError::BadInput("a note is at most 4,000 characters".into()));
     }
-    let id = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO penguin_console.alert_notes (id, alert_id, author, body) VALUES ($1, $2, $3, $4)")
-        .bind(id)
+    let mut tx = begin(session).await?;
+    sqlx::query("SELECT penguin_console_api.alerts_resolve($1, $2)")
         .bind(alert_id)
-        .bind(author)
-        .bind(body)
-        .execute(&mut *conn)
-        .await
-        .map_err(AlertError::from_sqlx)?;
-    Ok(id)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    finish(session, tx).await
 }
 
 /// Adds a note to an alert (any state). Returns the note's id.
-pub async fn add_note(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    alert_id: uuid::Uuid,
-    body: &str,
-) -> Result<uuid::Uuid, AlertError> {
-    staff.require(permissions::ALERTS_MANAGE)?;
+pub async fn add_note(session: &Session, alert_id: uuid::Uuid, body: &str) -> Result<uuid::Uuid, AlertError> {
     let body = body.trim();
     if body.is_empty() {
         return Err(AlertError::BadInput("the note is empty".into()));
     }
-    let mut tx = central.notifications.begin().await.map_err(AlertError::from_sqlx)?;
-    lock_alert(&mut tx, alert_id).await?;
-    let id = insert_note(&mut tx, alert_id, &staff.email, body).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "alert.note_added".into(),
-            resource_type: "alert".into(),
-            resource_id: alert_id.to_string(),
-            new_values: Some(serde_json::json!({"note_id": id})),
-            notes: Some(body.to_string()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    finish(central, tx).await?;
+    if body.chars().count() > 4000 {
+        return Err(AlertError::BadInput("a note is at most 4,000 characters".into()));
+    }
+    let mut tx = begin(session).await?;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT penguin_console_api.alerts_add_note($1, $2)")
+        .bind(alert_id)
+        .bind(body)
+        .fetch_one(&mut *tx)
+        .await?;
+    finish(session, tx).await?;
     Ok(id)
 }
 
@@ -210,13 +89,7 @@ pub struct NewSilence {
 }
 
 /// Creates a silence: critical alerts it matches during its window do not page. Returns its id.
-pub async fn create_silence(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    silence: &NewSilence,
-) -> Result<uuid::Uuid, AlertError> {
-    staff.require(permissions::ALERTS_MANAGE)?;
+pub async fn create_silence(session: &Session, silence: &NewSilence) -> Result<uuid::Uuid, AlertError> {
     let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let (source, fingerprint, subject) = (clean(&silence.source), clean(&silence.fingerprint), clean(&silence.subject));
     if source.is_none() && fingerprint.is_none() && subject.is_none() {
@@ -231,84 +104,23 @@ pub async fn create_silence(
     if reason.is_empty() {
         return Err(AlertError::BadInput("give a reason for the silence (maintenance, ticket…)".into()));
     }
-    let id = uuid::Uuid::new_v4();
-    let mut tx = central.notifications.begin().await.map_err(AlertError::from_sqlx)?;
-    sqlx::query(
-        "INSERT INTO penguin_console.alert_silences (id, source, fingerprint, subject, starts_at, ends_at, reason, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(&source)
-    .bind(&fingerprint)
-    .bind(&subject)
-    .bind(silence.starts_at)
-    .bind(silence.ends_at)
-    .bind(reason)
-    .bind(&staff.email)
-    .execute(&mut *tx)
-    .await
-    .map_err(AlertError::from_sqlx)?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "alert.silence_created".into(),
-            resource_type: "alert_silence".into(),
-            resource_id: id.to_string(),
-            new_values: Some(serde_json::json!({"source": source, "fingerprint": fingerprint, "subject": subject,
-                "starts_at": silence.starts_at, "ends_at": silence.ends_at})),
-            notes: Some(reason.to_string()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    finish(central, tx).await?;
+    let mut tx = begin(session).await?;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT penguin_console_api.alerts_create_silence($1, $2, $3, $4, $5, $6)")
+        .bind(&source)
+        .bind(&fingerprint)
+        .bind(&subject)
+        .bind(silence.starts_at)
+        .bind(silence.ends_at)
+        .bind(reason)
+        .fetch_one(&mut *tx)
+        .await?;
+    finish(session, tx).await?;
     Ok(id)
 }
 
 /// Ends a silence now (alerts it covered page on the next reconcile if still critical).
-pub async fn expire_silence(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    silence_id: uuid::Uuid,
-) -> Result<(), AlertError> {
-    staff.require(permissions::ALERTS_MANAGE)?;
-    let mut tx = central.notifications.begin().await.map_err(AlertError::from_sqlx)?;
-    let row = sqlx::query("SELECT ends_at, now() AS now FROM penguin_console.alert_silences WHERE id = $1 FOR UPDATE")
-        .bind(silence_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(AlertError::from_sqlx)?
-        .ok_or_else(|| AlertError::NotFound(format!("silence {silence_id}")))?;
-    let ends_at: DateTime<Utc> = row.get("ends_at");
-    let now: DateTime<Utc> = row.get("now");
-    if ends_at <= now {
-        return Err(AlertError::Conflict(format!("the silence already ended at {ends_at}")));
-    }
-    sqlx::query(
-        "UPDATE penguin_console.alert_silences SET ends_at = GREATEST(now(), starts_at + interval '1 microsecond'),
-             expired_by = $2 WHERE id = $1",
-    )
-    .bind(silence_id)
-    .bind(&staff.email)
-    .execute(&mut *tx)
-    .await
-    .map_err(AlertError::from_sqlx)?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "alert.silence_expired".into(),
-            resource_type: "alert_silence".into(),
-            resource_id: silence_id.to_string(),
-            old_values: Some(serde_json::json!({"ends_at": ends_at})),
-            new_values: Some(serde_json::json!({"ends_at": now})),
-            ..Default::default()
-        },
-    )
-    .await?;
-    finish(central, tx).await
+pub async fn expire_silence(session: &Session, silence_id: uuid::Uuid) -> Result<(), AlertError> {
+    let mut tx = begin(session).await?;
+    sqlx::query("SELECT penguin_console_api.alerts_expire_silence($1)").bind(silence_id).execute(&mut *tx).await?;
+    finish(session, tx).await
 }

@@ -10,7 +10,8 @@
 //! - [`deliver_pending`] sends queued notifications (PagerDuty Events API v2, email to the
 //!   on-call list), recording each outcome and retrying failures with backoff;
 //! - [`acknowledge`], [`resolve`], [`add_note`], [`create_silence`], [`expire_silence`]
-//!   are the staff actions (permission `alerts.manage`, audited);
+//!   are the staff actions: functions of the notifications database (permission
+//!   `alerts.manage`, audited), called with the staff member's session;
 //! - [`feed`], [`detail`] and [`silences`] read the synced cache (permission `monitoring.read`);
 //! - [`watch`] is the headless watcher's loop with pluggable check sources.
 //!
@@ -184,7 +185,7 @@ impl RetryPolicy {
 pub enum AlertError {
     /// A database failed.
     #[error("alerts: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// The console's alert tables are missing.
     #[error(
         "the alert tables are missing on the notifications database; run `penguin-admin install --profile PROFILE`"
@@ -215,9 +216,26 @@ pub enum AlertError {
 
 impl AlertError {
     pub(crate) fn from_sqlx(e: sqlx::Error) -> AlertError {
-        match &e {
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => AlertError::NotInstalled,
-            _ => AlertError::Database(e),
+        AlertError::from(e)
+    }
+}
+
+impl From<sqlx::Error> for AlertError {
+    /// A refusal of a console function (an ended session, a missing permission, bad
+    /// input, not found, a conflict) reaches the user as such, with its message.
+    fn from(e: sqlx::Error) -> Self {
+        use crate::auth::{refusal, rule_violation, RuleKind};
+        if let Some(refused) = refusal(&e) {
+            return AlertError::Forbidden(refused);
+        }
+        match rule_violation(&e) {
+            Some((RuleKind::BadInput, m)) => AlertError::BadInput(m),
+            Some((RuleKind::NotFound, m)) => AlertError::NotFound(m),
+            Some((RuleKind::Conflict, m)) => AlertError::Conflict(m),
+            None => match &e {
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => AlertError::NotInstalled,
+                _ => AlertError::Database(e),
+            },
         }
     }
 }

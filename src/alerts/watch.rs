@@ -243,6 +243,12 @@ impl CheckSource for HealthSource {
 /// Purges the workspaces whose 30-day grace period is over, once a day, as the
 /// profile's service identity given `workspaces.delete` for this alone. Each purge is its
 /// own audited transaction; a failure leaves the day undone, so the next tick retries.
+///
+/// On every tick it also reports, as a critical condition per workspace, each deletion
+/// record the console refuses to act on ([`crate::workspaces::deletion_problems`]): one
+/// it did not sign (inserted or edited by hand, for instance to have an active workspace
+/// purged) or for a workspace that is not deleted. The purge leaves those workspaces
+/// intact; the alert stays open until the record is dealt with.
 pub struct PurgeSource {
     staff: Staff,
     done: tokio::sync::Mutex<Option<chrono::NaiveDate>>,
@@ -251,9 +257,39 @@ pub struct PurgeSource {
 impl PurgeSource {
     /// The source, purging as the profile's service identity.
     pub fn new(profile_name: &str) -> PurgeSource {
-        let mut staff = Staff::service(profile_name);
-        staff.permissions.insert(crate::auth::permissions::WORKSPACES_DELETE.name.to_string());
+        let staff = Staff::service_with(profile_name, &[crate::auth::permissions::WORKSPACES_DELETE]);
         PurgeSource { staff, done: tokio::sync::Mutex::new(None) }
+    }
+}
+
+/// A deletion record the purge refuses, as a condition.
+pub fn deletion_condition(p: &crate::workspaces::DeletionProblem) -> Condition {
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("workspace".into(), p.name.clone());
+    details.insert("tenant_id".into(), p.tenant_id.clone());
+    details.insert("workspace_status".into(), p.workspace_status.clone().unwrap_or_else(|| "gone".into()));
+    details.insert("purge_after".into(), p.purge_after.clone());
+    details.insert("problem".into(), p.problem.clone());
+    let summary = if p.problem == "unsigned" {
+        format!(
+            "Workspace {}: a deletion record the console did not make (unsigned, inserted or edited by hand) asks \
+             for its purge; the purge is refused and the workspace left intact. Investigate, then remove the record",
+            p.name
+        )
+    } else {
+        format!(
+            "Workspace {}: its deletion record is kept but the workspace is {} (not deleted); the purge is refused",
+            p.name,
+            p.workspace_status.as_deref().unwrap_or("gone")
+        )
+    };
+    Condition {
+        fingerprint: format!("purge:{}:{}", p.workspace_id, p.problem),
+        source: "purge".into(),
+        severity: Severity::Critical,
+        subject: Subject::Workspace(p.workspace_id.clone()),
+        summary,
+        details,
     }
 }
 
@@ -268,14 +304,17 @@ impl CheckSource for PurgeSource {
             let mut done = self.done.lock().await;
             if *done != Some(today) {
                 let client = crate::auth::ClientInfo { ip: None, user_agent: Some("penguin-admin watch".into()) };
-                let purged =
-                    crate::workspaces::purge_due(central, &self.staff, &client).await.map_err(|e| e.to_string())?;
-                for p in &purged {
+                let run = crate::workspaces::purge_due_service(central, &self.staff, &client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for p in &run.purged {
                     tracing::info!(workspace = %p.workspace_id, campaigns = p.campaigns, "workspace purged after its grace period");
                 }
                 *done = Some(today);
             }
-            Ok(CheckRun { at: now, sources: vec!["purge".into()], conditions: Vec::new() })
+            let problems = crate::workspaces::deletion_problems(central).await.map_err(|e| e.to_string())?;
+            let conditions = problems.iter().map(deletion_condition).collect();
+            Ok(CheckRun { at: now, sources: vec!["purge".into()], conditions })
         })
     }
 }

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     NotSignedIn,
     /// The role does not allow it.
     Forbidden,
+    /// The console session ended (expired, idle, revoked, the staff member suspended,
+    /// removed or given another role): the UI returns to sign-in, keeping the screen.
+    SessionExpired,
     /// Wrong email or password.
     BadCredentials,
     /// Too many failed sign-ins.
@@ -68,11 +71,12 @@ impl AppError {
 impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
         let code = match &e {
-            AuthError::BadCredentials { .. } => ErrorCode::BadCredentials,
+            AuthError::BadCredentials => ErrorCode::BadCredentials,
             AuthError::Locked { .. } => ErrorCode::Locked,
-            AuthError::Forbidden { .. } => ErrorCode::Forbidden,
+            AuthError::Forbidden { .. } | AuthError::Denied(_) => ErrorCode::Forbidden,
+            AuthError::SessionEnded(_) => ErrorCode::SessionExpired,
             AuthError::Database(_) => ErrorCode::Offline,
-            AuthError::NotInstalled => ErrorCode::Internal,
+            AuthError::NotInstalled | AuthError::Protocol(_) => ErrorCode::Internal,
         };
         let until = match &e {
             AuthError::Locked { until } => Some(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -86,8 +90,15 @@ impl From<CacheError> for AppError {
     fn from(e: CacheError) -> Self {
         let code = match &e {
             CacheError::Empty(_) => ErrorCode::NotFound,
-            CacheError::NotSqlite(_) | CacheError::Foreign(_) | CacheError::NewerVersion { .. } => ErrorCode::BadInput,
-            CacheError::Sql { .. } => ErrorCode::Internal,
+            CacheError::NotSqlite(_)
+            | CacheError::Foreign(_)
+            | CacheError::NewerVersion { .. }
+            | CacheError::Unencrypted(_) => ErrorCode::BadInput,
+            CacheError::Locked(_)
+            | CacheError::WrongKey(_)
+            | CacheError::KeyMissing(_)
+            | CacheError::NotYours { .. } => ErrorCode::Forbidden,
+            CacheError::Sql { .. } | CacheError::Io { .. } => ErrorCode::Internal,
         };
         AppError::new(code, e.to_string())
     }
@@ -110,6 +121,7 @@ impl From<SyncError> for AppError {
             SyncError::Central(c) => c.into(),
             SyncError::Cache(c) => c.into(),
             SyncError::Cancelled => AppError::new(ErrorCode::Cancelled, e.to_string()),
+            SyncError::Access(a) => a.into(),
             other => AppError::new(ErrorCode::Internal, other.to_string()),
         }
     }

@@ -6,6 +6,11 @@
 //! HTTP, [`crate::stripe::fake`]) built from the demo database the first time it is
 //! needed in a run. That fake lives as long as the app, so the cache reloads Stripe in
 //! full from it once per run; actions taken against it last until the app closes.
+//!
+//! Money actions go through the signed-in staff member's session: the database's
+//! journal functions check the permission and write the journal and its audit entries
+//! with the verified identity. The Stripe sync writes the cache of that staff member,
+//! masked when their role sees personal data masked.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +86,7 @@ impl From<StripeSyncError> for AppError {
         match e {
             StripeSyncError::Cache(c) => c.into(),
             StripeSyncError::Cancelled => AppError::new(ErrorCode::Cancelled, e.to_string()),
+            StripeSyncError::Forbidden(a) => a.into(),
             StripeSyncError::Stripe(s) => AppError::new(ErrorCode::Offline, format!("Stripe: {s}")),
         }
     }
@@ -109,8 +115,11 @@ impl App {
             let fake = match existing {
                 Some(f) => f,
                 None => {
-                    let central = self.central().await?;
-                    let data = Dataset::from_platform(&central.oltp, DEMO_STRIPE_PAYMENTS)
+                    // Demo seeding: the fake Stripe is made from the demo's own platform
+                    // data, read with the demo cluster's owner login (never a staff
+                    // member's). The sync then masks what the staff member may not see.
+                    let owner = crate::central::Central::connect(&profile.owner_targets()?, 1).await?;
+                    let data = Dataset::from_platform(&owner.oltp, DEMO_STRIPE_PAYMENTS)
                         .await
                         .map_err(|e| AppError::new(ErrorCode::Internal, format!("building the demo's Stripe: {e}")))?;
                     let fake =
@@ -158,7 +167,8 @@ impl App {
         &self,
         progress: impl Fn(Progress) + Send + Sync + 'static,
     ) -> Result<stripe_sync::StripeSyncReport, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
+        let staff = session.staff();
         staff.require(crate::auth::permissions::SYNC_RUN)?;
         staff.require(crate::auth::permissions::FINANCE_READ)?;
         let profile = self.selected()?;
@@ -172,7 +182,7 @@ impl App {
             st.cancel = Some(cancel.clone());
         }
         let progress: sync::ProgressFn = Arc::new(move |p: &Progress| progress(p.clone()));
-        let result = stripe_sync::sync(&stripe, &self.cache_path(&profile.name), Some(progress), &cancel).await;
+        let result = stripe_sync::sync(&stripe, staff, &self.cache_path(&profile.name), Some(progress), &cancel).await;
         self.state().cancel = None;
         Ok(result?)
     }
@@ -321,26 +331,15 @@ impl App {
         Ok(actions::preview_refund(&conn, &staff, &req, None)?)
     }
 
-    /// What a money action needs, gathered once (the platform and Stripe must be reachable).
+    /// What a money action needs, gathered once (an online session; Stripe reachable).
     async fn money_parts(&self) -> Result<MoneyParts, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let profile = self.selected()?;
-        Ok(MoneyParts {
-            central: self.central().await?,
-            stripe: self.stripe().await?,
-            cache_path: self.cache_path(&profile.name),
-            staff,
-        })
+        Ok(MoneyParts { session, stripe: self.stripe().await?, cache_path: self.cache_path(&profile.name) })
     }
 
     fn action_context<'a>(&'a self, p: &'a MoneyParts) -> ActionContext<'a> {
-        ActionContext {
-            central: &p.central,
-            stripe: &p.stripe,
-            cache_path: &p.cache_path,
-            staff: &p.staff,
-            client: &self.client,
-        }
+        ActionContext { session: &p.session, stripe: &p.stripe, cache_path: &p.cache_path }
     }
 
     /// Syncs Stripe after a money action so every screen shows it; best effort, as the
@@ -421,8 +420,7 @@ impl App {
 }
 
 struct MoneyParts {
-    staff: crate::auth::Staff,
-    central: crate::central::Central,
+    session: crate::auth::Session,
     stripe: Stripe,
     cache_path: PathBuf,
 }

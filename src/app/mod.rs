@@ -1,13 +1,20 @@
 //! The desktop app's state and operations, free of Tauri so it can be tested and
 //! reused: the Tauri commands in `src-tauri` are one-line adapters over [`App`].
 //!
-//! [`App`] holds the selected connection profile, the connection to the platform (when
-//! reachable), and the signed-in staff member. Every read and action checks the staff
-//! member's permission here, whatever the UI shows. The state sits behind a std
-//! `Mutex` that is never held across an `.await`: operations copy what they need out.
+//! [`App`] holds the selected connection profile, the desktop login's connection to the
+//! platform (when reachable), and the signed-in staff member's [`Session`]. Reads come
+//! from the cache, which holds only what the staff member's role may see (the sync
+//! reads the database's role-scoped views); actions call the database's functions
+//! through the session, which check the permission again whatever the UI shows. The
+//! library's own checks here give clear messages before asking. The state sits behind
+//! a std `Mutex` that is never held across an `.await`: operations copy what they need
+//! out.
 //!
-//! Sign-out drops the staff identity, the connection pools (which hold database
-//! passwords) and the passwords kept for this session only.
+//! An offline sign-in (against the verifier in the cache) reads the cache only: it has
+//! no session, so every action asks for an online sign-in.
+//!
+//! Sign-out ends the session on the server and drops the connection pools (which hold
+//! the desktop login's password) and the passwords kept for this session only.
 
 mod error;
 mod finance;
@@ -28,8 +35,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::audit::{self, AuditEntry, AuditFilter, AuditPage, ExportFormat};
-use crate::auth::{self, masking, permissions, ClientInfo, Staff};
+use crate::audit::{self, AuditFilter, AuditPage, ExportFormat};
+use crate::auth::{self, masking, permissions, ClientInfo, Session, Staff};
 use crate::central::{Central, DbKind};
 use crate::members::{self, Revocation, RoleChange, TenantRole};
 use crate::profiles::{DatabaseUrls, Profile};
@@ -147,10 +154,10 @@ impl From<&Staff> for StaffInfo {
     fn from(s: &Staff) -> Self {
         StaffInfo {
             user_id: s.audit_id(),
-            email: s.email.clone(),
-            name: s.name.clone(),
-            role: s.role.clone(),
-            permissions: s.permissions.iter().cloned().collect(),
+            email: s.email().to_string(),
+            name: s.name().map(str::to_owned),
+            role: s.role().to_string(),
+            permissions: s.permissions().iter().cloned().collect(),
             masked: s.masked(),
             sandbox_only: s.sandbox_only(),
         }
@@ -175,6 +182,9 @@ pub struct AppStatus {
     pub data_as_of: Option<String>,
     /// A sync is running.
     pub syncing: bool,
+    /// Something to tell the staff member once (their cache was wiped or expired, or
+    /// its key lives for this session only).
+    pub notice: Option<String>,
 }
 
 /// Summary of a sync for the UI.
@@ -194,9 +204,13 @@ pub struct SyncSummary {
 #[derive(Default)]
 struct State {
     profile: Option<Profile>,
+    /// The desktop login's pools.
     central: Option<Central>,
     offline_reason: Option<String>,
-    staff: Option<Staff>,
+    /// The online session (None after an offline sign-in).
+    session: Option<Session>,
+    /// The staff member of an offline sign-in: reads the cache only.
+    offline_staff: Option<Staff>,
     /// Passwords kept for this session only, per profile.
     session_secrets: HashMap<String, HashMap<DbKind, String>>,
     cancel: Option<Cancel>,
@@ -204,6 +218,12 @@ struct State {
     demo_stripe: Option<Arc<crate::stripe::fake::FakeStripe>>,
     /// The Monitoring screen's last report, merged area by area (see [`monitor`]).
     last_monitor: Option<crate::monitor::MonitorReport>,
+    /// The signed-in staff member's cache (its key registered with `cache::unlock`).
+    cache: Option<PathBuf>,
+    /// Caches whose key lives for this session only: deleted at sign-out and exit.
+    session_caches: Vec<PathBuf>,
+    /// Something the staff member should read once (a cache wiped or expired).
+    notice: Option<String>,
 }
 
 /// The desktop app's state.
@@ -215,6 +235,19 @@ pub struct App {
 
 const NOT_SIGNED_IN: &str = "sign in first";
 
+/// A cache not written for this many days is deleted when its profile is selected
+/// (`[cache] max_offline_days` in the profile changes it).
+pub const DEFAULT_MAX_OFFLINE_DAYS: u32 = 14;
+
+impl Drop for App {
+    /// Caches whose key lived for this session only cannot be read again: delete them.
+    fn drop(&mut self) {
+        for path in self.state().session_caches.drain(..) {
+            let _ = cache::delete(&path);
+        }
+    }
+}
+
 impl App {
     /// A new app over `dirs`.
     pub fn new(dirs: AppDirs) -> App {
@@ -222,6 +255,9 @@ impl App {
             ip: None,
             user_agent: Some(format!("penguin-admin-desktop/{} ({})", env!("CARGO_PKG_VERSION"), std::env::consts::OS)),
         };
+        if let Err(e) = cache::protect_dir(&dirs.data) {
+            tracing::warn!(error = %e, "could not make the cache directory private");
+        }
         App { dirs, state: Mutex::new(State::default()), client }
     }
 
@@ -234,12 +270,32 @@ impl App {
         self.dirs.config.join("profiles")
     }
 
+    /// The signed-in staff member's cache of profile `name` (a path that does not exist
+    /// when nobody is signed in).
     fn cache_path(&self, name: &str) -> PathBuf {
-        self.dirs.data.join(format!("{name}.sqlite"))
+        self.state().cache.clone().unwrap_or_else(|| self.dirs.data.join(name).join("nobody-signed-in.sqlite"))
     }
 
     fn staff(&self) -> Result<Staff, AppError> {
-        self.state().staff.clone().ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, NOT_SIGNED_IN))
+        let st = self.state();
+        st.session
+            .as_ref()
+            .map(|s| s.staff().clone())
+            .or_else(|| st.offline_staff.clone())
+            .ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, NOT_SIGNED_IN))
+    }
+
+    /// The online session every central read and action goes through.
+    fn session(&self) -> Result<Session, AppError> {
+        let st = self.state();
+        match (&st.session, &st.offline_staff) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(_)) => Err(AppError::new(
+                ErrorCode::Offline,
+                "offline: you signed in without the platform. Cached data stays available; actions and syncs need an online sign-in (reconnect, then sign in again)",
+            )),
+            (None, None) => Err(AppError::new(ErrorCode::NotSignedIn, NOT_SIGNED_IN)),
+        }
     }
 
     fn selected(&self) -> Result<Profile, AppError> {
@@ -321,6 +377,7 @@ impl App {
             stripe: None,
             monitor: None,
             alerts: None,
+            cache: None,
             path: path.clone(),
             name: name.to_string(),
         };
@@ -365,11 +422,23 @@ impl App {
     pub async fn select_profile(&self, name: &str) -> Result<AppStatus, AppError> {
         let path = self.profiles_dir().join(format!("{name}.toml"));
         let profile = Profile::load(&path.to_string_lossy())?;
+        let max_days = profile.cache.as_ref().map(|c| c.max_offline_days).unwrap_or(DEFAULT_MAX_OFFLINE_DAYS);
+        let expired =
+            cache::expire_stale(&self.dirs.data.join(&profile.name), Duration::from_secs(u64::from(max_days) * 86_400));
         {
             let mut st = self.state();
+            if !expired.is_empty() {
+                st.notice = Some(format!(
+                    "{} cache{} not used for more than {max_days} days {} deleted; sign in online to sync again",
+                    expired.len(),
+                    if expired.len() == 1 { "" } else { "s" },
+                    if expired.len() == 1 { "was" } else { "were" }
+                ));
+            }
             st.profile = Some(profile);
             st.central = None;
-            st.staff = None;
+            st.session = None;
+            st.offline_staff = None;
             st.offline_reason = None;
             st.last_monitor = None;
         }
@@ -408,7 +477,8 @@ impl App {
         }
     }
 
-    async fn central(&self) -> Result<Central, AppError> {
+    /// The desktop login's pools (reconnecting when needed).
+    async fn desktop(&self) -> Result<Central, AppError> {
         if let Some(c) = self.state().central.clone() {
             return Ok(c);
         }
@@ -431,38 +501,90 @@ impl App {
             return Err(AppError::bad_input("enter your email and password"));
         }
         let profile = self.selected()?;
-        let cache_path = self.cache_path(&profile.name);
-        let staff = match self.central().await {
+        let cache_path = cache::staff_path(&self.dirs.data, &profile.name, email);
+        let mut notice = None;
+        let (session, staff, key) = match self.desktop().await {
             Ok(central) => {
-                let staff = auth::sign_in(&central.oltp, email, password, &self.client).await?;
+                let session = Session::sign_in(central, email, password, &self.client).await?;
+                let staff = session.staff().clone();
+                let key = cache::key::obtain(&profile.name, staff.email(), true)?;
+                cache::unlock(&cache_path, key.key.clone());
                 let (path, s, pw) = (cache_path.clone(), staff.clone(), password.to_string());
-                let remembered = tokio::task::spawn_blocking(move || auth::offline::remember(&path, &s, &pw)).await;
-                if !matches!(remembered, Ok(Ok(()))) {
-                    tracing::warn!("could not remember the sign-in for offline use");
+                let claimed = tokio::task::spawn_blocking(move || {
+                    let claim = cache::claim(&path, s.email(), &s.digest(), true)?;
+                    auth::offline::remember(&path, &s, &pw)?;
+                    Ok::<_, cache::CacheError>(claim)
+                })
+                .await
+                .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+                match claimed {
+                    Ok(cache::Claim::Wiped(why)) => notice = Some(why),
+                    Ok(_) => {}
+                    Err(e) => {
+                        cache::lock(&cache_path);
+                        session.sign_out().await;
+                        return Err(e.into());
+                    }
                 }
-                staff
+                (Some(session), staff, key)
             }
             Err(e) if e.code == ErrorCode::Offline => {
-                let (email, pw) = (email.to_string(), password.to_string());
-                tokio::task::spawn_blocking(move || auth::offline::sign_in(&cache_path, &email, &pw))
+                if !cache_path.exists() {
+                    return Err(AppError::new(
+                        ErrorCode::Offline,
+                        format!("the platform is unreachable and {} has not signed in on this computer before; sign in once while online", email.trim()),
+                    ));
+                }
+                let key = cache::key::obtain(&profile.name, email, false)?;
+                cache::unlock(&cache_path, key.key.clone());
+                let (path, email, pw) = (cache_path.clone(), email.to_string(), password.to_string());
+                let staff = tokio::task::spawn_blocking(move || auth::offline::sign_in(&path, &email, &pw))
                     .await
                     .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
-                    .map_err(|e| match e {
-                        auth::offline::OfflineError::Auth(a) => AppError::from(a),
-                        other => AppError::new(ErrorCode::Offline, other.to_string()),
-                    })?
+                    .map_err(|e| {
+                        cache::lock(&cache_path);
+                        match e {
+                            auth::offline::OfflineError::Auth(a) => AppError::from(a),
+                            auth::offline::OfflineError::Cache(c) => AppError::from(c),
+                            other => AppError::new(ErrorCode::Offline, other.to_string()),
+                        }
+                    })?;
+                (None, staff, key)
             }
             Err(e) => return Err(e),
         };
         let info = StaffInfo::from(&staff);
-        self.state().staff = Some(staff);
+        let mut st = self.state();
+        st.offline_staff = session.is_none().then_some(staff);
+        st.session = session;
+        if key.source == cache::key::KeySource::Session && !st.session_caches.contains(&cache_path) {
+            st.session_caches.push(cache_path.clone());
+            notice.get_or_insert_with(|| {
+                "no OS keyring is available: the cache's key lives for this session only, and the cache is deleted when you sign out or close the app".into()
+            });
+        }
+        st.cache = Some(cache_path);
+        st.notice = notice;
         Ok(info)
     }
 
-    /// Signs out: forgets the staff member, the connections and session-only secrets.
-    pub fn sign_out(&self) {
+    /// Signs out: ends the session on the server, forgets the staff member, the
+    /// connections and session-only secrets.
+    pub async fn sign_out(&self) {
+        let session = self.state().session.take();
+        if let Some(session) = session {
+            session.sign_out().await;
+        }
         let mut st = self.state();
-        st.staff = None;
+        if let Some(path) = st.cache.take() {
+            cache::lock(&path);
+        }
+        for path in st.session_caches.drain(..) {
+            if let Err(e) = cache::delete(&path) {
+                tracing::warn!(error = %e, "could not delete a session-only cache");
+            }
+        }
+        st.offline_staff = None;
         st.central = None;
         st.session_secrets.clear();
         st.last_monitor = None;
@@ -475,14 +597,17 @@ impl App {
     pub fn status(&self) -> AppStatus {
         let (profile, staff, online, offline_reason, syncing) = {
             let st = self.state();
-            (st.profile.clone(), st.staff.clone(), st.central.is_some(), st.offline_reason.clone(), st.cancel.is_some())
+            let staff = st.session.as_ref().map(|s| s.staff().clone()).or_else(|| st.offline_staff.clone());
+            (st.profile.clone(), staff, st.central.is_some(), st.offline_reason.clone(), st.cancel.is_some())
         };
         let (last_sync, data_as_of) = profile
             .as_ref()
             .and_then(|p| cache::open_read(&self.cache_path(&p.name)).ok())
             .map(|c| (last_sync(&c), oldest_as_of(&c)))
             .unwrap_or((None, None));
+        let notice = self.state().notice.clone();
         AppStatus {
+            notice,
             profile: profile.map(|p| p.name),
             signed_in: staff.as_ref().map(StaffInfo::from),
             online,
@@ -493,12 +618,13 @@ impl App {
         }
     }
 
-    /// Syncs the selected profile's cache; delivers pending audit entries first.
+    /// Syncs the selected profile's cache as the signed-in staff member sees the
+    /// platform; delivers pending audit entries first.
     pub async fn sync(&self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Result<SyncSummary, AppError> {
-        let staff = self.staff()?;
-        staff.require(permissions::SYNC_RUN)?;
+        let session = self.session()?;
+        session.staff().require(permissions::SYNC_RUN)?;
         let profile = self.selected()?;
-        let central = self.central().await?;
+        self.desktop().await?;
         let cancel = Cancel::default();
         {
             let mut st = self.state();
@@ -507,21 +633,16 @@ impl App {
             }
             st.cancel = Some(cancel.clone());
         }
-        if let Err(e) = audit::deliver(&central).await {
-            tracing::warn!(error = %e, "audit outbox delivery failed; it will be retried");
-        }
-        let secrets = self.state().session_secrets.get(&profile.name).cloned().unwrap_or_default();
-        let result = match profile.targets_with(&secrets) {
-            Ok(targets) => sync::sync(
-                &targets,
-                &self.cache_path(&profile.name),
-                Some(Arc::new(move |p: &Progress| progress(p.clone()))),
-                &cancel,
-            )
-            .await
-            .map_err(AppError::from),
-            Err(e) => Err(e.into()),
-        };
+        audit::after_action(&session).await;
+        let result = sync::sync(
+            &session,
+            &self.cache_path(&profile.name),
+            Some(Arc::new(move |p: &Progress| progress(p.clone()))),
+            &cancel,
+            true,
+        )
+        .await
+        .map_err(AppError::from);
         self.state().cancel = None;
         if let Err(e) = &result {
             if e.code == ErrorCode::Offline {
@@ -558,8 +679,13 @@ impl App {
     pub fn tenant_detail(&self, id: &str) -> Result<TenantDetail, AppError> {
         let staff = self.staff()?;
         staff.require_any(&[permissions::TENANTS_READ, permissions::TENANTS_READ_SANDBOX])?;
-        let mut detail = tenants::detail(&self.read_cache()?, id)?
-            .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no tenant with id {id} in the cache")))?;
+        let mut detail = tenants::detail(&self.read_cache()?, id)?.ok_or_else(|| {
+            if staff.sandbox_only() {
+                AppError::new(ErrorCode::Forbidden, format!("your role ({}) sees sandbox tenants only", staff.role()))
+            } else {
+                AppError::new(ErrorCode::NotFound, format!("no tenant with id {id} in the cache"))
+            }
+        })?;
         if staff.sandbox_only() && !detail.sandbox {
             return Err(AppError::new(ErrorCode::Forbidden, "your role (qa) sees sandbox tenants only"));
         }
@@ -587,11 +713,10 @@ impl App {
     /// Revokes one session of a user, or all of them (`session_id` = `None`), then syncs
     /// so every screen shows it. The sync is best effort: the revocation stands anyway.
     pub async fn revoke_sessions(&self, user_id: &str, session_id: Option<&str>) -> Result<Revocation, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
+        let session = self.session()?;
         let revocation = match session_id {
-            Some(session) => members::revoke_session(&central, &staff, &self.client, user_id, session).await?,
-            None => members::revoke_all_sessions(&central, &staff, &self.client, user_id).await?,
+            Some(id) => members::revoke_session(&session, user_id, id).await?,
+            None => members::revoke_all_sessions(&session, user_id).await?,
         };
         self.sync_after_action().await;
         Ok(revocation)
@@ -605,9 +730,7 @@ impl App {
         user_id: &str,
         role: TenantRole,
     ) -> Result<RoleChange, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let change = members::change_role(&central, &staff, &self.client, tenant_id, user_id, role).await?;
+        let change = members::change_role(&self.session()?, tenant_id, user_id, role).await?;
         self.sync_after_action().await;
         Ok(change)
     }
@@ -654,22 +777,12 @@ impl App {
     pub async fn export_audit(&self, f: AuditFilter, format: ExportFormat, path: PathBuf) -> Result<u64, AppError> {
         let staff = self.staff()?;
         staff.require(permissions::AUDIT_READ)?;
-        let central = self.central().await?;
+        let session = self.session()?;
         let count = write_atomically(&path, |file| {
             audit::export(&self.read_cache()?, &staff, &f, format, file).map_err(AppError::from)
         })?;
-        let mut tx = central.olap.begin().await.map_err(|e| AppError::new(ErrorCode::Offline, e.to_string()))?;
-        let entry = AuditEntry {
-            action: "audit.exported".into(),
-            resource_type: "audit_log".into(),
-            resource_id: "-".into(),
-            tenant_id: None,
-            new_values: Some(serde_json::json!({ "rows": count, "format": format, "filter": f })),
-            ..Default::default()
-        };
-        audit::record(&mut tx, &staff, &self.client, &entry).await?;
-        tx.commit().await.map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
-        audit::deliver(&central).await?;
+        let details = serde_json::json!({ "rows": count, "format": format, "filter": f });
+        audit::record_event(&session, "audit.exported", "audit_log", "-", None, &details).await?;
         Ok(count)
     }
 }

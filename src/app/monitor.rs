@@ -1,6 +1,9 @@
 //! The Monitoring screen's operations: live checks, the queue's jobs and actions, and the
-//! alert feed with its actions. Permissions are checked by [`crate::monitor`] and
-//! [`crate::alerts`]; this only wires the profile, the connection and the signed-in staff.
+//! alert feed with its actions. Everything that touches the platform goes through the
+//! signed-in staff member's session: the database's monitoring functions decide what the
+//! role sees (qa: its sandbox tenants' jobs; masked for roles without `pii.view`) and the
+//! action functions check the permission and audit. Opening Monitoring as a role without
+//! `alerts.manage` (support, qa) writes nothing: blocklist results are shown, not stored.
 //!
 //! Checks are live (they need the platform). The app keeps the last report in memory,
 //! merged area by area, so the screen can refresh the cheap areas every few seconds and
@@ -13,7 +16,7 @@ use uuid::Uuid;
 use super::{App, AppError, ErrorCode};
 use crate::alerts::{self, AlertDetail, AlertError, AlertRow, FeedFilter, NewSilence, SilenceRow};
 use crate::monitor::queue::{self, BulkPreview, JobAction, JobDetail, JobFilter, JobPage};
-use crate::monitor::{self, Area, MonitorError, MonitorReport, MonitorSecrets, MonitorSettings};
+use crate::monitor::{self, Area, MonitorError, MonitorReport, MonitorSecrets, MonitorSettings, Reader};
 
 /// What the Monitoring overview shows: the last report, live or kept from before.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -120,11 +123,15 @@ impl App {
     /// Runs the checks of `only` (every area when empty) and returns every area checked so
     /// far this session. Offline: the report kept from before, marked stale, or `Offline`.
     pub async fn monitor_report(&self, only: Vec<Area>) -> Result<MonitorSnapshot, AppError> {
-        let staff = self.staff()?;
         let profile = self.selected()?;
         let (settings, configured) = self.monitor_settings()?;
-        let central = match self.central().await {
-            Ok(c) => c,
+        let online = async {
+            let session = self.session()?;
+            self.desktop().await?;
+            Ok::<_, AppError>(session)
+        };
+        let session = match online.await {
+            Ok(s) => s,
             Err(e) if e.code == ErrorCode::Offline => {
                 let kept = self.state().last_monitor.clone();
                 return match kept {
@@ -139,7 +146,7 @@ impl App {
             MonitorSecrets::default()
         });
         let only = if only.is_empty() { Area::ALL.to_vec() } else { only };
-        let fresh = monitor::check_areas(&central, &staff, &settings, &secrets, &only).await?;
+        let fresh = monitor::check_areas(Reader::Staff(&session), &settings, &secrets, &only).await?;
         let report = {
             let mut st = self.state();
             let merged = merge(st.last_monitor.take(), fresh);
@@ -151,46 +158,42 @@ impl App {
 
     /// Jobs matching `filter`, newest first.
     pub async fn queue_jobs(&self, filter: JobFilter, limit: i64, offset: i64) -> Result<JobPage, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let (settings, _) = self.monitor_settings()?;
-        let central = self.central().await?;
-        Ok(queue::jobs(&central, &staff, &filter, settings.thresholds.stuck_after_minutes, limit, offset).await?)
+        let stuck = settings.thresholds.stuck_after_minutes;
+        Ok(queue::jobs(Reader::Staff(&session), &filter, stuck, limit, offset).await?)
     }
 
     /// One job with its attempt history.
     pub async fn queue_job(&self, id: &str) -> Result<JobDetail, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let id = parse_id(id, "job")?;
         let (settings, _) = self.monitor_settings()?;
-        let central = self.central().await?;
-        Ok(queue::job_detail(&central, &staff, id, settings.thresholds.stuck_after_minutes).await?)
+        Ok(queue::job_detail(Reader::Staff(&session), id, settings.thresholds.stuck_after_minutes).await?)
     }
 
     /// Pauses or resumes a queue, with a reason for the audit log. Returns whether it changed.
     pub async fn set_queue_active(&self, queue_name: &str, active: bool, reason: &str) -> Result<bool, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let reason = reason_required(reason)?;
-        let central = self.central().await?;
-        Ok(queue::set_queue_active(&central, &staff, &self.client, queue_name, active, Some(reason)).await?)
+        Ok(queue::set_queue_active(&session, queue_name, active, Some(reason)).await?)
     }
 
     /// Retries or deletes one job, with a reason for the audit log.
     pub async fn queue_job_action(&self, id: &str, action: JobAction, reason: &str) -> Result<(), AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let id = parse_id(id, "job")?;
         let reason = reason_required(reason)?;
         let (settings, _) = self.monitor_settings()?;
-        let central = self.central().await?;
         let stuck = settings.thresholds.stuck_after_minutes;
-        Ok(queue::job_action(&central, &staff, &self.client, id, action, stuck, Some(reason)).await?)
+        Ok(queue::job_action(&session, id, action, stuck, Some(reason)).await?)
     }
 
     /// How many jobs `action` would touch under `filter`: shown before [`Self::queue_bulk_apply`].
     pub async fn queue_bulk_preview(&self, filter: JobFilter, action: JobAction) -> Result<BulkPreview, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let (settings, _) = self.monitor_settings()?;
-        let central = self.central().await?;
-        Ok(queue::bulk_preview(&central, &staff, &filter, action, settings.thresholds.stuck_after_minutes).await?)
+        Ok(queue::bulk_preview(&session, &filter, action, settings.thresholds.stuck_after_minutes).await?)
     }
 
     /// Applies a previewed bulk action (refused when the filter now matches other jobs).
@@ -200,12 +203,11 @@ impl App {
         preview: BulkPreview,
         reason: &str,
     ) -> Result<i64, AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let reason = reason_required(reason)?;
         let (settings, _) = self.monitor_settings()?;
-        let central = self.central().await?;
         let stuck = settings.thresholds.stuck_after_minutes;
-        Ok(queue::bulk_apply(&central, &staff, &self.client, &filter, &preview, stuck, Some(reason)).await?)
+        Ok(queue::bulk_apply(&session, &filter, &preview, stuck, Some(reason)).await?)
     }
 
     /// The alert feed from the cache (default: the last 24 hours plus every open alert).
@@ -229,50 +231,45 @@ impl App {
 
     /// Acknowledges a firing alert, then syncs.
     pub async fn acknowledge_alert(&self, id: &str) -> Result<(), AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let id = parse_id(id, "alert")?;
-        let central = self.central().await?;
-        alerts::acknowledge(&central, &staff, &self.client, id).await?;
+        alerts::acknowledge(&session, id).await?;
         self.sync_after_action().await;
         Ok(())
     }
 
     /// Resolves an alert by hand, then syncs.
     pub async fn resolve_alert(&self, id: &str, reason: Option<String>) -> Result<(), AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let id = parse_id(id, "alert")?;
         let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-        let central = self.central().await?;
-        alerts::resolve(&central, &staff, &self.client, id, reason).await?;
+        alerts::resolve(&session, id, reason).await?;
         self.sync_after_action().await;
         Ok(())
     }
 
     /// Adds a note to an alert, then syncs.
     pub async fn add_alert_note(&self, id: &str, body: &str) -> Result<(), AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let id = parse_id(id, "alert")?;
-        let central = self.central().await?;
-        alerts::add_note(&central, &staff, &self.client, id, body).await?;
+        alerts::add_note(&session, id, body).await?;
         self.sync_after_action().await;
         Ok(())
     }
 
     /// Creates a silence, then syncs. Returns its id.
     pub async fn create_silence(&self, silence: NewSilence) -> Result<String, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let id = alerts::create_silence(&central, &staff, &self.client, &silence).await?;
+        let session = self.session()?;
+        let id = alerts::create_silence(&session, &silence).await?;
         self.sync_after_action().await;
         Ok(id.to_string())
     }
 
     /// Ends a silence now, then syncs.
     pub async fn expire_silence(&self, id: &str) -> Result<(), AppError> {
-        let staff = self.staff()?;
+        let session = self.session()?;
         let id = parse_id(id, "silence")?;
-        let central = self.central().await?;
-        alerts::expire_silence(&central, &staff, &self.client, id).await?;
+        alerts::expire_silence(&session, id).await?;
         self.sync_after_action().await;
         Ok(())
     }

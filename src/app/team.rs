@@ -49,24 +49,21 @@ impl App {
 
     /// Suspends an account (credentials disabled, sessions revoked), then syncs.
     pub async fn suspend_member(&self, user_id: &str, reason: &str) -> Result<Suspension, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let done = members::suspend(&central, &staff, &self.client, user_id, reason).await?;
+        let done = members::suspend(&self.session()?, user_id, reason).await?;
         self.sync_after_action().await;
         Ok(done)
     }
 
     /// Reactivates a suspended account, then syncs; returns the credentials restored.
     pub async fn reactivate_member(&self, user_id: &str) -> Result<u32, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let restored = members::reactivate(&central, &staff, &self.client, user_id).await?;
+        let restored = members::reactivate(&self.session()?, user_id).await?;
         self.sync_after_action().await;
         Ok(restored)
     }
 
     /// Unlocks a locked account, then syncs; returns the lockouts resolved.
     pub async fn unlock_member(&self, user_id: &str) -> Result<u32, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let resolved = members::unlock(&central, &staff, &self.client, user_id).await?;
+        let resolved = members::unlock(&self.session()?, user_id).await?;
         self.sync_after_action().await;
         Ok(resolved)
     }
@@ -78,38 +75,31 @@ impl App {
         user_id: &str,
         email: MemberEmail,
     ) -> Result<String, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
+        let session = self.session()?;
         let id = match email {
-            MemberEmail::PasswordReset => {
-                members::send_password_reset(&central, &staff, &self.client, tenant_id, user_id).await?
-            }
-            MemberEmail::Invitation => {
-                members::resend_invitation(&central, &staff, &self.client, tenant_id, user_id).await?
-            }
+            MemberEmail::PasswordReset => members::send_password_reset(&session, tenant_id, user_id).await?,
+            MemberEmail::Invitation => members::resend_invitation(&session, tenant_id, user_id).await?,
         };
         Ok(id.to_string())
     }
 
     /// Revokes a pending invitation, then syncs; returns the workspace memberships dropped.
     pub async fn revoke_invitation(&self, tenant_id: &str, user_id: &str) -> Result<u32, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let dropped = members::revoke_invitation(&central, &staff, &self.client, tenant_id, user_id).await?;
+        let dropped = members::revoke_invitation(&self.session()?, tenant_id, user_id).await?;
         self.sync_after_action().await;
         Ok(dropped)
     }
 
     /// Removes a member (typed email, sessions revoked, everything reassigned), then syncs.
     pub async fn remove_member(&self, request: RemovalRequest) -> Result<RemovalReport, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let report = members::remove_member(&central, &staff, &self.client, &request).await?;
+        let report = members::remove_member(&self.session()?, &request).await?;
         self.sync_after_action().await;
         Ok(report)
     }
 
     /// Erases a user's personal data for good (super_admin, typed email), then syncs.
     pub async fn gdpr_delete_user(&self, user_id: &str, confirm_email: &str) -> Result<GdprReport, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let report = members::gdpr_delete(&central, &staff, &self.client, user_id, confirm_email).await?;
+        let report = members::gdpr_delete(&self.session()?, user_id, confirm_email).await?;
         self.sync_after_action().await;
         Ok(report)
     }
@@ -122,16 +112,14 @@ impl App {
         user_id: &str,
         role: WorkspaceRole,
     ) -> Result<Option<WorkspaceRole>, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let old = members::set_workspace_member(&central, &staff, &self.client, workspace_id, user_id, role).await?;
+        let old = members::set_workspace_member(&self.session()?, workspace_id, user_id, role).await?;
         self.sync_after_action().await;
         Ok(old)
     }
 
     /// Removes a user from a workspace, then syncs; returns the role they had.
     pub async fn remove_workspace_member(&self, workspace_id: &str, user_id: &str) -> Result<WorkspaceRole, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
-        let old = members::remove_workspace_member(&central, &staff, &self.client, workspace_id, user_id).await?;
+        let old = members::remove_workspace_member(&self.session()?, workspace_id, user_id).await?;
         self.sync_after_action().await;
         Ok(old)
     }
@@ -145,9 +133,9 @@ impl App {
         bytes: Vec<u8>,
         dry_run: bool,
     ) -> Result<ImportReport, AppError> {
-        let (staff, central) = (self.staff()?, self.central().await?);
+        let session = self.session()?;
         let text = import::decode(bytes, file_name)?;
-        let report = import::import(&central, &staff, &self.client, tenant_id, &text, dry_run).await?;
+        let report = import::import(&session, tenant_id, &text, dry_run).await?;
         if report.applied {
             self.sync_after_action().await;
         }

@@ -58,9 +58,7 @@ impl App {
         enabled: Option<bool>,
         reason: &str,
     ) -> Result<FlagChange, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let change = flags::set_flag(&central, &staff, &self.client, tenant_id, key, enabled, reason).await?;
+        let change = flags::set_flag(&self.session()?, tenant_id, key, enabled, reason).await?;
         self.sync_after_action().await;
         Ok(change)
     }
@@ -73,18 +71,14 @@ impl App {
 
     /// Adds a plan override, comp or trial extension (reason required), then syncs.
     pub async fn add_tenant_override(&self, tenant_id: &str, input: &OverrideInput) -> Result<Override, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let added = overrides::add(&central, &staff, &self.client, tenant_id, input).await?;
+        let added = overrides::add(&self.session()?, tenant_id, input).await?;
         self.sync_after_action().await;
         Ok(added)
     }
 
     /// Revokes an override from now on (reason required), then syncs.
     pub async fn revoke_tenant_override(&self, override_id: &str, reason: &str) -> Result<Override, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let revoked = overrides::revoke(&central, &staff, &self.client, override_id, reason).await?;
+        let revoked = overrides::revoke(&self.session()?, override_id, reason).await?;
         self.sync_after_action().await;
         Ok(revoked)
     }
@@ -97,15 +91,13 @@ impl App {
 
     /// Creates a test tenant (owner, workspace, subscription), then syncs so it is listed.
     pub async fn provision_tenant(&self, request: &ProvisionRequest) -> Result<Provisioned, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let made = provision::provision(&central, &staff, &self.client, request).await?;
+        let made = provision::provision(&self.session()?, request).await?;
         self.sync_after_action().await;
         Ok(made)
     }
 
     /// Opens support access to a tenant (reason, ticket, minutes: default 60, at most 480),
-    /// then syncs so the grant is listed.
+    /// then syncs so the grant is listed and the tenant's details (masked) reach the cache.
     pub async fn open_support_access(
         &self,
         tenant_id: &str,
@@ -113,9 +105,7 @@ impl App {
         ticket: &str,
         minutes: Option<u32>,
     ) -> Result<SupportGrant, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let grant = support::open(&central, &staff, &self.client, tenant_id, reason, ticket, minutes).await?;
+        let grant = support::open(&self.session()?, tenant_id, reason, ticket, minutes).await?;
         self.sync_after_action().await;
         Ok(grant)
     }
@@ -123,17 +113,14 @@ impl App {
     /// The tenant's data, read-only, under one of the viewer's valid grants; each view is
     /// audited. No sync: a view changes nothing but the grant's view count.
     pub async fn view_as_tenant(&self, grant_id: &str) -> Result<TenantView, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
+        let session = self.session()?;
         let conn = self.read_cache()?;
-        Ok(support::view_as(&central, &conn, &staff, &self.client, grant_id).await?)
+        Ok(support::view_as(&session, &conn, grant_id).await?)
     }
 
-    /// Closes a grant before it expires, then syncs.
+    /// Closes a grant before it expires, then syncs (the tenant's details leave the cache).
     pub async fn close_support_access(&self, grant_id: &str) -> Result<SupportGrant, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let closed = support::close(&central, &staff, &self.client, grant_id).await?;
+        let closed = support::close(&self.session()?, grant_id).await?;
         self.sync_after_action().await;
         Ok(closed)
     }
@@ -141,7 +128,6 @@ impl App {
     /// The signed-in staff member's own grants (of one tenant, or all), newest first.
     pub fn my_support_grants(&self, tenant_id: Option<&str>) -> Result<Vec<SupportGrant>, AppError> {
         let staff = self.staff()?;
-        let all = support::grants(&self.read_cache()?, &staff, tenant_id)?;
-        Ok(all.into_iter().filter(|g| g.staff_email.eq_ignore_ascii_case(&staff.email)).collect())
+        Ok(support::own_grants(&self.read_cache()?, &staff, tenant_id)?)
     }
 }

@@ -66,8 +66,7 @@ impl App {
 
     /// What deleting a workspace would do (counts, billing effect, purge date).
     pub async fn workspace_deletion_preview(&self, workspace_id: &str) -> Result<DeletionPreview, AppError> {
-        let staff = self.staff()?;
-        Ok(workspaces::preview(&self.central().await?, &staff, workspace_id).await?)
+        Ok(workspaces::preview(&self.session()?, workspace_id).await?)
     }
 
     /// Soft-deletes a workspace (its name typed to confirm), then syncs.
@@ -77,9 +76,7 @@ impl App {
         confirm_name: &str,
         reason: &str,
     ) -> Result<SoftDeleted, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let done = workspaces::soft_delete(&central, &staff, &self.client, workspace_id, confirm_name, reason).await?;
+        let done = workspaces::soft_delete(&self.session()?, workspace_id, confirm_name, reason).await?;
         self.sync_after_action().await;
         Ok(done)
     }
@@ -87,9 +84,7 @@ impl App {
     /// Restores a soft-deleted workspace within its grace period, then syncs; returns the
     /// campaigns resumed.
     pub async fn restore_workspace(&self, workspace_id: &str) -> Result<u32, AppError> {
-        let staff = self.staff()?;
-        let central = self.central().await?;
-        let resumed = workspaces::restore(&central, &staff, &self.client, workspace_id).await?;
+        let resumed = workspaces::restore(&self.session()?, workspace_id).await?;
         self.sync_after_action().await;
         Ok(resumed)
     }

@@ -22,8 +22,10 @@
 //! detectable, not impossible.
 
 mod read;
+mod relay;
 
 pub use read::{export, list, AuditFilter, AuditPage, AuditRow, ExportFormat};
+pub use relay::{after_action, record_event, relay};
 
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
@@ -89,7 +91,7 @@ pub async fn record(
     let id = uuid::Uuid::new_v4();
     let payload = serde_json::json!({
         "admin_user_id": actor.audit_id(),
-        "actor_role": actor.role,
+        "actor_role": actor.role(),
         "action": entry.action,
         "resource_type": entry.resource_type,
         "resource_id": entry.resource_id,

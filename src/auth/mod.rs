@@ -1,26 +1,31 @@
 //! Staff identity, sign-in and permissions.
 //!
-//! Staff sign in as platform users who have a `staff_members` row, with the password
-//! hash the platform stores in Nile's `auth.credentials` (argon2id for accounts the
-//! demo creates; bcrypt, as Nile writes it, is accepted too). Every attempt is recorded
-//! in `penguin_console.staff_sign_in_attempts`; five consecutive failures lock the
-//! account for 15 minutes (`penguin_console.staff_lockouts`, row-locked so concurrent
-//! attempts count correctly). Permissions come from the role's rows in
-//! `staff_role_permissions`, so a custom role needs no code change.
+//! Staff sign in as platform users who have a `staff_members` row. The check happens in
+//! the OLTP database: its sign-in function ([`Session::sign_in`]) verifies the
+//! platform's own password hash (Nile's `auth.credentials`, bcrypt), applies the
+//! lockout (five failures lock an email for 15 minutes, whether or not it belongs to
+//! staff, with the same answer either way) and issues a console session token. Every
+//! read and action then goes through the database's role-scoped views and functions
+//! with that token ([`session`]): the database re-checks the staff member and their
+//! permission on every transaction.
 //!
-//! Every library entry point that reads or changes data takes a [`Staff`] and calls
-//! [`Staff::require`] first; the UI hiding a button is a convenience, not the check.
+//! A [`Staff`] is what the database said of the staff member at sign-in. The library
+//! uses it for clear messages, previews and masking decisions before asking the
+//! database; it is never the check. It is built only here: from the database's answer,
+//! from the offline verifier in the (encrypted) cache, or as the service identity of
+//! server-side tools.
 
 pub mod masking;
 pub mod offline;
 pub mod permissions;
+pub mod session;
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
-use sqlx::{PgPool, Row};
+use chrono::{DateTime, Utc};
 
 use permissions::Permission;
+pub use session::{Secret, Session};
 
 /// Consecutive failures that lock an account.
 pub const MAX_FAILED_ATTEMPTS: i32 = 5;
@@ -30,21 +35,17 @@ pub const LOCK_MINUTES: i64 = 15;
 /// Sign-in and permission errors.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// Unknown email, not a staff member, or wrong password (deliberately not told apart).
-    #[error(
-        "wrong email or password ({remaining} attempts left before the account is locked for {LOCK_MINUTES} minutes)"
-    )]
-    BadCredentials {
-        /// Attempts left before the lock.
-        remaining: i32,
-    },
+    /// Unknown email, not a staff member, or wrong password (deliberately not told
+    /// apart, and without a count of attempts left).
+    #[error("wrong email or password")]
+    BadCredentials,
     /// Too many failures.
     #[error("this account is locked after {MAX_FAILED_ATTEMPTS} failed sign-ins until {until} (UTC); try again then or ask a super admin")]
     Locked {
         /// When the lock ends.
         until: DateTime<Utc>,
     },
-    /// The role lacks the permission.
+    /// The role lacks the permission (checked before asking the database).
     #[error("your role ({role}) does not allow this (needs the `{permission}` permission)")]
     Forbidden {
         /// The permission needed.
@@ -52,9 +53,20 @@ pub enum AuthError {
         /// The staff member's role.
         role: String,
     },
+    /// The database refused: the role lacks the permission or the data is outside what
+    /// the role may see. The database's own words.
+    #[error("{0}")]
+    Denied(String),
+    /// The console session ended (expired, idle, revoked, the staff member suspended,
+    /// removed or given another role): sign in again.
+    #[error("{0}")]
+    SessionEnded(String),
     /// The console's schema is missing or older than this build.
-    #[error("the console's schema on the OLTP database is missing or out of date; run `penguin-admin install --profile PROFILE`")]
+    #[error("the console's schema on the platform's databases is missing or out of date; run `penguin-admin install --profile PROFILE`")]
     NotInstalled,
+    /// The database answered something this build does not understand.
+    #[error("unexpected answer from the database: {0}")]
+    Protocol(String),
     /// The database failed.
     #[error("sign-in failed: {0}")]
     Database(sqlx::Error),
@@ -62,11 +74,49 @@ pub enum AuthError {
 
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => AuthError::NotInstalled,
+        refusal(&e).unwrap_or(match &e {
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("42P01" | "42883" | "3F000")) => {
+                AuthError::NotInstalled
+            }
             _ => AuthError::Database(e),
-        }
+        })
     }
+}
+
+/// The database's refusal carried by `e`, if it is one: an ended session (SQLSTATE
+/// PM401) or a denied permission (42501). Domain errors use it so a refusal reaches
+/// the user as such, with the database's message.
+pub fn refusal(e: &sqlx::Error) -> Option<AuthError> {
+    let sqlx::Error::Database(d) = e else { return None };
+    match d.code().as_deref() {
+        Some("PM401") => Some(AuthError::SessionEnded(d.message().to_string())),
+        Some("42501") => Some(AuthError::Denied(d.message().to_string())),
+        _ => None,
+    }
+}
+
+/// A business-rule refusal raised by a console function (SQLSTATE PM400 bad input,
+/// PM404 not found, PM409 conflict), with the function's message.
+pub fn rule_violation(e: &sqlx::Error) -> Option<(RuleKind, String)> {
+    let sqlx::Error::Database(d) = e else { return None };
+    let kind = match d.code().as_deref() {
+        Some("PM400") => RuleKind::BadInput,
+        Some("PM404") => RuleKind::NotFound,
+        Some("PM409") => RuleKind::Conflict,
+        _ => return None,
+    };
+    Some((kind, d.message().to_string()))
+}
+
+/// The kinds of business-rule refusal a console function raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// PM400: the input is invalid.
+    BadInput,
+    /// PM404: no such thing.
+    NotFound,
+    /// PM409: the target is not in a state the action applies to.
+    Conflict,
 }
 
 /// Where a request comes from, recorded with sign-ins and audit entries.
@@ -79,21 +129,55 @@ pub struct ClientInfo {
 }
 
 /// A signed-in staff member (or the profile's service identity). Holds no secret.
+/// Built only in this module (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staff {
-    /// `users.id`, or `None` for the service identity.
-    pub user_id: Option<uuid::Uuid>,
-    /// Email (or `service:PROFILE`).
-    pub email: String,
-    /// Display name.
-    pub name: Option<String>,
-    /// Role name.
-    pub role: String,
-    /// Permission names granted to the role.
-    pub permissions: BTreeSet<String>,
+    user_id: Option<uuid::Uuid>,
+    email: String,
+    name: Option<String>,
+    role: String,
+    permissions: BTreeSet<String>,
 }
 
 impl Staff {
+    /// The staff member the database described.
+    pub(crate) fn from_server(
+        user_id: uuid::Uuid,
+        email: String,
+        name: Option<String>,
+        role: String,
+        permissions: BTreeSet<String>,
+    ) -> Staff {
+        Staff { user_id: Some(user_id), email, name, role, permissions }
+    }
+
+    /// The staff member a journal recorded as the author of a pending action, for
+    /// attribution only: no permission.
+    pub(crate) fn recorded(user_id: Option<uuid::Uuid>, email: String, role: String) -> Staff {
+        Staff { user_id, email, name: None, role, permissions: BTreeSet::new() }
+    }
+
+    /// `users.id`, or `None` for the service identity.
+    pub fn user_id(&self) -> Option<uuid::Uuid> {
+        self.user_id
+    }
+    /// Email (or `service:PROFILE`).
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+    /// Display name.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    /// Role name.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+    /// Permission names granted to the role.
+    pub fn permissions(&self) -> &BTreeSet<String> {
+        &self.permissions
+    }
+
     /// The identity service commands (sync, the monitoring watcher) run under.
     pub fn service(profile: &str) -> Staff {
         Staff {
@@ -106,6 +190,13 @@ impl Staff {
                 .map(|p| p.name.to_string())
                 .collect(),
         }
+    }
+
+    /// The service identity with `extra` permissions (the watcher's purge).
+    pub fn service_with(profile: &str, extra: &[Permission]) -> Staff {
+        let mut staff = Staff::service(profile);
+        staff.permissions.extend(extra.iter().map(|p| p.name.to_string()));
+        staff
     }
 
     /// Whether the role grants `p`.
@@ -143,6 +234,14 @@ impl Staff {
         !self.can(permissions::TENANTS_READ) && self.can(permissions::TENANTS_READ_SANDBOX)
     }
 
+    /// A digest of the role and its permissions: a cache made under another digest is
+    /// wiped at sign-in.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!("{}|{}", self.role, self.permissions.iter().cloned().collect::<Vec<_>>().join(","));
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+
     /// The value written to `admin_audit_log.admin_user_id`.
     pub fn audit_id(&self) -> String {
         self.user_id.map(|u| u.to_string()).unwrap_or_else(|| self.email.clone())
@@ -160,128 +259,4 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     } else {
         false
     }
-}
-
-struct Candidate {
-    user_id: uuid::Uuid,
-    email: String,
-    name: Option<String>,
-    role: String,
-    role_id: i32,
-    hash: Option<String>,
-}
-
-/// Signs a staff member in against the OLTP database.
-pub async fn sign_in(oltp: &PgPool, email: &str, password: &str, client: &ClientInfo) -> Result<Staff, AuthError> {
-    let email = email.trim();
-    let mut tx = oltp.begin().await?;
-    let candidate = sqlx::query(
-        "SELECT u.id, u.email, u.name, r.name AS role, r.id AS role_id,
-                (SELECT c.payload->>'crypt' FROM auth.credentials c
-                 WHERE c.user_id = u.id AND c.method = 'EMAIL_PASSWORD' AND c.deleted IS NULL
-                 ORDER BY c.created DESC LIMIT 1) AS hash
-         FROM users u JOIN staff_members s ON s.user_id = u.id JOIN staff_roles r ON r.id = s.role_id
-         WHERE lower(u.email) = lower($1) AND u.deleted IS NULL",
-    )
-    .bind(email)
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(|r| Candidate {
-        user_id: r.get("id"),
-        email: r.get::<Option<String>, _>("email").unwrap_or_default(),
-        name: r.get("name"),
-        role: r.get::<Option<String>, _>("role").unwrap_or_default(),
-        role_id: r.get("role_id"),
-        hash: r.get("hash"),
-    });
-    let Some(c) = candidate else {
-        record_attempt(&mut tx, None, email, false, "unknown_email", client).await?;
-        tx.commit().await?;
-        // Same answer as a wrong password: do not reveal who is staff.
-        return Err(AuthError::BadCredentials { remaining: MAX_FAILED_ATTEMPTS - 1 });
-    };
-
-    sqlx::query("INSERT INTO penguin_console.staff_lockouts (user_id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(c.user_id)
-        .execute(&mut *tx)
-        .await?;
-    let lock = sqlx::query(
-        "SELECT failed_count, locked_until, now() AS now FROM penguin_console.staff_lockouts WHERE user_id = $1 FOR UPDATE",
-    )
-    .bind(c.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let now: DateTime<Utc> = lock.get("now");
-    let locked_until: Option<DateTime<Utc>> = lock.get("locked_until");
-    let mut failed: i32 = lock.get("failed_count");
-    if let Some(until) = locked_until {
-        if until > now {
-            record_attempt(&mut tx, Some(c.user_id), email, false, "locked", client).await?;
-            tx.commit().await?;
-            return Err(AuthError::Locked { until });
-        }
-        failed = 0; // the lock has expired: start counting afresh
-    }
-
-    let hash = c.hash.clone().unwrap_or_default();
-    let pw = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash)).await.unwrap_or(false);
-    if !ok {
-        failed += 1;
-        let until = (failed >= MAX_FAILED_ATTEMPTS).then(|| now + Duration::minutes(LOCK_MINUTES));
-        sqlx::query("UPDATE penguin_console.staff_lockouts SET failed_count = $2, locked_until = $3, updated = now() WHERE user_id = $1")
-            .bind(c.user_id)
-            .bind(failed)
-            .bind(until)
-            .execute(&mut *tx)
-            .await?;
-        record_attempt(&mut tx, Some(c.user_id), email, false, "bad_password", client).await?;
-        tx.commit().await?;
-        return Err(match until {
-            Some(until) => AuthError::Locked { until },
-            None => AuthError::BadCredentials { remaining: MAX_FAILED_ATTEMPTS - failed },
-        });
-    }
-
-    sqlx::query("UPDATE penguin_console.staff_lockouts SET failed_count = 0, locked_until = NULL, updated = now() WHERE user_id = $1")
-        .bind(c.user_id)
-        .execute(&mut *tx)
-        .await?;
-    record_attempt(&mut tx, Some(c.user_id), email, true, "ok", client).await?;
-    let permissions: BTreeSet<String> = sqlx::query_scalar::<_, Option<String>>(
-        "SELECT p.name FROM staff_role_permissions rp JOIN permissions p ON p.id = rp.permission_id WHERE rp.role_id = $1",
-    )
-    .bind(c.role_id)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .flatten()
-    .collect::<BTreeSet<String>>();
-    tx.commit().await?;
-    Ok(Staff { user_id: Some(c.user_id), email: c.email, name: c.name, role: c.role, permissions })
-}
-
-async fn record_attempt(
-    tx: &mut sqlx::PgConnection,
-    user_id: Option<uuid::Uuid>,
-    email: &str,
-    succeeded: bool,
-    reason: &str,
-    client: &ClientInfo,
-) -> Result<(), sqlx::Error> {
-    // Bounded: an attacker must not be able to store megabytes per attempt.
-    let email: String = email.chars().take(320).collect();
-    sqlx::query(
-        "INSERT INTO penguin_console.staff_sign_in_attempts (user_id, email, succeeded, reason, ip_address, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(user_id)
-    .bind(email)
-    .bind(succeeded)
-    .bind(reason)
-    .bind(&client.ip)
-    .bind(&client.user_agent)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }

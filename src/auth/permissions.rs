@@ -30,6 +30,7 @@ macro_rules! permissions {
 
 permissions! {
     TENANTS_READ = "tenants.read", "tenants", "View all tenants, their members, workspaces and subscriptions";
+    TENANTS_DETAILS = "tenants.details", "tenants", "See every tenant's members, workspaces, sessions and settings (without it, only tenants opened through support access)";
     TENANTS_READ_SANDBOX = "tenants.read_sandbox", "tenants", "View sandbox (test) tenants only";
     TENANTS_MANAGE = "tenants.manage", "tenants", "Change tenant settings, feature flags and plan overrides";
     MEMBERS_MANAGE = "tenants.members.manage", "tenants", "Change member roles, suspend, reactivate, unlock, invite";
@@ -62,6 +63,7 @@ pub const STANDARD_ROLES: &[(&str, &str, &[Permission])] = &[
         "Manage tenants and plans; limited system access",
         &[
             TENANTS_READ,
+            TENANTS_DETAILS,
             TENANTS_MANAGE,
             TENANTS_PROVISION_SANDBOX,
             MEMBERS_MANAGE,
@@ -83,6 +85,7 @@ pub const STANDARD_ROLES: &[(&str, &str, &[Permission])] = &[
         "Finance screens: payments, invoices, refunds, subscriptions, revenue",
         &[
             TENANTS_READ,
+            TENANTS_DETAILS,
             PII_VIEW,
             FINANCE_READ,
             PAYMENTS_REFUND,
@@ -96,7 +99,7 @@ pub const STANDARD_ROLES: &[(&str, &str, &[Permission])] = &[
     (
         "ops",
         "System monitoring and queue controls",
-        &[TENANTS_READ, MONITORING_READ, QUEUE_MANAGE, ALERTS_MANAGE, PII_VIEW, SYNC_RUN],
+        &[TENANTS_READ, TENANTS_DETAILS, MONITORING_READ, QUEUE_MANAGE, ALERTS_MANAGE, PII_VIEW, SYNC_RUN],
     ),
     (
         "support",

@@ -20,7 +20,7 @@ use anyhow::{bail, Result};
 use chrono::{Duration, NaiveDate};
 use sqlx::Row;
 
-use crate::auth::{permissions, Staff};
+use crate::auth::Staff;
 use crate::central::Central;
 use crate::demo::cluster::ClusterGuard;
 use crate::demo::seed::SeedOptions;
@@ -82,20 +82,11 @@ pub async fn workspaces(scale: u32, say: &(dyn Fn(&str) + Sync)) -> Result<Works
 
     let cache_path = work.join("cache.sqlite");
     let t = Instant::now();
-    sync::sync(&profile.targets()?, &cache_path, None, &sync::Cancel::default()).await?;
+    let session = demo::staff_session(&profile, "admin").await?;
+    sync::sync(&session, &cache_path, None, &sync::Cancel::default(), false).await?;
     say(&format!("synced in {:.1} s", t.elapsed().as_secs_f64()));
 
-    let admin = Staff {
-        user_id: None,
-        email: "bench@penguinmails.test".into(),
-        name: Some("bench".into()),
-        role: "admin".into(),
-        permissions: permissions::defaults_for("admin")
-            .unwrap_or_default()
-            .iter()
-            .map(|p| p.name.to_string())
-            .collect(),
-    };
+    let admin = session.staff().clone();
     let conn = cache::open_read(&cache_path)?;
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
     let workspaces = count("SELECT count(*) FROM companies")?;
@@ -116,7 +107,7 @@ pub async fn workspaces(scale: u32, say: &(dyn Fn(&str) + Sync)) -> Result<Works
     })?;
     say(&format!("first page p50 {page_p50_ms:.2} ms, whole list p50 {full_list_p50_ms:.2} ms"));
 
-    let central = Central::connect(&profile.targets()?, 4).await?;
+    let central = Central::connect(&profile.owner_targets()?, 4).await?;
     let service = Staff::service("bench");
     let today = now.date_naive();
     let mut scored = 0;

@@ -32,6 +32,8 @@ pub enum CentralError {
         host: String,
         /// Human cause (refused, timed out, wrong password…).
         cause: String,
+        /// Not reached at all (as opposed to reached and refusing).
+        network: bool,
     },
     /// A statement failed.
     #[error("{context}: {source}")]
@@ -44,7 +46,34 @@ pub enum CentralError {
     },
 }
 
+/// Removes any `user:password@` part from text that may quote a URL, so an error message
+/// never shows a secret.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'').unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("•••@");
+                rest = &tail[at + 1..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 impl CentralError {
+    /// Whether the server could not be reached at all (refused, timed out, no route) —
+    /// as opposed to reached and refusing (a wrong password, an unknown database).
+    pub fn is_network(&self) -> bool {
+        matches!(self, CentralError::Unreachable { network: true, .. })
+    }
+
     /// Wraps a driver error with what the console was doing.
     pub fn sql(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Self {
         let context = context.into();
@@ -129,7 +158,8 @@ impl fmt::Debug for DbTarget {
 impl DbTarget {
     /// Parses `url` for database `kind`; `password`, when given, overrides the URL's.
     pub fn parse(kind: DbKind, url: &str, password: Option<&str>) -> Result<Self, CentralError> {
-        let parsed = url::Url::parse(url).map_err(|e| CentralError::BadUrl { db: kind, reason: e.to_string() })?;
+        let bad = |reason: String| CentralError::BadUrl { db: kind, reason: redact_userinfo(&reason) };
+        let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
         if !matches!(parsed.scheme(), "postgres" | "postgresql") {
             return Err(CentralError::BadUrl {
                 db: kind,
@@ -144,8 +174,7 @@ impl DbTarget {
         if parsed.path().trim_start_matches('/').is_empty() {
             return Err(CentralError::BadUrl { db: kind, reason: "no database name".into() });
         }
-        let mut options: PgConnectOptions =
-            url.parse().map_err(|e: sqlx::Error| CentralError::BadUrl { db: kind, reason: e.to_string() })?;
+        let mut options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| bad(e.to_string()))?;
         if let Some(pw) = password {
             options = options.password(pw);
         }
@@ -191,16 +220,17 @@ impl DbTarget {
             sqlx::Error::PoolTimedOut => "timed out after 10 s (check the host, port and firewall)".to_string(),
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 Some("28P01") => {
-                    "password authentication failed (check the user and the password in the keyring)".into()
+                    "password authentication failed (check the user and the password in the keyring; the console's desktop login exists once the platform's DBA has run `penguin-admin install`)".into()
                 }
                 Some("28000") => format!("access denied: {}", db.message()),
                 Some("3D000") => format!("{} (check the database name in the profile)", db.message()),
                 _ => db.message().to_string(),
             },
             sqlx::Error::Tls(t) => format!("TLS failed: {t}"),
-            other => other.to_string(),
+            other => redact_userinfo(&other.to_string()),
         };
-        CentralError::Unreachable { db: self.kind, host: self.display_host.clone(), cause }
+        let network = matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut);
+        CentralError::Unreachable { db: self.kind, host: self.display_host.clone(), cause, network }
     }
 }
 
@@ -249,5 +279,23 @@ impl Central {
                 .map_err(CentralError::sql(format!("creating the platform's {kind} tables")))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_never_reaches_a_message() {
+        assert_eq!(
+            redact_userinfo("cannot reach redis://admin:s3cret@cache:6379/0 (refused)"),
+            "cannot reach redis://•••@cache:6379/0 (refused)"
+        );
+        assert_eq!(redact_userinfo("http://prom:9090/api"), "http://prom:9090/api");
+        assert_eq!(
+            redact_userinfo("a postgres://u:p@h/db and https://x:y@z"),
+            "a postgres://•••@h/db and https://•••@z"
+        );
     }
 }

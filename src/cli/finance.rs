@@ -1,9 +1,9 @@
 //! `penguin-admin finance …`: Stripe sync, payments, revenue and reconciliation from the
 //! command line, each a thin wrapper over `penguin_admin::finance` / `stripe`.
 //!
-//! Reads of a cache file need no sign-in (as for `tenants --cache`): whoever can read
-//! the file can read its data; they run as the cache's owner, with the finance read
-//! permissions and unmasked data.
+//! Every command that reads or writes customer data signs in (`--as`): the cache holds
+//! only what that staff member's role may see (`finance sync` writes Stripe data masked
+//! for a role without `pii.view`), and the role's permissions apply.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
-use penguin_admin::auth::{permissions, Staff};
+use penguin_admin::auth::Staff;
 use penguin_admin::finance::payments::{self, PaymentQuery, PaymentSort, PaymentStatus};
 use penguin_admin::finance::{major_units, reconcile, revenue};
 use penguin_admin::profiles::Profile;
@@ -20,13 +20,17 @@ use penguin_admin::{cache, sync};
 
 #[derive(Subcommand)]
 pub enum FinanceAction {
-    /// Sync Stripe into the local cache (full the first time, then by events).
+    /// Sync Stripe into the local cache (full the first time, then by events), as the
+    /// signed-in staff member may see it.
     Sync {
         /// Profile with a `[stripe]` section; the key is read from the OS keyring
         /// (`finance set-key`) or the STRIPE_SECRET_KEY environment variable.
         #[arg(long)]
         profile: String,
-        /// Cache file (default: the profile's cache).
+        /// Sign in as this staff member, whose cache is written.
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_staff: String,
+        /// Cache file (default: the staff member's cache of the profile).
         #[arg(long)]
         cache: Option<PathBuf>,
         /// Print the summary as JSON.
@@ -41,9 +45,8 @@ pub enum FinanceAction {
     },
     /// List payments, or export them all as CSV.
     Payments {
-        /// Cache file.
-        #[arg(long)]
-        cache: PathBuf,
+        #[command(flatten)]
+        reader: Reader,
         /// Only this tenant.
         #[arg(long)]
         tenant: Option<String>,
@@ -74,9 +77,8 @@ pub enum FinanceAction {
     },
     /// MRR, its movements, churn, ARPA, LTV and payment success for a month.
     Mrr {
-        /// Cache file.
-        #[arg(long)]
-        cache: PathBuf,
+        #[command(flatten)]
+        reader: Reader,
         /// YYYY-MM.
         #[arg(long)]
         month: String,
@@ -86,9 +88,8 @@ pub enum FinanceAction {
     },
     /// Compare the platform's payments and subscriptions with Stripe over a period.
     Reconcile {
-        /// Cache file.
-        #[arg(long)]
-        cache: PathBuf,
+        #[command(flatten)]
+        reader: Reader,
         /// Period start (YYYY-MM-DD, inclusive).
         #[arg(long)]
         from: String,
@@ -104,24 +105,33 @@ pub enum FinanceAction {
     },
 }
 
+/// Who reads which cache.
+#[derive(clap::Args)]
+pub struct Reader {
+    /// Profile name or path.
+    #[arg(long)]
+    profile: String,
+    /// Sign in as this staff member (password from the terminal or PENGUIN_ADMIN_PASSWORD).
+    #[arg(long = "as", value_name = "EMAIL")]
+    as_staff: String,
+    /// Cache file (default: the profile's cache).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+}
+
+impl Reader {
+    /// Signs in (offline too) and opens the staff member's cache.
+    async fn open(&self) -> Result<(Staff, rusqlite::Connection, super::StaffCache)> {
+        let profile = Profile::load(&self.profile)?;
+        let mine = super::open_staff_cache(&profile, &self.as_staff, self.cache.clone(), false).await?;
+        Ok((mine.staff.clone(), cache::open_read(&mine.path)?, mine))
+    }
+}
+
 fn parse_status(s: &str) -> Result<PaymentStatus, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
         format!("unknown status `{s}`; use succeeded, failed, pending, refunded, partially_refunded or disputed")
     })
-}
-
-/// The identity reads of a local cache file run under.
-fn cache_owner() -> Staff {
-    Staff {
-        user_id: None,
-        email: "local:cache-owner".into(),
-        name: None,
-        role: "cache_owner".into(),
-        permissions: [permissions::FINANCE_READ, permissions::FINANCE_RECONCILE, permissions::PII_VIEW]
-            .iter()
-            .map(|p| p.name.to_string())
-            .collect(),
-    }
 }
 
 fn stripe_client(profile: &Profile) -> Result<Stripe> {
@@ -142,17 +152,22 @@ fn stripe_client(profile: &Profile) -> Result<Stripe> {
 
 pub async fn run(action: FinanceAction) -> Result<()> {
     match action {
-        FinanceAction::Sync { profile, cache: path, json } => {
+        FinanceAction::Sync { profile, as_staff, cache: path, json } => {
             let profile = Profile::load(&profile)?;
-            let path = path.unwrap_or_else(|| cache::default_path(&profile.name));
+            let mine = super::open_staff_cache(&profile, &as_staff, path, true).await?;
+            let path = mine.path.clone();
             let client = stripe_client(&profile)?;
+            let Some(session) = &mine.session else {
+                bail!("the platform is unreachable; a Stripe sync needs an online sign-in")
+            };
             let bar = super::bar(0, "stripe");
             let b = bar.clone();
             let progress: sync::ProgressFn = Arc::new(move |p: &sync::Progress| {
                 b.set_message(p.table.clone());
                 b.set_position(p.done);
             });
-            let report = stripe::sync::sync(&client, &path, Some(progress), &sync::Cancel::default()).await?;
+            let report =
+                stripe::sync::sync(&client, session.staff(), &path, Some(progress), &sync::Cancel::default()).await?;
             bar.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -171,8 +186,8 @@ pub async fn run(action: FinanceAction) -> Result<()> {
             println!("stored in the OS keyring as {}/stripe", profile.name);
             Ok(())
         }
-        FinanceAction::Payments { cache: path, tenant, from, to, status, currency, search, limit, csv, json } => {
-            let conn = cache::open_read(&path)?;
+        FinanceAction::Payments { reader, tenant, from, to, status, currency, search, limit, csv, json } => {
+            let (staff, conn, _mine) = reader.open().await?;
             let q = PaymentQuery {
                 tenant_id: tenant,
                 from,
@@ -191,7 +206,7 @@ pub async fn run(action: FinanceAction) -> Result<()> {
                 );
                 let bar = super::bar(0, "exporting");
                 let b = bar.clone();
-                let n = payments::export_csv(&conn, &cache_owner(), &q, out, |done, total| {
+                let n = payments::export_csv(&conn, &staff, &q, out, |done, total| {
                     b.set_length(total);
                     b.set_position(done);
                     true
@@ -200,7 +215,7 @@ pub async fn run(action: FinanceAction) -> Result<()> {
                 println!("{n} payments written to {}", file.display());
                 return Ok(());
             }
-            let page = payments::list(&conn, &cache_owner(), &q)?;
+            let page = payments::list(&conn, &staff, &q)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&page)?);
             } else {
@@ -220,9 +235,9 @@ pub async fn run(action: FinanceAction) -> Result<()> {
             }
             Ok(())
         }
-        FinanceAction::Mrr { cache: path, month, json } => {
-            let conn = cache::open_read(&path)?;
-            let r = revenue::report(&conn, &cache_owner(), &month)?;
+        FinanceAction::Mrr { reader, month, json } => {
+            let (staff, conn, _mine) = reader.open().await?;
+            let r = revenue::report(&conn, &staff, &month)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -266,9 +281,9 @@ pub async fn run(action: FinanceAction) -> Result<()> {
             );
             Ok(())
         }
-        FinanceAction::Reconcile { cache: path, from, to, json, csv } => {
-            let conn = cache::open_read(&path)?;
-            let r = reconcile::reconcile(&conn, &cache_owner(), &from, &to)?;
+        FinanceAction::Reconcile { reader, from, to, json, csv } => {
+            let (staff, conn, _mine) = reader.open().await?;
+            let r = reconcile::reconcile(&conn, &staff, &from, &to)?;
             if let Some(file) = csv {
                 let out = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
                 reconcile::export_csv(&r, std::io::BufWriter::new(out))?;

@@ -1,17 +1,19 @@
 //! `penguin-admin monitor …`: one check cycle, the queue figures and the queue actions from
 //! the command line, each a thin wrapper over `penguin_admin::monitor`.
 //!
-//! Reads run as the profile's service identity (`monitoring.read`, personal data masked)
-//! unless `--as EMAIL` signs a staff member in; actions always need `--as` (they are audited
-//! under that person) and a role with `queue.manage`.
+//! `check` and `queue list` run as the profile's service identity over the owner's
+//! connection (a server-side tool, like the watcher: figures, personal data masked);
+//! `queue jobs` too, unless `--as EMAIL` signs a staff member in, when the database shows
+//! what that role may see. Actions always need `--as`: they are the database's functions,
+//! which check `queue.manage` and audit under that person.
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
-use penguin_admin::auth::{ClientInfo, Staff};
+use penguin_admin::auth::{Session, Staff};
 use penguin_admin::central::Central;
 use penguin_admin::monitor::queue::{self, BulkPreview, JobAction, JobFilter, JobState};
-use penguin_admin::monitor::{self, MonitorReport, MonitorSettings, Status};
+use penguin_admin::monitor::{self, MonitorReport, MonitorSettings, Reader, Status};
 use penguin_admin::profiles::Profile;
 
 #[derive(Subcommand)]
@@ -163,18 +165,12 @@ fn settings(profile: &Profile) -> MonitorSettings {
 }
 
 async fn connect(profile: &Profile) -> Result<Central> {
-    Ok(Central::connect(&profile.targets()?, 4).await?)
+    Ok(Central::connect(&profile.owner_targets()?, 4).await?)
 }
 
-fn client() -> ClientInfo {
-    ClientInfo { ip: None, user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))) }
-}
-
-async fn viewer(profile: &Profile, as_staff: Option<&str>) -> Result<Staff> {
-    match as_staff {
-        Some(email) => super::sign_in_as(profile, email).await,
-        None => Ok(Staff::service(&profile.name)),
-    }
+/// Signs `email` in for an action (the password from PENGUIN_ADMIN_PASSWORD or the terminal).
+async fn acting(profile: &Profile, email: &str) -> Result<Session> {
+    super::sign_in_as(profile, email).await
 }
 
 pub async fn run(action: MonitorAction) -> Result<()> {
@@ -183,8 +179,8 @@ pub async fn run(action: MonitorAction) -> Result<()> {
             let profile = Profile::load(&profile)?;
             let central = connect(&profile).await?;
             let secrets = monitor::secrets(&profile)?;
-            let report =
-                monitor::check_all(&central, &Staff::service(&profile.name), &settings(&profile), &secrets).await?;
+            let service = Staff::service(&profile.name);
+            let report = monitor::check_all(Reader::Service(&central, &service), &settings(&profile), &secrets).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -213,7 +209,8 @@ async fn queue_command(action: QueueAction) -> Result<()> {
                 Some(u) => Some(monitor::redis::RedisTarget::parse(u, monitor::secrets(&profile)?.redis_password)?),
                 None => None,
             };
-            let o = queue::overview(&central, &Staff::service(&profile.name), redis.as_ref(), &s.thresholds).await?;
+            let service = Staff::service(&profile.name);
+            let o = queue::overview(Reader::Service(&central, &service), redis.as_ref(), &s.thresholds).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&o)?);
                 return Ok(());
@@ -245,10 +242,18 @@ async fn queue_command(action: QueueAction) -> Result<()> {
         }
         QueueAction::Jobs { profile, filter, limit, as_staff, json } => {
             let profile = Profile::load(&profile)?;
-            let staff = viewer(&profile, as_staff.as_deref()).await?;
-            let central = connect(&profile).await?;
             let stuck = settings(&profile).thresholds.stuck_after_minutes;
-            let page = queue::jobs(&central, &staff, &filter.filter(), stuck, limit, 0).await?;
+            let page = match as_staff.as_deref() {
+                Some(email) => {
+                    let session = acting(&profile, email).await?;
+                    queue::jobs(Reader::Staff(&session), &filter.filter(), stuck, limit, 0).await?
+                }
+                None => {
+                    let central = connect(&profile).await?;
+                    let service = Staff::service(&profile.name);
+                    queue::jobs(Reader::Service(&central, &service), &filter.filter(), stuck, limit, 0).await?
+                }
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&page)?);
                 return Ok(());
@@ -271,22 +276,20 @@ async fn queue_command(action: QueueAction) -> Result<()> {
         QueueAction::Resume(a) => pause(a, true).await,
         QueueAction::Job { profile, id, action, as_staff, reason } => {
             let profile = Profile::load(&profile)?;
-            let staff = super::sign_in_as(&profile, &as_staff).await?;
-            let central = connect(&profile).await?;
+            let session = acting(&profile, &as_staff).await?;
             let stuck = settings(&profile).thresholds.stuck_after_minutes;
-            queue::job_action(&central, &staff, &client(), id, action, stuck, reason.as_deref()).await?;
+            queue::job_action(&session, id, action, stuck, reason.as_deref()).await?;
             println!("job {id}: {}", if action == JobAction::Retry { "queued again" } else { "deleted" });
             Ok(())
         }
         QueueAction::Bulk { profile, filter, action, as_staff, expect, reason } => {
             let profile = Profile::load(&profile)?;
-            let staff = super::sign_in_as(&profile, &as_staff).await?;
-            let central = connect(&profile).await?;
+            let session = acting(&profile, &as_staff).await?;
             let stuck = settings(&profile).thresholds.stuck_after_minutes;
             let f = filter.filter();
             match expect {
                 None => {
-                    let p = queue::bulk_preview(&central, &staff, &f, action, stuck).await?;
+                    let p = queue::bulk_preview(&session, &f, action, stuck).await?;
                     println!(
                         "{} would touch {} jobs; apply with --expect {}:{}",
                         if action == JobAction::Retry { "retry" } else { "delete" },
@@ -298,8 +301,7 @@ async fn queue_command(action: QueueAction) -> Result<()> {
                 Some(e) => {
                     let Some((count, digest)) = e.split_once(':') else { bail!("--expect takes COUNT:DIGEST") };
                     let expected = BulkPreview { action, count: count.parse()?, digest: digest.to_string() };
-                    let n =
-                        queue::bulk_apply(&central, &staff, &client(), &f, &expected, stuck, reason.as_deref()).await?;
+                    let n = queue::bulk_apply(&session, &f, &expected, stuck, reason.as_deref()).await?;
                     println!("{n} jobs {}", if action == JobAction::Retry { "queued again" } else { "deleted" });
                 }
             }
@@ -310,9 +312,8 @@ async fn queue_command(action: QueueAction) -> Result<()> {
 
 async fn pause(a: QueueArgs, active: bool) -> Result<()> {
     let profile = Profile::load(&a.profile)?;
-    let staff = super::sign_in_as(&profile, &a.as_staff).await?;
-    let central = connect(&profile).await?;
-    let changed = queue::set_queue_active(&central, &staff, &client(), &a.queue, active, a.reason.as_deref()).await?;
+    let session = acting(&profile, &a.as_staff).await?;
+    let changed = queue::set_queue_active(&session, &a.queue, active, a.reason.as_deref()).await?;
     let word = if active { "resumed" } else { "paused" };
     if changed {
         println!("{} {word}", a.queue);

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use penguin_admin::auth::{ClientInfo, Staff};
-use penguin_admin::central::Central;
+use penguin_admin::auth::Staff;
 use penguin_admin::profiles::Profile;
 use penguin_admin::tenant_admin::flags;
 use penguin_admin::tenant_admin::overrides::{self, OverrideInput, OverrideKind, PlanLimits};
@@ -128,12 +127,10 @@ fn parse_kind(s: &str) -> Result<OverrideKind, String> {
     OverrideKind::parse(s).ok_or_else(|| format!("`{s}` is not plan, comp or trial"))
 }
 
-fn client() -> ClientInfo {
-    ClientInfo { ip: None, user_agent: Some(format!("penguin-admin-cli/{}", env!("CARGO_PKG_VERSION"))) }
-}
-
 struct Session {
-    profile: Profile,
+    /// The staff member's unlocked cache (locked again when dropped).
+    _mine: super::StaffCache,
+    session: penguin_admin::auth::Session,
     staff: Staff,
     cache: PathBuf,
     json: bool,
@@ -141,14 +138,17 @@ struct Session {
 
 async fn session(who: Who) -> Result<Session> {
     let profile = Profile::load(&who.profile)?;
-    let staff = super::sign_in_as(&profile, &who.as_staff).await?;
-    let cache = who.cache.unwrap_or_else(|| cache::default_path(&profile.name));
-    Ok(Session { profile, staff, cache, json: who.json })
+    let mine = super::open_staff_cache(&profile, &who.as_staff, who.cache, true).await?;
+    let Some(session) = mine.session.clone() else {
+        anyhow::bail!("the platform is unreachable; tenant administration needs it")
+    };
+    let (staff, cache) = (mine.staff.clone(), mine.path.clone());
+    Ok(Session { _mine: mine, session, staff, cache, json: who.json })
 }
 
 /// After an action: bring the cache up to date so the next read shows it.
 async fn resync(s: &Session) -> Result<()> {
-    sync::sync(&s.profile.targets()?, &s.cache, None, &sync::Cancel::default()).await?;
+    sync::sync(&s.session, &s.cache, None, &sync::Cancel::default(), true).await?;
     Ok(())
 }
 
@@ -176,10 +176,7 @@ pub async fn run(action: TenantAction) -> Result<()> {
                     (_, _, true) => None,
                     _ => anyhow::bail!("say --on, --off or --clear"),
                 };
-                let central = Central::connect(&s.profile.targets()?, 2).await?;
-                let change =
-                    flags::set_flag(&central, &s.staff, &client(), &tenant, &key, enabled, &reason.unwrap_or_default())
-                        .await?;
+                let change = flags::set_flag(&s.session, &tenant, &key, enabled, &reason.unwrap_or_default()).await?;
                 resync(&s).await?;
                 return print(s.json, &change, |c| {
                     println!(
@@ -234,8 +231,7 @@ pub async fn run(action: TenantAction) -> Result<()> {
                     expires,
                     reason: reason.unwrap_or_default(),
                 };
-                let central = Central::connect(&s.profile.targets()?, 2).await?;
-                overrides::add(&central, &s.staff, &client(), &tenant, &input).await?;
+                overrides::add(&s.session, &tenant, &input).await?;
                 resync(&s).await?;
             }
             let e = overrides::effective_plan(&cache::open_read(&s.cache)?, &s.staff, &tenant, chrono::Utc::now())?;
@@ -256,7 +252,6 @@ pub async fn run(action: TenantAction) -> Result<()> {
         }
         TenantAction::Provision { who, name, owner_email, owner_name, workspace, plan, not_sandbox } => {
             let s = session(who).await?;
-            let central = Central::connect(&s.profile.targets()?, 2).await?;
             let req = ProvisionRequest {
                 tenant_name: name,
                 owner_email,
@@ -265,7 +260,7 @@ pub async fn run(action: TenantAction) -> Result<()> {
                 plan_slug: plan,
                 sandbox: !not_sandbox,
             };
-            let made = provision::provision(&central, &s.staff, &client(), &req).await?;
+            let made = provision::provision(&s.session, &req).await?;
             resync(&s).await?;
             print(s.json, &made, |m| {
                 println!(

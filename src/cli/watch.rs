@@ -49,7 +49,7 @@ pub async fn run(args: WatchArgs) -> Result<()> {
     if channels.enabled().is_empty() {
         tracing::warn!("no [alerts.pagerduty] or [alerts.email] configured: alerts are recorded but nobody is paged");
     }
-    let central = Central::connect(&profile.targets()?, 4).await?;
+    let central = Central::connect(&profile.owner_targets()?, 4).await?;
     let monitor = MonitorSource::new(
         &profile.name,
         profile.monitor.clone().unwrap_or_default(),

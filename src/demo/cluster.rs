@@ -61,6 +61,10 @@ impl Drop for ClusterGuard {
     }
 }
 
+/// Client authentication of a throwaway cluster: trust on the private socket only,
+/// scram-sha-256 on 127.0.0.1.
+const HBA: &str = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
+
 fn bin_dir() -> Result<PathBuf, ClusterError> {
     if let Ok(dir) = std::env::var("PG_BIN_DIR") {
         return Ok(PathBuf::from(dir));
@@ -181,6 +185,9 @@ impl Cluster {
         let root = make_temp_dir("cluster")?;
         let dir = root.join("data");
         copy_dir(&template, &dir)?;
+        // TCP (the desktop login) needs a password; the Unix socket lives in the
+        // private data directory, so trust there reaches only its owner (and root).
+        std::fs::write(dir.join("pg_hba.conf"), HBA).map_err(io("writing pg_hba.conf"))?;
         chown_postgres(&root)?;
         set_mode(&dir, 0o700)?;
         let mut last_err = None;
@@ -209,19 +216,57 @@ impl Cluster {
 
     fn create_databases(&self) -> Result<(), ClusterError> {
         for kind in DbKind::ALL {
-            run_tool("createdb", &["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", kind.key()])?;
+            let socket = self.dir.to_string_lossy();
+            run_tool("createdb", &["-h", &socket, "-p", &self.port.to_string(), "-U", "postgres", kind.key()])?;
         }
         Ok(())
     }
 
-    /// The URL of one of the four databases (no password: trust authentication on
-    /// loopback inside a private cluster).
+    /// The owner's URL of one of the four databases: the superuser over the cluster's
+    /// private Unix socket (the demo's seeding, install and watcher; tests).
     pub fn url(&self, kind: DbKind) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{}", self.port, kind.key())
+        let mut url = url::Url::parse("postgres://postgres@localhost/").expect("a constant URL");
+        url.set_port(Some(self.port)).ok();
+        url.set_path(kind.key());
+        url.query_pairs_mut().append_pair("host", &self.dir.to_string_lossy());
+        url.to_string()
     }
 
-    /// Requires password authentication on TCP and sets the `postgres` password, so a
-    /// wrong password can be tested. Trust stays on the private socket only.
+    /// The desktop login's URL of one of the four databases: TCP on 127.0.0.1 with
+    /// scram-sha-256 (the password is [`Cluster::desktop_password`]).
+    pub fn desktop_url(&self, kind: DbKind) -> String {
+        format!("postgres://{}@127.0.0.1:{}/{}", crate::central::install::DESKTOP_ROLE, self.port, kind.key())
+    }
+
+    /// The demo's desktop login password if it has one (the cluster may be gone).
+    pub fn read_desktop_password(&self) -> Option<String> {
+        let root = self.dir.parent().unwrap_or(&self.dir);
+        std::fs::read_to_string(root.join("desktop-password")).ok().map(|p| p.trim().to_string())
+    }
+
+    /// The demo's desktop login password: random, kept next to the data directory in a
+    /// file only its owner reads (a demo has no keyring to rely on).
+    pub fn desktop_password(&self) -> Result<String, ClusterError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let root = self.dir.parent().unwrap_or(&self.dir);
+        let path = root.join("desktop-password");
+        if let Ok(pw) = std::fs::read_to_string(&path) {
+            return Ok(pw.trim().to_string());
+        }
+        let pw = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(format!("writing {}", path.display())))?;
+        file.write_all(pw.as_bytes()).map_err(io(format!("writing {}", path.display())))?;
+        Ok(pw)
+    }
+
+    /// Sets the `postgres` password, so the superuser can also sign in over TCP (which
+    /// always asks for a password) and a wrong password can be tested.
     pub fn require_password(&self, password: &str) -> Result<(), ClusterError> {
         let socket = self.dir.to_string_lossy().to_string();
         let port = self.port.to_string();
@@ -237,9 +282,6 @@ impl Cluster {
                 output: String::from_utf8_lossy(&out.stderr).into(),
             });
         }
-        let hba = "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
-        std::fs::write(self.dir.join("pg_hba.conf"), hba).map_err(io("writing pg_hba.conf"))?;
-        run_tool("pg_ctl", &["-D", &socket, "reload"])?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ pub mod seed;
 
 use std::path::Path;
 
+use crate::auth::{AuthError, ClientInfo, Session};
 use crate::central::{install, Central, CentralError};
 use crate::profiles::{Profile, ProfileError};
 use cluster::{Cluster, ClusterError};
@@ -44,6 +45,24 @@ pub enum DemoError {
     /// The demo's health history could not be computed.
     #[error(transparent)]
     Health(#[from] crate::health::HealthError),
+    /// Signing in a demo staff account failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// Installs the console on a throwaway cluster (owner's pools), the desktop login with
+/// the cluster's desktop password.
+pub async fn install_console(cluster: &Cluster, central: &Central) -> Result<install::InstallReport, DemoError> {
+    let options = install::InstallOptions { desktop_password: Some(cluster.desktop_password()?), ..Default::default() };
+    Ok(install::install_with(central, &options).await?)
+}
+
+/// Signs in the demo's staff account of `role` (`ROLE@penguinmails.demo`) through the
+/// desktop login of `profile`, as a desktop would.
+pub async fn staff_session(profile: &Profile, role: &str) -> Result<Session, DemoError> {
+    let central = Central::connect(&profile.targets()?, 4).await?;
+    let client = ClientInfo { ip: Some("127.0.0.1".into()), user_agent: Some("penguin-admin-demo".into()) };
+    Ok(Session::sign_in(central, &format!("{role}@penguinmails.demo"), seed::DEMO_PASSWORD, &client).await?)
 }
 
 /// Starts a cluster, creates the platform's tables, seeds them, installs the console's
@@ -82,10 +101,10 @@ async fn populate(
     progress: &(dyn Fn(SeedProgress) + Send + Sync),
 ) -> Result<(Profile, SeedReport), DemoError> {
     let mut profile = Profile::for_demo(cluster, path);
-    let central = Central::connect(&profile.targets()?, 4).await?;
+    let central = Central::connect(&profile.owner_targets()?, 4).await?;
     central.create_platform_schema().await?;
     let report = seed::seed(&central, options, progress).await?;
-    install::install(&central).await?;
+    install_console(cluster, &central).await?;
     // The platform has no sandbox flag: the demo's QA tenants are marked in the
     // console's own table, which is what the qa role is limited to.
     sqlx::query(

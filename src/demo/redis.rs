@@ -1,6 +1,8 @@
 //! The demo's Redis, when `redis-server` is installed: the queue's hybrid half and the
 //! Monitoring screen's Redis tile get a real server instead of a grey "not configured".
 //!
+//! Started as root (CI, a container), it runs as the unprivileged `redis` user (Debian's
+//! package creates it), else `nobody`, like the cluster's PostgreSQL runs as `postgres`.
 //! It lives as long as the demo cluster's data directory: a small shell watcher stops it
 //! once the directory is gone (`penguin-admin demo down`, or a test run's cleanup), so
 //! no stray server outlives the demo. It persists nothing (`--save ''`).
@@ -29,9 +31,20 @@ pub(super) fn start(cluster: &Cluster) -> Option<u16> {
         "{bin} --port {port} --bind 127.0.0.1 --save '' --appendonly no --daemonize no & pid=$!; \
          while [ -d '{dir}' ] && kill -0 $pid 2>/dev/null; do sleep 2; done; kill $pid 2>/dev/null"
     );
-    let spawned = Command::new("sh")
-        .arg("-c")
-        .arg(script)
+    let mut command = if is_root() {
+        let user = if user_exists("redis") { "redis" } else { "nobody" };
+        let runuser =
+            ["/usr/sbin/runuser", "/sbin/runuser"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("runuser");
+        let mut c = Command::new(runuser);
+        c.args(["-u", user, "--", "sh", "-c", &script]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(&script);
+        c
+    };
+    let spawned = command
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -50,6 +63,20 @@ pub(super) fn start(cluster: &Cluster) -> Option<u16> {
     }
     tracing::warn!("the demo's Redis did not answer within 5 s; leaving Redis unconfigured");
     None
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+fn user_exists(name: &str) -> bool {
+    Command::new("id")
+        .arg("-u")
+        .arg(name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Puts the jobs PostgreSQL marks `migrated_to_redis` on their queues' Redis lists, as

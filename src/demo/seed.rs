@@ -21,9 +21,9 @@
 //! - **Analytics, audit and events**: usage, campaign and mailbox metrics, a 90-day
 //!   staff audit history and system events that point at the rows above.
 //! - **Staff**: one account per standard role, `<role>@penguinmails.demo` with the
-//!   password [`DEMO_PASSWORD`] (argon2id), returned in [`SeedReport::credentials`].
+//!   password [`DEMO_PASSWORD`] (bcrypt, as Nile stores it), returned in [`SeedReport::credentials`].
 //!
-//! Output is a pure function of `(seed, now)`: every value (UUIDs and argon2 salts
+//! Output is a pure function of `(seed, now)`: every value (UUIDs and bcrypt salts
 //! included) comes from ChaCha8 streams seeded with `seed`, one stream per table group,
 //! and every timestamp is relative to `now`. An in-memory plan of the entities other
 //! rows point at is built first (`world`); rows are then bulk-loaded with `COPY` in
@@ -405,9 +405,8 @@ mod tests {
             .fetch_one(&c.oltp)
             .await
             .expect("finance credential");
-        let hash = argon2::PasswordHash::new(&crypt).expect("PHC string");
-        argon2::PasswordVerifier::verify_password(&argon2::Argon2::default(), DEMO_PASSWORD.as_bytes(), &hash)
-            .expect("password verifies");
+        assert!(crypt.starts_with("$2b$10$"), "a bcrypt hash as Nile writes it: {crypt}");
+        assert!(bcrypt::verify(DEMO_PASSWORD, &crypt).expect("a bcrypt hash"), "password verifies");
         let statuses: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, count(*) FROM payments GROUP BY 1 ORDER BY 1")
                 .fetch_all(&c.oltp)

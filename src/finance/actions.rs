@@ -4,13 +4,20 @@
 //!
 //! ## Never a change without its entry
 //! The change happens in Stripe, where no database transaction reaches. So, in order:
-//! 1. one OLTP transaction writes the action to `penguin_console.money_actions`
-//!    (state `pending`, the exact request) together with a `….requested` audit entry
-//!    (outbox, [`audit::record`]); nothing has been sent yet;
+//! 1. the database's `penguin_console_api.finance_journal` (through the staff member's
+//!    [`Session`]) checks the permission the kind of action needs and the tenant's scope,
+//!    writes the action to `penguin_console.money_actions` (state `pending`, the exact
+//!    request, the actor taken from the verified session) with a `….requested` audit
+//!    entry, and returns the action's id; nothing has been sent yet;
 //! 2. the request goes to Stripe with `Idempotency-Key` = the action's id;
-//! 3. one OLTP transaction marks the action `succeeded` (or `failed` when Stripe
-//!    refused it, which means it had no effect) with a second audit entry holding the
-//!    before/after; then [`audit::deliver`].
+//! 3. `penguin_console_api.finance_complete` marks the action `succeeded` (or `failed`
+//!    when Stripe refused it, which means it had no effect) with a second audit entry
+//!    holding the before/after; only the staff member who started it may, or (a resume)
+//!    someone holding the same permission. Then the entries are relayed
+//!    ([`after_action`]).
+//!
+//! The desktop login cannot write the journal or the audit outbox itself: the
+//! database is the check, the library's own checks only give clear messages first.
 //!
 //! If the process dies or the network drops between 2 and 3, the action stays
 //! `pending` with its `requested` entry: the audit log already says a change may have
@@ -28,10 +35,10 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::{revenue, FinanceError};
-use crate::audit::{self, AuditEntry, AuditError};
-use crate::auth::{permissions, ClientInfo, Staff};
+use crate::audit::after_action;
+use crate::auth::{permissions, Session, Staff};
 use crate::cache::{self, CacheError};
-use crate::central::Central;
+use crate::central::DbKind;
 use crate::stripe::client::{params, Param};
 use crate::stripe::types::Charge;
 use crate::stripe::{Stripe, StripeError};
@@ -65,10 +72,21 @@ pub enum ActionError {
     },
     /// The central database failed (before sending: nothing was sent).
     #[error("recording the action: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The audit log failed.
-    #[error(transparent)]
-    Audit(#[from] AuditError),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for ActionError {
+    /// A refusal of the journal's functions reaches the user as such, with its message.
+    fn from(e: sqlx::Error) -> Self {
+        use crate::auth::{refusal, rule_violation};
+        if let Some(refused) = refusal(&e) {
+            return ActionError::Refused(FinanceError::Forbidden(refused));
+        }
+        match rule_violation(&e) {
+            Some((_, m)) => ActionError::Refused(FinanceError::BadInput(m)),
+            None => ActionError::Database(e),
+        }
+    }
 }
 
 impl From<CacheError> for ActionError {
@@ -87,19 +105,22 @@ pub(super) fn refuse(msg: impl Into<String>) -> ActionError {
     ActionError::Refused(FinanceError::BadInput(msg.into()))
 }
 
-/// What every action needs: the databases, Stripe, the cache, who acts and from where.
+/// What every action needs: the staff member's session, Stripe and the cache.
 #[derive(Clone, Copy)]
 pub struct ActionContext<'a> {
-    /// The central databases (the journal and the audit outbox live in OLTP).
-    pub central: &'a Central,
+    /// The signed-in staff member (the journal's functions take the identity from it).
+    pub session: &'a Session,
     /// The Stripe client.
     pub stripe: &'a Stripe,
     /// The local cache (validation reads).
     pub cache_path: &'a Path,
-    /// Who acts.
-    pub staff: &'a Staff,
-    /// From where.
-    pub client: &'a ClientInfo,
+}
+
+impl ActionContext<'_> {
+    /// Who acts, as the database described them at sign-in (messages, previews).
+    fn staff(&self) -> &Staff {
+        self.session.staff()
+    }
 }
 
 /// The outcome of an action.
@@ -245,11 +266,11 @@ pub fn preview_refund(
     })
 }
 
-/// What to send and how to audit it.
+/// What to send and journal (the database derives the audit action, the resource type
+/// and the permission from `kind`, and checks `method` and `path` against it).
+#[derive(Debug, Clone)]
 pub(super) struct Planned {
-    pub(super) kind: &'static str,
-    pub(super) audit_action: &'static str,
-    pub(super) resource_type: &'static str,
+    pub(super) kind: String,
     pub(super) target: String,
     pub(super) tenant_id: Option<String>,
     pub(super) method: &'static str,
@@ -262,7 +283,7 @@ pub(super) struct Planned {
 /// Refunds a charge in full or in part. Refused before anything is sent when the
 /// amount exceeds what is refundable — per the cache and per Stripe's live charge.
 pub async fn refund(cx: ActionContext<'_>, req: &RefundRequest) -> Result<ActionOutcome, ActionError> {
-    let (stripe, staff) = (cx.stripe, cx.staff);
+    let (stripe, staff) = (cx.stripe, cx.staff());
     let preview = {
         let conn = cache::open_read(cx.cache_path)?;
         preview_refund(&conn, staff, req, None)?
@@ -285,7 +306,7 @@ pub async fn refund(cx: ActionContext<'_>, req: &RefundRequest) -> Result<Action
         ("charge", req.charge_id.clone()),
         ("amount", preview.refund_amount.to_string()),
         ("metadata[reason]", req.reason.trim().to_string()),
-        ("metadata[requested_by]", staff.email.clone()),
+        ("metadata[requested_by]", staff.email().to_string()),
     ]);
     if let Some(code) = req.stripe_reason.as_deref().filter(|c| !c.is_empty()) {
         if !matches!(code, "duplicate" | "fraudulent" | "requested_by_customer") {
@@ -296,9 +317,7 @@ pub async fn refund(cx: ActionContext<'_>, req: &RefundRequest) -> Result<Action
     execute(
         cx,
         Planned {
-            kind: "refund",
-            audit_action: "payment.refunded",
-            resource_type: "payment",
+            kind: "refund".into(),
             target: req.charge_id.clone(),
             tenant_id: preview.tenant_id.clone(),
             method: "POST",
@@ -345,7 +364,7 @@ pub async fn change_subscription(
     change: &SubscriptionChange,
     reason: &str,
 ) -> Result<ActionOutcome, ActionError> {
-    cx.staff.require(permissions::SUBSCRIPTIONS_MANAGE)?;
+    cx.staff().require(permissions::SUBSCRIPTIONS_MANAGE)?;
     if reason.trim().is_empty() {
         return Err(refuse("a subscription change needs a reason (it goes into the audit log)"));
     }
@@ -388,34 +407,25 @@ pub async fn change_subscription(
         )
     };
     let path = format!("/v1/subscriptions/{subscription_id}");
-    let (kind, audit_action, method, form): (&'static str, &'static str, &'static str, Vec<Param>) = match change {
-        SubscriptionChange::CancelNow => ("cancel_subscription", "subscription.canceled", "DELETE", vec![]),
-        SubscriptionChange::CancelAtPeriodEnd => (
-            "cancel_subscription_at_period_end",
-            "subscription.cancel_scheduled",
-            "POST",
-            params([("cancel_at_period_end", "true")]),
-        ),
+    let (kind, method, form): (&'static str, &'static str, Vec<Param>) = match change {
+        SubscriptionChange::CancelNow => ("cancel_subscription", "DELETE", vec![]),
+        SubscriptionChange::CancelAtPeriodEnd => {
+            ("cancel_subscription_at_period_end", "POST", params([("cancel_at_period_end", "true")]))
+        }
         SubscriptionChange::Pause { behavior } => {
             if !matches!(behavior.as_str(), "keep_as_draft" | "mark_uncollectible" | "void") {
                 return Err(refuse("pause behaviour is keep_as_draft, mark_uncollectible or void"));
             }
-            (
-                "pause_subscription",
-                "subscription.paused",
-                "POST",
-                params([("pause_collection[behavior]", behavior.as_str())]),
-            )
+            ("pause_subscription", "POST", params([("pause_collection[behavior]", behavior.as_str())]))
         }
         SubscriptionChange::ApplyCoupon { coupon } if !coupon.trim().is_empty() => {
-            ("apply_coupon", "subscription.coupon_applied", "POST", params([("coupon", coupon.trim())]))
+            ("apply_coupon", "POST", params([("coupon", coupon.trim())]))
         }
         SubscriptionChange::ApplyCoupon { .. } => return Err(refuse("which coupon?")),
         SubscriptionChange::ChangePlan { price } => {
             let Some(item) = item else { return Err(refuse("the subscription has no item to change")) };
             (
                 "change_plan",
-                "subscription.plan_changed",
                 "POST",
                 params([
                     ("items[0][id]", item.as_str()),
@@ -428,9 +438,7 @@ pub async fn change_subscription(
     execute(
         cx,
         Planned {
-            kind,
-            audit_action,
-            resource_type: "subscription",
+            kind: kind.into(),
             target: subscription_id.into(),
             tenant_id,
             method,
@@ -446,22 +454,21 @@ pub async fn change_subscription(
 /// Retries a failed invoice payment now (`POST /v1/invoices/{id}/pay`). Needs
 /// `payments.refund` (the permission covering refunds and retries).
 pub async fn retry_payment(cx: ActionContext<'_>, invoice_id: &str) -> Result<ActionOutcome, ActionError> {
-    cx.staff.require(permissions::PAYMENTS_REFUND)?;
-    invoice_action(cx, invoice_id, "retry_payment", "invoice.payment_retried", "pay").await
+    cx.staff().require(permissions::PAYMENTS_REFUND)?;
+    invoice_action(cx, invoice_id, "retry_payment", "pay").await
 }
 
 /// Sends an open invoice to the customer again (`POST /v1/invoices/{id}/send`). Needs
 /// `invoices.manage`.
 pub async fn resend_invoice(cx: ActionContext<'_>, invoice_id: &str) -> Result<ActionOutcome, ActionError> {
-    cx.staff.require(permissions::INVOICES_MANAGE)?;
-    invoice_action(cx, invoice_id, "resend_invoice", "invoice.resent", "send").await
+    cx.staff().require(permissions::INVOICES_MANAGE)?;
+    invoice_action(cx, invoice_id, "resend_invoice", "send").await
 }
 
 async fn invoice_action(
     cx: ActionContext<'_>,
     invoice_id: &str,
     kind: &'static str,
-    audit_action: &'static str,
     verb: &str,
 ) -> Result<ActionOutcome, ActionError> {
     let (before, tenant_id) = {
@@ -500,9 +507,7 @@ async fn invoice_action(
     execute(
         cx,
         Planned {
-            kind,
-            audit_action,
-            resource_type: "invoice",
+            kind: kind.into(),
             target: invoice_id.into(),
             tenant_id,
             method: "POST",
@@ -553,47 +558,33 @@ fn summary(v: &Value) -> Value {
     )
 }
 
+/// Journals, sends and completes one money action; then relays its audit entries.
 pub(super) async fn execute(cx: ActionContext<'_>, p: Planned) -> Result<ActionOutcome, ActionError> {
-    let (central, staff, client) = (cx.central, cx.staff, cx.client);
-    let id = uuid::Uuid::new_v4();
-    let mut tx = central.oltp.begin().await?;
-    sqlx::query(
-        "INSERT INTO penguin_console.money_actions
-           (id, kind, target, tenant_id, method, path, form, actor_id, actor_email, actor_role, reason, before, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')",
-    )
-    .bind(id)
-    .bind(p.kind)
-    .bind(&p.target)
-    .bind(&p.tenant_id)
-    .bind(p.method)
-    .bind(&p.path)
-    .bind(form_json(&p.form))
-    .bind(staff.audit_id())
-    .bind(&staff.email)
-    .bind(&staff.role)
-    .bind(&p.reason)
-    .bind(&p.before)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: format!("{}.requested", p.audit_action),
-            resource_type: p.resource_type.into(),
-            resource_id: p.target.clone(),
-            tenant_id: p.tenant_id.clone(),
-            old_values: Some(p.before.clone()),
-            new_values: Some(json!({"state": "pending", "action_id": id.to_string(), "request": form_json(&p.form)})),
-            notes: p.reason.clone(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let id = journal(cx.session, &p).await?;
     let answer = send(cx.stripe, p.method, &p.path, &p.form, &id.to_string()).await;
-    complete(central, staff, client, id, &p, answer).await
+    let outcome = complete(cx.session, id, &p, answer).await;
+    after_action(cx.session).await;
+    outcome
+}
+
+/// Step 1: the pending journal entry and its "requested" audit entry, in one
+/// transaction of the database's function; the action's id (the Idempotency-Key).
+async fn journal(session: &Session, p: &Planned) -> Result<uuid::Uuid, ActionError> {
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT penguin_console_api.finance_journal($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&p.kind)
+            .bind(&p.target)
+            .bind(&p.tenant_id)
+            .bind(p.method)
+            .bind(&p.path)
+            .bind(form_json(&p.form))
+            .bind(&p.reason)
+            .bind(&p.before)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 async fn send(stripe: &Stripe, method: &str, path: &str, form: &[Param], key: &str) -> Result<Value, StripeError> {
@@ -604,10 +595,9 @@ async fn send(stripe: &Stripe, method: &str, path: &str, form: &[Param], key: &s
     }
 }
 
+/// Step 3: records Stripe's answer with its "done" entry.
 async fn complete(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     id: uuid::Uuid,
     p: &Planned,
     answer: Result<Value, StripeError>,
@@ -618,122 +608,127 @@ async fn complete(
         Ok(v) => Ok(v),
         Err(e @ StripeError::Api { .. }) => Err(e),
         Err(source) => {
-            return Err(ActionError::Unconfirmed { kind: p.kind.into(), action_id: id, source: Box::new(source) })
+            return Err(ActionError::Unconfirmed { kind: p.kind.clone(), action_id: id, source: Box::new(source) })
         }
     };
-    let (state, result, error) = match &answer {
-        Ok(v) => ("succeeded", Some(summary(v)), None),
-        Err(e) => ("failed", None, Some(e.to_string())),
+    let (result, error) = match &answer {
+        Ok(v) => (Some(summary(v)), None),
+        Err(e) => (None, Some(e.to_string())),
     };
-    let mut tx = central.oltp.begin().await?;
-    sqlx::query(
-        "UPDATE penguin_console.money_actions SET state = $2, result = $3, error = $4, completed = now()
-         WHERE id = $1 AND state = 'pending'",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(&result)
-    .bind(&error)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: if state == "succeeded" {
-                p.audit_action.to_string()
-            } else {
-                format!("{}.failed", p.audit_action)
-            },
-            resource_type: p.resource_type.into(),
-            resource_id: p.target.clone(),
-            tenant_id: p.tenant_id.clone(),
-            old_values: Some(p.before.clone()),
-            new_values: Some(json!({"state": state, "action_id": id.to_string(), "stripe": result, "error": error})),
-            notes: p.reason.clone(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    audit::deliver(central).await?;
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let recorded = sqlx::query("SELECT penguin_console_api.finance_complete($1, $2, $3, $4)")
+        .bind(id)
+        .bind(answer.is_ok())
+        .bind(&result)
+        .bind(&error)
+        .execute(&mut *tx)
+        .await;
+    match recorded {
+        Ok(_) => tx.commit().await?,
+        // Completed meanwhile by a resume that replayed the same request (same key, same
+        // answer from Stripe): the journal and the audit log already say what happened.
+        Err(e) if matches!(crate::auth::rule_violation(&e), Some((crate::auth::RuleKind::Conflict, _))) => {
+            tracing::info!(action = %id, "the money action was completed by a resume meanwhile");
+        }
+        Err(e) => return Err(e.into()),
+    }
     match answer {
         Ok(v) => Ok(ActionOutcome {
             action_id: id.to_string(),
-            kind: p.kind.into(),
+            kind: p.kind.clone(),
             target: p.target.clone(),
             result_id: v.get("id").and_then(|i| i.as_str()).map(str::to_string),
         }),
-        Err(source) => Err(ActionError::Stripe { kind: p.kind.into(), source: Box::new(source) }),
+        Err(source) => Err(ActionError::Stripe { kind: p.kind.clone(), source: Box::new(source) }),
     }
 }
 
-/// Completes every action left `pending` (answer lost, process killed) by replaying
-/// its exact request with its idempotency key: Stripe returns the saved result and
-/// does not act again. Audited as the staff member who asked. Returns what completed.
-pub async fn resume_pending(
-    central: &Central,
-    stripe: &Stripe,
-    client: &ClientInfo,
-) -> Result<Vec<ActionOutcome>, ActionError> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        uuid::Uuid,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        Value,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<Value>,
-    )> = sqlx::query_as(
-        "SELECT id, kind, target, tenant_id, method, path, form, actor_id, actor_email, actor_role, reason, before
-             FROM penguin_console.money_actions WHERE state = 'pending' ORDER BY created",
+/// A money action left pending (its answer lost, the process killed), as the journal
+/// holds it.
+#[derive(Debug, Clone)]
+pub struct PendingAction {
+    /// The action's id (and idempotency key).
+    pub id: uuid::Uuid,
+    /// refund / retry_payment / …
+    pub kind: String,
+    /// The Stripe object acted on.
+    pub target: String,
+    /// Tenant, if linked.
+    pub tenant_id: Option<String>,
+    /// The reason given.
+    pub reason: Option<String>,
+    /// When it was journaled.
+    pub created: chrono::DateTime<chrono::Utc>,
+    /// Who started it (attribution only: it carries no permission).
+    pub requested_by: Staff,
+    planned: Planned,
+}
+
+/// The pending money actions this staff member may complete: their own, and those of
+/// kinds whose permission their role holds (read through `finance_pending`).
+pub async fn pending(session: &Session) -> Result<Vec<PendingAction>, ActionError> {
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let rows = sqlx::query(
+        "SELECT id, kind, target, tenant_id, method, path, form, reason, before, actor_id, actor_email, actor_role,
+                created FROM penguin_console_api.finance_pending()",
     )
-    .fetch_all(&central.oltp)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
+    use sqlx::Row;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (kind, target, tenant_id, reason): (String, String, Option<String>, Option<String>) =
+                (r.get("kind"), r.get("target"), r.get("tenant_id"), r.get("reason"));
+            let method: String = r.get("method");
+            let actor_id: String = r.get("actor_id");
+            PendingAction {
+                id: r.get("id"),
+                created: r.get("created"),
+                requested_by: Staff::recorded(
+                    uuid::Uuid::parse_str(&actor_id).ok(),
+                    r.get("actor_email"),
+                    r.get("actor_role"),
+                ),
+                planned: Planned {
+                    kind: kind.clone(),
+                    target: target.clone(),
+                    tenant_id: tenant_id.clone(),
+                    method: if method == "DELETE" { "DELETE" } else { "POST" },
+                    path: r.get("path"),
+                    form: form_from_json(&r.get::<Value, _>("form")),
+                    reason: reason.clone(),
+                    before: r.get::<Option<Value>, _>("before").unwrap_or(Value::Null),
+                },
+                kind,
+                target,
+                tenant_id,
+                reason,
+            }
+        })
+        .collect())
+}
+
+/// Completes every action left `pending` that this staff member may complete (see
+/// [`pending`]) by replaying its exact request with its idempotency key: Stripe returns
+/// the saved result and does not act again. The "done" entry names the staff member
+/// who completes it (and, in it, who started it). Returns what completed.
+pub async fn resume_pending(session: &Session, stripe: &Stripe) -> Result<Vec<ActionOutcome>, ActionError> {
     let mut done = Vec::new();
-    for (id, kind, target, tenant_id, method, path, form, actor_id, email, role, reason, before) in rows {
-        let actor = Staff {
-            user_id: uuid::Uuid::parse_str(&actor_id).ok(),
-            email,
-            name: None,
-            role,
-            permissions: Default::default(),
-        };
-        let known = [
-            ("refund", "payment.refunded", "payment"),
-            ("retry_payment", "invoice.payment_retried", "invoice"),
-            ("resend_invoice", "invoice.resent", "invoice"),
-            ("cancel_subscription", "subscription.canceled", "subscription"),
-            ("cancel_subscription_at_period_end", "subscription.cancel_scheduled", "subscription"),
-            ("pause_subscription", "subscription.paused", "subscription"),
-            ("apply_coupon", "subscription.coupon_applied", "subscription"),
-            ("change_plan", "subscription.plan_changed", "subscription"),
-        ];
-        let Some((k, audit_action, resource_type)) = known.iter().find(|(k, _, _)| *k == kind) else { continue };
-        let p = Planned {
-            kind: k,
-            audit_action,
-            resource_type,
-            target,
-            tenant_id,
-            method: if method == "DELETE" { "DELETE" } else { "POST" },
-            path,
-            form: form_from_json(&form),
-            reason,
-            before: before.unwrap_or(Value::Null),
-        };
-        let answer = send(stripe, p.method, &p.path, &p.form, &id.to_string()).await;
-        match complete(central, &actor, client, id, &p, answer).await {
+    let mut result = Ok(());
+    for action in pending(session).await? {
+        let p = &action.planned;
+        let answer = send(stripe, p.method, &p.path, &p.form, &action.id.to_string()).await;
+        match complete(session, action.id, p, answer).await {
             Ok(o) => done.push(o),
             Err(ActionError::Stripe { .. }) => {} // completed as failed: Stripe refused, nothing changed
-            Err(e) => return Err(e),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
         }
     }
-    Ok(done)
+    after_action(session).await;
+    result.map(|_| done)
 }

@@ -158,15 +158,7 @@ fn pct(ms: &[f64], p: f64) -> f64 {
 }
 
 fn bench_staff() -> Staff {
-    Staff {
-        user_id: None,
-        email: "bench".into(),
-        name: None,
-        role: "bench".into(),
-        permissions: [permissions::FINANCE_READ.name.to_string(), permissions::PII_VIEW.name.to_string()]
-            .into_iter()
-            .collect(),
-    }
+    Staff::service_with("bench", &[permissions::FINANCE_READ, permissions::PII_VIEW])
 }
 
 /// Runs the benchmark on `rows` charges, printing progress through `say`.

@@ -178,7 +178,7 @@ pub struct InvoiceDetail {
     pub next_payment_attempt: Option<String>,
     /// The subscription it bills.
     pub subscription_id: Option<String>,
-    /// Stripe's PDF link.
+    /// Stripe's PDF link (`None` for roles without `pii.view`).
     pub invoice_pdf: Option<String>,
     /// Lines.
     pub lines: Vec<InvoiceLine>,
@@ -479,7 +479,8 @@ pub fn invoice(conn: &Connection, staff: &Staff, id: &str) -> Result<Option<Invo
         paid_at: paid_at.map(iso),
         next_payment_attempt: next_attempt.map(iso),
         subscription_id: subscription,
-        invoice_pdf: pdf,
+        // Never to a role that sees personal data masked (the PDF names the customer).
+        invoice_pdf: pdf.filter(|_| !staff.masked()),
         lines,
         payments,
         refunds,

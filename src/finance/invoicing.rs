@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::actions::{execute, refuse, ActionContext, ActionError, ActionOutcome, Planned};
 use super::{major_units, FinanceError};
-use crate::auth::{permissions, Staff};
+use crate::auth::{permissions, AuthError, Staff};
 use crate::cache::{self, CacheError};
 use crate::stripe::client::params;
 use crate::stripe::Stripe;
@@ -115,7 +115,7 @@ fn validate(
 /// payable by the due date). Needs `invoices.manage`. Returns the finalisation, whose
 /// `result_id` is the invoice.
 pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Result<ActionOutcome, ActionError> {
-    cx.staff.require(permissions::INVOICES_MANAGE)?;
+    cx.session.staff().require(permissions::INVOICES_MANAGE)?;
     let (total, due_ts, tenant_id) = {
         let conn = cache::open_read(cx.cache_path)?;
         validate(&conn, inv, chrono::Utc::now().date_naive())?
@@ -139,9 +139,7 @@ pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Resul
     let draft = execute(
         cx,
         Planned {
-            kind: "create_invoice",
-            audit_action: "invoice.created",
-            resource_type: "invoice",
+            kind: "create_invoice".into(),
             target: inv.customer_id.clone(),
             tenant_id: tenant_id.clone(),
             method: "POST",
@@ -156,9 +154,7 @@ pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Resul
         return Err(refuse("Stripe created the invoice but did not return its id; look for a draft in Stripe"));
     };
     let mut steps = inv.lines.iter().map(|l| Planned {
-        kind: "add_invoice_item",
-        audit_action: "invoice.item_added",
-        resource_type: "invoice",
+        kind: "add_invoice_item".into(),
         target: invoice_id.clone(),
         tenant_id: tenant_id.clone(),
         method: "POST",
@@ -175,9 +171,7 @@ pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Resul
         before: json!({"invoice": invoice_id, "status": "draft"}),
     });
     let finalize = Planned {
-        kind: "finalize_invoice",
-        audit_action: "invoice.finalized",
-        resource_type: "invoice",
+        kind: "finalize_invoice".into(),
         target: invoice_id.clone(),
         tenant_id: tenant_id.clone(),
         method: "POST",
@@ -198,9 +192,7 @@ pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Resul
         // A refusal changed nothing in Stripe: discard the draft so nothing half-made remains.
         Err(e @ ActionError::Stripe { .. }) => {
             let discard = Planned {
-                kind: "discard_invoice",
-                audit_action: "invoice.discarded",
-                resource_type: "invoice",
+                kind: "discard_invoice".into(),
                 target: invoice_id.clone(),
                 tenant_id,
                 method: "DELETE",
@@ -219,13 +211,23 @@ pub async fn create_invoice(cx: ActionContext<'_>, inv: &ManualInvoice) -> Resul
     }
 }
 
-/// The PDF link of an invoice in the cache. Needs `finance.read`.
+/// The PDF link of an invoice in the cache. Needs `finance.read` and `pii.view`: the
+/// PDF carries the bill-to name, e-mail and address, so it (and its link, which opens
+/// it without signing in) is never served to a role that sees personal data masked;
+/// such a role's cache does not hold the link either (see [`crate::stripe::sync`]).
 pub fn pdf_link(
     conn: &rusqlite::Connection,
     staff: &Staff,
     invoice_id: &str,
 ) -> Result<(String, String), FinanceError> {
     staff.require(permissions::FINANCE_READ)?;
+    if staff.masked() {
+        return Err(FinanceError::Forbidden(AuthError::Denied(format!(
+            "your role ({}) sees personal data masked, and an invoice PDF carries the customer's name, e-mail and \
+             address: ask someone with the `pii.view` permission, or open the invoice in Stripe",
+            staff.role()
+        ))));
+    }
     super::require_synced(conn)?;
     let row: Option<(Option<String>, Option<String>)> = conn
         .query_row("SELECT invoice_pdf, number FROM stripe_invoices WHERE id = ?1", [invoice_id], |r| {

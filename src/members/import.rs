@@ -8,10 +8,11 @@
 //! and imported back.
 //!
 //! Every row is validated before anything is written, and the plan is made inside the
-//! transaction that applies it, with the tenant's membership rows locked, so the
-//! preview is exactly what is applied. Any error (reported with its line number, the
-//! header being line 1) and nothing is written; a dry run rolls back after planning.
-//! Applying is all-or-nothing in one transaction with one audit entry.
+//! transaction that applies it, with the tenant's membership rows locked
+//! (`members_import_state`), so the preview is exactly what is applied. Any error
+//! (reported with its line number, the header being line 1) and nothing is written; a
+//! dry run rolls back after planning. Applying (`members_import_apply`, which checks
+//! every row again) is all-or-nothing in one transaction with one audit entry.
 //!
 //! What a row does: an unknown email creates an invited user (`email_verified` NULL)
 //! and membership, with an invitation email queued; a known user who is not a member
@@ -26,12 +27,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::Connection;
-use sqlx::{PgConnection, Row};
 
-use super::{after_commit, notify, parse_id, revoke_in, MemberError, TenantRole, WorkspaceRole};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, ClientInfo, Staff};
-use crate::central::Central;
+use super::{after_action, parse_id, MemberError, TenantRole, WorkspaceRole};
+use crate::auth::{permissions, Session, Staff};
+use crate::central::DbKind;
 use crate::users::{self, UserError};
 
 /// Most rows one import accepts.
@@ -270,77 +269,52 @@ fn parse(text: &str) -> (Vec<Row0>, Vec<LineError>) {
     (rows, errors)
 }
 
+/// What `members_import_state` says of the tenant and of the accounts a file names,
+/// read with the tenant's memberships locked.
+#[derive(Debug, serde::Deserialize)]
+struct State {
+    workspaces: Vec<StateWorkspace>,
+    /// By lower-cased email.
+    accounts: HashMap<String, Existing>,
+    /// Lower-cased emails of the tenant's active owners.
+    owners: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct StateWorkspace {
+    id: uuid::Uuid,
+    name: String,
+    workspace_name: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
 struct Existing {
-    user_id: uuid::Uuid,
     staff: bool,
-    roles: Option<Vec<String>>,
+    /// Has a membership row in this tenant (possibly removed).
+    member: bool,
+    roles: Vec<String>,
     removed: bool,
     /// A live member of some other tenant.
     elsewhere: bool,
+    /// Workspace id -> role, in this tenant's workspaces.
+    workspaces: HashMap<String, String>,
 }
 
-/// Plans `rows` against the locked state of `tenant`; adds errors for what the
-/// database contradicts.
-async fn plan(
-    tx: &mut PgConnection,
-    tenant: uuid::Uuid,
-    rows: &[Row0],
-    errors: &mut Vec<LineError>,
-) -> Result<(Vec<PlannedRow>, HashMap<String, Existing>, HashMap<String, uuid::Uuid>), MemberError> {
-    sqlx::query("SELECT 1 FROM tenant_users WHERE tenant_id = $1 FOR UPDATE").bind(tenant).execute(&mut *tx).await?;
+/// Plans `rows` against the locked state of the tenant; adds errors for what the
+/// database contradicts. Returns the plan and the workspaces by lower-cased name.
+fn plan(state: &State, rows: &[Row0], errors: &mut Vec<LineError>) -> (Vec<PlannedRow>, HashMap<String, uuid::Uuid>) {
     let mut workspaces: HashMap<String, uuid::Uuid> = HashMap::new();
-    for r in sqlx::query("SELECT id, name, workspace_name FROM companies WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_all(&mut *tx)
-        .await?
-    {
-        let id: uuid::Uuid = r.get("id");
-        workspaces.insert(r.get::<String, _>("name").to_lowercase(), id);
-        if let Some(w) = r.get::<Option<String>, _>("workspace_name") {
-            workspaces.entry(w.to_lowercase()).or_insert(id);
+    for w in &state.workspaces {
+        workspaces.insert(w.name.to_lowercase(), w.id);
+    }
+    for w in &state.workspaces {
+        if let Some(n) = &w.workspace_name {
+            workspaces.entry(n.to_lowercase()).or_insert(w.id);
         }
-    }
-    let emails: Vec<String> = rows.iter().map(|r| r.email.clone()).collect();
-    let mut existing: HashMap<String, Existing> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT DISTINCT ON (lower(u.email)) lower(u.email) AS email, u.id,
-                EXISTS (SELECT 1 FROM staff_members s WHERE s.user_id = u.id) AS staff,
-                tu.roles, tu.deleted IS NOT NULL AS removed,
-                EXISTS (SELECT 1 FROM tenant_users o WHERE o.user_id = u.id AND o.tenant_id <> $1
-                        AND o.deleted IS NULL) AS elsewhere
-         FROM users u LEFT JOIN tenant_users tu ON tu.user_id = u.id AND tu.tenant_id = $1
-         WHERE lower(u.email) = ANY($2) AND u.deleted IS NULL
-         ORDER BY lower(u.email), tu.user_id IS NULL, u.created",
-    )
-    .bind(tenant)
-    .bind(&emails)
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        existing.insert(
-            r.get("email"),
-            Existing {
-                user_id: r.get("id"),
-                staff: r.get("staff"),
-                roles: r.get("roles"),
-                removed: r.get::<Option<bool>, _>("removed").unwrap_or(false),
-                elsewhere: r.get("elsewhere"),
-            },
-        );
-    }
-    let ids: Vec<uuid::Uuid> = existing.values().map(|e| e.user_id).collect();
-    let mut current_ws: HashMap<(uuid::Uuid, uuid::Uuid), String> = HashMap::new();
-    for r in
-        sqlx::query("SELECT company_id, user_id, role FROM penguin_console.workspace_members WHERE user_id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?
-    {
-        current_ws.insert((r.get("company_id"), r.get("user_id")), r.get("role"));
     }
     let mut planned = Vec::new();
     for row in rows {
-        let ex = existing.get(&row.email);
+        let ex = state.accounts.get(&row.email);
         if ex.is_some_and(|e| e.staff) {
             errors.push(LineError {
                 line: row.line,
@@ -348,7 +322,7 @@ async fn plan(
             });
             continue;
         }
-        if ex.is_some_and(|e| e.roles.is_none() && e.elsewhere) {
+        if ex.is_some_and(|e| !e.member && e.elsewhere) {
             errors.push(LineError {
                 line: row.line,
                 message: format!(
@@ -363,8 +337,8 @@ async fn plan(
             errors.push(LineError { line: row.line, message: format!("{} is a new account: give a name", row.email) });
             continue;
         }
-        let member = ex.filter(|e| e.roles.is_some() && !e.removed);
-        let old_role = member.and_then(|e| e.roles.as_ref()).map(|r| r.join(","));
+        let member = ex.filter(|e| e.member && !e.removed);
+        let old_role = member.map(|e| e.roles.join(","));
         let mut changes = Vec::new();
         let mut bad = false;
         for (name, role) in &row.workspaces {
@@ -374,7 +348,7 @@ async fn plan(
                 bad = true;
                 continue;
             };
-            let old = ex.and_then(|e| current_ws.get(&(*ws, e.user_id))).cloned();
+            let old = ex.and_then(|e| e.workspaces.get(&ws.to_string())).cloned();
             if old.as_deref() != Some(role.as_str()) {
                 changes.push(WorkspaceChange {
                     workspace: name.clone(),
@@ -404,13 +378,7 @@ async fn plan(
         });
     }
     // The tenant keeps an owner: current owners not demoted by the file, plus owners in it.
-    let owners: Vec<String> = sqlx::query_scalar(
-        "SELECT lower(COALESCE(u.email, tu.email)) FROM tenant_users tu JOIN users u ON u.id = tu.user_id
-         WHERE tu.tenant_id = $1 AND tu.deleted IS NULL AND u.deleted IS NULL AND 'owner' = ANY(tu.roles)",
-    )
-    .bind(tenant)
-    .fetch_all(&mut *tx)
-    .await?;
+    let owners = &state.owners;
     let in_file: HashMap<&str, &Row0> = rows.iter().map(|r| (r.email.as_str(), r)).collect();
     let kept = owners.iter().filter(|o| in_file.get(o.as_str()).is_none_or(|r| r.role == TenantRole::Owner)).count();
     let added = rows.iter().filter(|r| r.role == TenantRole::Owner && !owners.contains(&r.email)).count();
@@ -421,30 +389,34 @@ async fn plan(
             message: "this import would leave the tenant without an owner; keep or name one owner".into(),
         });
     }
-    Ok((planned, existing, workspaces))
+    (planned, workspaces)
 }
 
 /// Validates, previews and (unless `dry_run`) applies a team import for `tenant_id`.
+///
+/// The file is parsed and checked here; `members_import_state` then reads, with the
+/// tenant's memberships locked, what the plan needs, and in the same transaction
+/// `members_import_apply` applies the planned changes all-or-nothing (re-checking every
+/// row) with one audit entry. A dry run rolls back after planning.
 pub async fn import(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     tenant_id: &str,
     csv_text: &str,
     dry_run: bool,
 ) -> Result<ImportReport, MemberError> {
-    staff.require(permissions::MEMBERS_IMPORT)?;
+    session.staff().require(permissions::MEMBERS_IMPORT)?;
     let tenant = parse_id(tenant_id, "tenant")?;
     let (rows, mut errors) = parse(csv_text);
-    let mut tx = central.oltp.begin().await?;
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1 AND deleted IS NULL)")
+    let emails: Vec<String> = rows.iter().map(|r| r.email.clone()).collect();
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let state: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.members_import_state($1, $2)")
         .bind(tenant)
+        .bind(&emails)
         .fetch_one(&mut *tx)
         .await?;
-    if !known {
-        return Err(MemberError::NotFound(format!("no tenant {tenant}")));
-    }
-    let (planned, existing, workspaces) = plan(&mut tx, tenant, &rows, &mut errors).await?;
+    let state: State = serde_json::from_value(state)
+        .map_err(|e| MemberError::Database(sqlx::Error::Protocol(format!("unreadable import state: {e}"))))?;
+    let (planned, workspaces) = plan(&state, &rows, &mut errors);
     errors.sort_by_key(|e| e.line);
     let count = rows.len() as u32 + errors.iter().map(|e| e.line).collect::<HashSet<_>>().len() as u32;
     if !errors.is_empty() {
@@ -454,105 +426,31 @@ pub async fn import(
         return Ok(ImportReport { rows: count, plan: planned, errors, applied: false });
     }
     let by_line: BTreeMap<u64, &Row0> = rows.iter().map(|r| (r.line, r)).collect();
-    let mut revoked = 0u32;
-    for p in &planned {
-        let Some(row) = by_line.get(&p.line) else { continue };
-        let user = match existing.get(&p.email) {
-            Some(e) => e.user_id,
-            None => {
-                let id = uuid::Uuid::new_v4();
-                sqlx::query("INSERT INTO users (id, name, email) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(row.name.trim())
-                    .bind(&p.email)
-                    .execute(&mut *tx)
-                    .await?;
-                id
-            }
-        };
-        let roles = vec![row.role.as_str().to_string()];
-        match p.action {
-            RowAction::Invite | RowAction::Add => {
-                sqlx::query(
-                    "INSERT INTO tenant_users (tenant_id, user_id, roles, email) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET roles = EXCLUDED.roles, deleted = NULL, updated = now()",
-                )
-                .bind(tenant)
-                .bind(user)
-                .bind(&roles)
-                .bind(&p.email)
-                .execute(&mut *tx)
-                .await?;
-                notify::queue(
-                    &mut tx,
-                    &notify::Notification {
-                        user_id: user,
-                        tenant_id: tenant,
-                        kind: "invitation".into(),
-                        title: "You're invited to PenguinMails".into(),
-                        message: format!(
-                            "Hello {}, you have been invited to join a team on PenguinMails as {}.",
-                            row.name.trim(),
-                            row.role.as_str()
-                        ),
-                    },
-                )
-                .await?;
-            }
-            RowAction::Update if p.old_role.as_deref() != Some(row.role.as_str()) => {
-                sqlx::query(
-                    "UPDATE tenant_users SET roles = $3, updated = now() WHERE tenant_id = $1 AND user_id = $2",
-                )
-                .bind(tenant)
-                .bind(user)
-                .bind(&roles)
-                .execute(&mut *tx)
-                .await?;
-                revoked += revoke_in(&mut tx, user, None).await?.sessions.len() as u32;
-            }
-            _ => {}
-        }
-        for (name, role) in &row.workspaces {
-            let Some(ws) = workspaces.get(&name.to_lowercase()) else { continue };
-            sqlx::query(
-                "INSERT INTO penguin_console.workspace_members (company_id, user_id, tenant_id, role) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (company_id, user_id) DO UPDATE SET role = EXCLUDED.role",
-            )
-            .bind(ws)
-            .bind(user)
-            .bind(tenant)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    let changed: Vec<&PlannedRow> = planned.iter().filter(|p| p.action != RowAction::Unchanged).collect();
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.members.imported".into(),
-            resource_type: "tenant".into(),
-            resource_id: tenant.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(serde_json::json!(changed
-                .iter()
-                .map(|p| serde_json::json!({ "email": p.email, "role": p.old_role,
-                    "workspaces": p.workspaces.iter().map(|w| (&w.workspace, &w.old_role)).collect::<BTreeMap<_, _>>() }))
-                .collect::<Vec<_>>())),
-            new_values: Some(serde_json::json!({
-                "rows": changed.iter().map(|p| serde_json::json!({ "email": p.email, "action": p.action, "role": p.new_role,
-                    "workspaces": p.workspaces.iter().map(|w| (&w.workspace, &w.new_role)).collect::<BTreeMap<_, _>>() }))
+    let changes: Vec<serde_json::Value> = planned
+        .iter()
+        .filter(|p| p.action != RowAction::Unchanged)
+        .filter_map(|p| {
+            let row = by_line.get(&p.line)?;
+            Some(serde_json::json!({
+                "line": p.line,
+                "email": p.email,
+                "name": row.name.trim(),
+                "action": p.action,
+                "role": row.role.as_str(),
+                "workspaces": row.workspaces.iter()
+                    .filter_map(|(name, role)| workspaces.get(&name.to_lowercase())
+                        .map(|id| serde_json::json!({ "id": id, "role": role.as_str() })))
                     .collect::<Vec<_>>(),
-                "revoked_sessions": revoked,
-            })),
-            notes: None,
-        },
-    )
-    .await?;
+            }))
+        })
+        .collect();
+    let _: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.members_import_apply($1, $2)")
+        .bind(tenant)
+        .bind(serde_json::Value::Array(changes))
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
-    after_commit(central).await;
+    after_action(session).await;
     Ok(ImportReport { rows: count, plan: planned, errors, applied: true })
 }
 

@@ -1,14 +1,18 @@
-//! Member and user actions against the central OLTP database: tenant role changes,
-//! suspension, unlocking, password resets, invitations, session revocation, member
-//! removal and GDPR deletion; workspace membership.
+//! Member and user actions: tenant role changes, suspension, unlocking, password
+//! resets, invitations, session revocation, member removal and GDPR deletion; workspace
+//! membership; the bulk import ([`import`]).
 //!
-//! Each action checks its permission first, runs in one transaction with its audit
-//! entry (`audit::record` into the outbox of the database it changes) and, where an
-//! email must go out, with its notification ([`notify`]); after commit it delivers
-//! both. The caller then re-syncs.
+//! Each action is one database function of `penguin_console_api` (see
+//! `src/central/sql/api/members.sql`) called through the staff member's [`Session`]: the
+//! function checks the permission and the tenant scope with the verified identity,
+//! applies the business rules under row locks, queues its e-mail
+//! (`penguin_console.notify`) and writes its audit entry, all in one transaction. The
+//! library keeps its own checks and messages (clear errors before asking) and, after
+//! commit, relays the audit entry and notifications ([`after_action`]). The caller then
+//! re-syncs.
 //!
-//! ## Invariants
-//! - A tenant always keeps at least one owner: role changes, removals and GDPR
+//! ## Invariants (enforced by the functions)
+//! - A tenant always keeps at least one owner: role changes, removals, imports and GDPR
 //!   deletions lock the tenant's `tenant_users` rows (`FOR UPDATE`) and refuse to take
 //!   away the last active owner, so two concurrent demotions cannot both pass.
 //! - A role change, a suspension and a removal revoke the user's sessions in the same
@@ -23,29 +27,25 @@
 //!   sessions; `penguin_console.user_suspensions` remembers which credentials, so
 //!   reactivating restores exactly those.
 //! - Lockouts: the platform records them only as `admin_system_events`
-//!   (`login_lockout`) in the notifications database; unlocking resolves them there,
-//!   with the audit entry in that database's outbox.
+//!   (`login_lockout`) in the notifications database; unlocking resolves them there
+//!   (`members_unlock` on that database, audited there).
 //! - Ownership of campaigns, leads and workspaces: the schema guide gives them no
 //!   owner column. Removal reassigns workspace memberships, and any owner column the
 //!   platform's real tables do have (`owner_id`, `user_id`, `created_by`,
 //!   `assigned_to`, `owner_user_id`, of type uuid), found in the catalog at the time.
 
 pub mod import;
-pub mod notify;
 mod removal;
 mod sessions;
 mod workspace_members;
 
 pub use removal::{gdpr_delete, remove_member, GdprReport, Reassigned, RemovalReport, RemovalRequest};
-pub(crate) use sessions::revoke_in;
 pub use sessions::{revoke_all_sessions, revoke_session, Revocation, RevokedSession};
 pub use workspace_members::{remove_workspace_member, set_workspace_member};
 
-use sqlx::{PgConnection, Row};
-
-use crate::audit::{self, AuditEntry, AuditError};
-use crate::auth::{permissions, AuthError, ClientInfo, Staff};
-use crate::central::Central;
+use crate::audit::{after_action, AuditError};
+use crate::auth::{permissions, AuthError, Session};
+use crate::central::DbKind;
 
 /// Action errors.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub enum MemberError {
     Forbidden(#[from] AuthError),
     /// The database failed.
     #[error("the member action failed: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Writing the audit entry failed (nothing was changed).
     #[error(transparent)]
     Audit(#[from] AuditError),
@@ -144,83 +144,40 @@ impl WorkspaceRole {
     }
 }
 
+impl From<sqlx::Error> for MemberError {
+    /// A refusal of a console function reaches the user as such, with its message.
+    fn from(e: sqlx::Error) -> Self {
+        use crate::auth::{refusal, rule_violation, RuleKind};
+        if let Some(refused) = refusal(&e) {
+            return MemberError::Forbidden(refused);
+        }
+        if let sqlx::Error::Database(d) = &e {
+            match d.code().as_deref() {
+                Some("PM422") => return MemberError::LastOwner,
+                // The typed confirmation does not match (the functions re-check it).
+                Some("PM412") => {
+                    let m = d.message();
+                    let what = m
+                        .strip_prefix("the confirmation does not match: type ")
+                        .and_then(|w| w.strip_suffix(" exactly"))
+                        .unwrap_or(m);
+                    return MemberError::Confirmation(what.to_string());
+                }
+                _ => {}
+            }
+        }
+        match rule_violation(&e) {
+            Some((RuleKind::BadInput, m)) => MemberError::BadInput(m),
+            Some((RuleKind::NotFound, m)) => MemberError::NotFound(m),
+            Some((RuleKind::Conflict, m)) => MemberError::Conflict(m),
+            None => MemberError::Database(e),
+        }
+    }
+}
+
 pub(crate) fn parse_id(value: &str, what: &str) -> Result<uuid::Uuid, MemberError> {
     uuid::Uuid::parse_str(value.trim())
         .map_err(|_| MemberError::BadInput(format!("`{value}` is not a valid {what} id")))
-}
-
-/// After commit: deliver audit entries and notifications. A failure here is retried by
-/// the next action or sync, so it is logged, not returned (the action did happen).
-pub(crate) async fn after_commit(central: &Central) {
-    if let Err(e) = audit::deliver(central).await {
-        tracing::warn!("audit delivery deferred: {e}");
-    }
-    if let Err(e) = notify::deliver(central).await {
-        tracing::warn!("notification delivery deferred: {e}");
-    }
-}
-
-/// A member row, locked.
-pub(crate) struct Member {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub roles: Vec<String>,
-    pub removed: bool,
-    pub verified: bool,
-    pub is_staff: bool,
-}
-
-/// Locks every membership row of `tenant` (serialising owner checks) and returns the
-/// one of `user`.
-pub(crate) async fn lock_member(
-    tx: &mut PgConnection,
-    tenant: uuid::Uuid,
-    user: uuid::Uuid,
-) -> Result<Member, MemberError> {
-    sqlx::query("SELECT 1 FROM tenant_users WHERE tenant_id = $1 FOR UPDATE").bind(tenant).execute(&mut *tx).await?;
-    let row = sqlx::query(
-        "SELECT u.id, COALESCE(u.email, tu.email) AS email, u.name, COALESCE(tu.roles, '{}') AS roles,
-                (tu.deleted IS NOT NULL OR u.deleted IS NOT NULL) AS removed, u.email_verified IS NOT NULL AS verified,
-                EXISTS (SELECT 1 FROM staff_members s WHERE s.user_id = u.id) AS is_staff
-         FROM tenant_users tu JOIN users u ON u.id = tu.user_id WHERE tu.tenant_id = $1 AND tu.user_id = $2",
-    )
-    .bind(tenant)
-    .bind(user)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| MemberError::NotFound(format!("user {user} is not a member of tenant {tenant}")))?;
-    let m = Member {
-        email: row.get("email"),
-        name: row.get("name"),
-        roles: row.get("roles"),
-        removed: row.get("removed"),
-        verified: row.get("verified"),
-        is_staff: row.get("is_staff"),
-    };
-    if m.is_staff {
-        return Err(MemberError::Conflict(
-            "this user is platform staff; staff accounts are managed with the staff tools, not as tenant members"
-                .into(),
-        ));
-    }
-    Ok(m)
-}
-
-/// Active owners of `tenant` other than `except`.
-pub(crate) async fn other_owners(
-    tx: &mut PgConnection,
-    tenant: uuid::Uuid,
-    except: uuid::Uuid,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM tenant_users tu JOIN users u ON u.id = tu.user_id
-         WHERE tu.tenant_id = $1 AND tu.user_id <> $2 AND tu.deleted IS NULL AND u.deleted IS NULL
-           AND 'owner' = ANY(tu.roles)",
-    )
-    .bind(tenant)
-    .bind(except)
-    .fetch_one(&mut *tx)
-    .await
 }
 
 /// Outcome of a role change.
@@ -235,91 +192,52 @@ pub struct RoleChange {
     pub revocation: Revocation,
 }
 
-/// Changes a member's tenant role; revokes their sessions in the same transaction.
+/// Changes a member's tenant role through `members_change_role`, which keeps an owner
+/// and revokes the member's sessions in the same transaction.
 pub async fn change_role(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     tenant_id: &str,
     user_id: &str,
     role: TenantRole,
 ) -> Result<RoleChange, MemberError> {
-    staff.require(permissions::MEMBERS_MANAGE)?;
+    session.staff().require(permissions::MEMBERS_MANAGE)?;
     let (tenant, user) = (parse_id(tenant_id, "tenant")?, parse_id(user_id, "user")?);
-    let mut tx = central.oltp.begin().await?;
-    let m = lock_member(&mut tx, tenant, user).await?;
-    if m.removed {
-        return Err(MemberError::Conflict("this member was removed; invite them again instead".into()));
-    }
-    let new_roles = vec![role.as_str().to_string()];
-    if m.roles == new_roles {
-        return Err(MemberError::Conflict(format!("this member is already {}", role.as_str())));
-    }
-    if m.roles.iter().any(|r| r == "owner")
-        && role != TenantRole::Owner
-        && other_owners(&mut tx, tenant, user).await? == 0
-    {
-        return Err(MemberError::LastOwner);
-    }
-    sqlx::query("UPDATE tenant_users SET roles = $3, updated = now() WHERE tenant_id = $1 AND user_id = $2")
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let done: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.members_change_role($1, $2, $3)")
         .bind(tenant)
         .bind(user)
-        .bind(&new_roles)
-        .execute(&mut *tx)
+        .bind(role.as_str())
+        .fetch_one(&mut *tx)
         .await?;
-    let revocation = revoke_in(&mut tx, user, None).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.member.role_changed".into(),
-            resource_type: "tenant_user".into(),
-            resource_id: user.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(serde_json::json!({ "roles": m.roles })),
-            new_values: Some(serde_json::json!({
-                "roles": new_roles,
-                "revoked_sessions": revocation.sessions.iter().map(|s| &s.id).collect::<Vec<_>>(),
-            })),
-            notes: None,
-        },
-    )
-    .await?;
     tx.commit().await?;
-    after_commit(central).await;
-    Ok(RoleChange { old_roles: m.roles, new_roles, revocation })
+    after_action(session).await;
+    let roles = |k: &str| -> Vec<String> {
+        done.get(k).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
+    };
+    Ok(RoleChange {
+        old_roles: roles("old_roles"),
+        new_roles: roles("new_roles"),
+        revocation: Revocation::from_json(done.get("sessions").unwrap_or(&serde_json::Value::Null)),
+    })
 }
 
-/// The first active tenant of a user, for the audit entry of an account-wide action.
-pub(crate) async fn home_tenant(tx: &mut PgConnection, user: uuid::Uuid) -> Result<Option<String>, sqlx::Error> {
-    let t: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT tenant_id FROM tenant_users WHERE user_id = $1 AND deleted IS NULL ORDER BY created, tenant_id LIMIT 1",
-    )
-    .bind(user)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(t.map(|t| t.to_string()))
-}
-
-async fn lock_user(tx: &mut PgConnection, user: uuid::Uuid) -> Result<(), MemberError> {
-    let row = sqlx::query(
-        "SELECT u.deleted IS NOT NULL AS deleted, EXISTS (SELECT 1 FROM staff_members s WHERE s.user_id = u.id) AS staff
-         FROM users u WHERE u.id = $1 FOR UPDATE",
-    )
-    .bind(user)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| MemberError::NotFound(format!("no user {user}")))?;
-    if row.get::<bool, _>("staff") {
-        return Err(MemberError::Conflict(
-            "this user is platform staff; staff accounts are managed with the staff tools".into(),
-        ));
-    }
-    if row.get::<bool, _>("deleted") {
-        return Err(MemberError::Conflict("this account is deleted".into()));
-    }
-    Ok(())
+/// Runs `query` (a call of one console function returning one value) on `db` in its own
+/// transaction as the session's staff member, commits, then relays the audit entry and
+/// notifications it wrote.
+async fn act<T>(
+    session: &Session,
+    db: DbKind,
+    query: sqlx::query::QueryScalar<'_, sqlx::Postgres, T, sqlx::postgres::PgArguments>,
+) -> Result<T, MemberError>
+where
+    T: Send + Unpin,
+    (T,): for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    let mut tx = session.begin(db).await?;
+    let out = query.fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    after_action(session).await;
+    Ok(out)
 }
 
 /// Outcome of a suspension.
@@ -332,298 +250,88 @@ pub struct Suspension {
     pub revocation: Revocation,
 }
 
-/// Suspends an account: disables its credentials and revokes its sessions.
-pub async fn suspend(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-    reason: &str,
-) -> Result<Suspension, MemberError> {
-    staff.require(permissions::MEMBERS_MANAGE)?;
+/// Suspends an account through `members_suspend`: its credentials are disabled and its
+/// sessions revoked.
+pub async fn suspend(session: &Session, user_id: &str, reason: &str) -> Result<Suspension, MemberError> {
+    session.staff().require(permissions::MEMBERS_MANAGE)?;
     let user = parse_id(user_id, "user")?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(MemberError::BadInput("give a reason for the suspension (it goes into the audit log)".into()));
     }
-    let mut tx = central.oltp.begin().await?;
-    lock_user(&mut tx, user).await?;
-    let already: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM penguin_console.user_suspensions WHERE user_id = $1)")
-            .bind(user)
-            .fetch_one(&mut *tx)
-            .await?;
-    if already {
-        return Err(MemberError::Conflict("this account is already suspended".into()));
-    }
-    let creds: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "UPDATE auth.credentials SET deleted = now(), updated = now() WHERE user_id = $1 AND deleted IS NULL RETURNING id",
-    )
-    .bind(user)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO penguin_console.user_suspensions (user_id, suspended_by, reason, credential_ids) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(user)
-    .bind(staff.audit_id())
-    .bind(reason)
-    .bind(&creds)
-    .execute(&mut *tx)
-    .await?;
-    let revocation = revoke_in(&mut tx, user, None).await?;
-    let tenant = home_tenant(&mut tx, user).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "user.suspended".into(),
-            resource_type: "user".into(),
-            resource_id: user.to_string(),
-            tenant_id: tenant,
-            old_values: Some(serde_json::json!({ "status": "active" })),
-            new_values: Some(serde_json::json!({
-                "status": "suspended",
-                "credentials_disabled": creds.len(),
-                "revoked_sessions": revocation.sessions.iter().map(|s| &s.id).collect::<Vec<_>>(),
-            })),
-            notes: Some(reason.to_string()),
-        },
+    let done: serde_json::Value = act(
+        session,
+        DbKind::Oltp,
+        sqlx::query_scalar("SELECT penguin_console_api.members_suspend($1, $2)").bind(user).bind(reason),
     )
     .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(Suspension { credentials_disabled: creds.len() as u32, revocation })
+    Ok(Suspension {
+        credentials_disabled: done.get("credentials_disabled").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+        revocation: Revocation::from_json(done.get("sessions").unwrap_or(&serde_json::Value::Null)),
+    })
 }
 
-/// Reactivates a suspended account: restores the credentials the suspension disabled.
-pub async fn reactivate(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-) -> Result<u32, MemberError> {
-    staff.require(permissions::MEMBERS_MANAGE)?;
+/// Reactivates a suspended account through `members_reactivate`: restores the
+/// credentials the suspension disabled. Returns how many.
+pub async fn reactivate(session: &Session, user_id: &str) -> Result<u32, MemberError> {
+    session.staff().require(permissions::MEMBERS_MANAGE)?;
     let user = parse_id(user_id, "user")?;
-    let mut tx = central.oltp.begin().await?;
-    lock_user(&mut tx, user).await?;
-    let creds: Option<Vec<uuid::Uuid>> =
-        sqlx::query_scalar("DELETE FROM penguin_console.user_suspensions WHERE user_id = $1 RETURNING credential_ids")
-            .bind(user)
-            .fetch_optional(&mut *tx)
+    let restored: i32 =
+        act(session, DbKind::Oltp, sqlx::query_scalar("SELECT penguin_console_api.members_reactivate($1)").bind(user))
             .await?;
-    let Some(creds) = creds else {
-        return Err(MemberError::Conflict("this account is not suspended".into()));
-    };
-    let restored =
-        sqlx::query("UPDATE auth.credentials SET deleted = NULL, updated = now() WHERE user_id = $1 AND id = ANY($2)")
-            .bind(user)
-            .bind(&creds)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as u32;
-    let tenant = home_tenant(&mut tx, user).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "user.reactivated".into(),
-            resource_type: "user".into(),
-            resource_id: user.to_string(),
-            tenant_id: tenant,
-            old_values: Some(serde_json::json!({ "status": "suspended" })),
-            new_values: Some(serde_json::json!({ "status": "active", "credentials_restored": restored })),
-            notes: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(restored)
+    Ok(restored.max(0) as u32)
 }
 
-/// Unlocks a locked account: resolves its open `login_lockout` events (notifications
-/// database, audited there). Returns how many lockouts were resolved.
-pub async fn unlock(central: &Central, staff: &Staff, client: &ClientInfo, user_id: &str) -> Result<u32, MemberError> {
-    staff.require(permissions::MEMBERS_MANAGE)?;
+/// Unlocks a locked account through `members_unlock` on the notifications database
+/// (where the platform records lockouts; audited there). Returns how many lockouts
+/// were resolved.
+pub async fn unlock(session: &Session, user_id: &str) -> Result<u32, MemberError> {
+    session.staff().require(permissions::MEMBERS_MANAGE)?;
     let user = parse_id(user_id, "user")?;
-    let mut tx = central.notifications.begin().await?;
-    let rows = sqlx::query(
-        "UPDATE admin_system_events SET is_resolved = true, resolved_at = now(), resolved_by = $2
-         WHERE user_id = $1 AND event_type = 'login_lockout' AND NOT COALESCE(is_resolved, false)
-         RETURNING id, tenant_id, details",
-    )
-    .bind(user)
-    .bind(staff.user_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    if rows.is_empty() {
-        return Err(MemberError::Conflict("this account has no open lockout".into()));
-    }
-    let tenant: Option<uuid::Uuid> = rows[0].get("tenant_id");
-    let failed: Option<serde_json::Value> = rows[0].get::<Option<serde_json::Value>, _>("details");
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.member.unlocked".into(),
-            resource_type: "tenant_user".into(),
-            resource_id: user.to_string(),
-            tenant_id: tenant.map(|t| t.to_string()),
-            old_values: Some(serde_json::json!({
-                "locked": true,
-                "failed_attempts": failed.and_then(|d| d.get("failed_attempts").cloned()),
-            })),
-            new_values: Some(serde_json::json!({
-                "locked": false,
-                "resolved_events": rows.iter().map(|r| r.get::<i64, _>("id")).collect::<Vec<_>>(),
-            })),
-            notes: None,
-        },
+    let resolved: i32 = act(
+        session,
+        DbKind::Notifications,
+        sqlx::query_scalar("SELECT penguin_console_api.members_unlock($1)").bind(user),
     )
     .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(rows.len() as u32)
+    Ok(resolved.max(0) as u32)
+}
+
+/// Sends a password reset email (queued for the notifications service in the action's
+/// transaction by `members_send_password_reset`). Returns the notification id.
+pub async fn send_password_reset(session: &Session, tenant_id: &str, user_id: &str) -> Result<uuid::Uuid, MemberError> {
+    email_action(session, tenant_id, user_id, "members_send_password_reset").await
+}
+
+/// Sends a pending invitation again (`members_resend_invitation`). Returns the
+/// notification id.
+pub async fn resend_invitation(session: &Session, tenant_id: &str, user_id: &str) -> Result<uuid::Uuid, MemberError> {
+    email_action(session, tenant_id, user_id, "members_resend_invitation").await
 }
 
 async fn email_action(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     tenant_id: &str,
     user_id: &str,
-    invitation: bool,
+    function: &'static str,
 ) -> Result<uuid::Uuid, MemberError> {
-    staff.require(permissions::MEMBERS_MANAGE)?;
+    session.staff().require(permissions::MEMBERS_MANAGE)?;
     let (tenant, user) = (parse_id(tenant_id, "tenant")?, parse_id(user_id, "user")?);
-    let mut tx = central.oltp.begin().await?;
-    let m = lock_member(&mut tx, tenant, user).await?;
-    if m.removed {
-        return Err(MemberError::Conflict("this member was removed from the tenant".into()));
-    }
-    if invitation && m.verified {
-        return Err(MemberError::Conflict("this member has already accepted the invitation".into()));
-    }
-    if !invitation && !m.verified {
-        return Err(MemberError::Conflict(
-            "this member has not accepted the invitation yet; resend the invitation instead".into(),
-        ));
-    }
-    let name = m.name.clone().unwrap_or_default();
-    let (kind, title, message, action) = if invitation {
-        (
-            "invitation",
-            "You're invited to PenguinMails",
-            format!(
-                "Hello {name}, you have been invited to join a team on PenguinMails. Accept the invitation to sign in."
-            ),
-            "tenant.member.invitation_resent",
-        )
-    } else {
-        (
-            "password_reset",
-            "Reset your PenguinMails password",
-            format!("Hello {name}, a password reset was requested for your account by PenguinMails support."),
-            "user.password_reset_sent",
-        )
-    };
-    let id = notify::queue(
-        &mut tx,
-        &notify::Notification { user_id: user, tenant_id: tenant, kind: kind.into(), title: title.into(), message },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: action.into(),
-            resource_type: "tenant_user".into(),
-            resource_id: user.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: None,
-            new_values: Some(serde_json::json!({ "notification_id": id, "sent_to": m.email })),
-            notes: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(id)
+    let sql = format!("SELECT penguin_console_api.{function}($1, $2)");
+    act(session, DbKind::Oltp, sqlx::query_scalar(&sql).bind(tenant).bind(user)).await
 }
 
-/// Sends a password reset email (through the notifications service). Returns the
-/// notification id.
-pub async fn send_password_reset(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    tenant_id: &str,
-    user_id: &str,
-) -> Result<uuid::Uuid, MemberError> {
-    email_action(central, staff, client, tenant_id, user_id, false).await
-}
-
-/// Sends a pending invitation again. Returns the notification id.
-pub async fn resend_invitation(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    tenant_id: &str,
-    user_id: &str,
-) -> Result<uuid::Uuid, MemberError> {
-    email_action(central, staff, client, tenant_id, user_id, true).await
-}
-
-/// Revokes a pending invitation: the membership is soft-deleted and its workspace
-/// memberships in the tenant dropped. Returns the workspace memberships dropped.
-pub async fn revoke_invitation(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    tenant_id: &str,
-    user_id: &str,
-) -> Result<u32, MemberError> {
-    staff.require(permissions::MEMBERS_MANAGE)?;
+/// Revokes a pending invitation through `members_revoke_invitation`: the membership is
+/// soft-deleted and its workspace memberships in the tenant dropped. Returns the
+/// workspace memberships dropped.
+pub async fn revoke_invitation(session: &Session, tenant_id: &str, user_id: &str) -> Result<u32, MemberError> {
+    session.staff().require(permissions::MEMBERS_MANAGE)?;
     let (tenant, user) = (parse_id(tenant_id, "tenant")?, parse_id(user_id, "user")?);
-    let mut tx = central.oltp.begin().await?;
-    let m = lock_member(&mut tx, tenant, user).await?;
-    if m.removed || m.verified {
-        return Err(MemberError::Conflict(
-            "there is no pending invitation (the member accepted it or was removed); use removal instead".into(),
-        ));
-    }
-    sqlx::query("UPDATE tenant_users SET deleted = now(), updated = now() WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant)
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
-    let dropped = sqlx::query("DELETE FROM penguin_console.workspace_members WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant)
-        .bind(user)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected() as u32;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.member.invitation_revoked".into(),
-            resource_type: "tenant_user".into(),
-            resource_id: user.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(serde_json::json!({ "status": "invited", "roles": m.roles })),
-            new_values: Some(serde_json::json!({ "status": "removed", "workspace_memberships_dropped": dropped })),
-            notes: None,
-        },
+    let dropped: i32 = act(
+        session,
+        DbKind::Oltp,
+        sqlx::query_scalar("SELECT penguin_console_api.members_revoke_invitation($1, $2)").bind(tenant).bind(user),
     )
     .await?;
-    tx.commit().await?;
-    after_commit(central).await;
-    Ok(dropped)
+    Ok(dropped.max(0) as u32)
 }

@@ -1,14 +1,11 @@
-//! Session revocation: one session or all of a user's, and the shared helper the
-//! role change, suspension and removal use inside their own transactions. A JWT
-//! session's row is revoked too, but the token stays valid until it expires; every
-//! result says so in plain words.
+//! Session revocation: one session or all of a user's (`members_revoke_sessions`), and
+//! the plain-words summary of the sessions any action revoked. A JWT session's row is
+//! revoked too, but the token stays valid until it expires; every result says so.
 
-use sqlx::{PgConnection, Row};
-
-use super::{after_commit, home_tenant, parse_id, MemberError};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, ClientInfo, Staff};
-use crate::central::Central;
+use super::{parse_id, MemberError};
+use crate::audit::after_action;
+use crate::auth::{permissions, Session};
+use crate::central::DbKind;
 use crate::users::sessions::SessionKind;
 
 /// A session the action revoked.
@@ -37,106 +34,67 @@ pub struct Revocation {
     pub message: String,
 }
 
-/// Revokes the user's live sessions (all, or the one `only`) inside `tx`.
-pub(crate) async fn revoke_in(
-    tx: &mut PgConnection,
-    user: uuid::Uuid,
-    only: Option<uuid::Uuid>,
-) -> Result<Revocation, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE auth.sessions SET deleted_at = now(), updated_at = now()
-         WHERE user_id = $1 AND ($2::uuid IS NULL OR id = $2) AND deleted_at IS NULL AND expires_at > now()
-         RETURNING id, session_token LIKE 'eyJ%.%.%' AS jwt,
-                   to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires",
-    )
-    .bind(user)
-    .bind(only)
-    .fetch_all(&mut *tx)
-    .await?;
-    let sessions: Vec<RevokedSession> = rows
-        .iter()
-        .map(|r| {
-            let jwt: bool = r.get("jwt");
-            RevokedSession {
-                id: r.get::<uuid::Uuid, _>("id").to_string(),
-                kind: if jwt { SessionKind::Jwt } else { SessionKind::Database },
-                valid_until: if jwt { r.get("expires") } else { None },
-            }
-        })
-        .collect();
-    let jwt = sessions.iter().filter(|s| s.kind == SessionKind::Jwt).count() as u32;
-    let ended = sessions.len() as u32 - jwt;
-    let mut message = format!("{ended} session{} ended now", if ended == 1 { "" } else { "s" });
-    if jwt > 0 {
-        let last = sessions.iter().filter_map(|s| s.valid_until.clone()).max().unwrap_or_default();
-        message.push_str(&format!(
-            "; {jwt} JWT session{} cannot be revoked before expiry and stay{} valid until {last} at the latest",
-            if jwt == 1 { "" } else { "s" },
-            if jwt == 1 { "s" } else { "" }
-        ));
+impl Revocation {
+    /// The revocation of `sessions`, with its plain summary.
+    pub(crate) fn of(sessions: Vec<RevokedSession>) -> Revocation {
+        let jwt = sessions.iter().filter(|s| s.kind == SessionKind::Jwt).count() as u32;
+        let ended = sessions.len() as u32 - jwt;
+        let mut message = format!("{ended} session{} ended now", if ended == 1 { "" } else { "s" });
+        if jwt > 0 {
+            let last = sessions.iter().filter_map(|s| s.valid_until.clone()).max().unwrap_or_default();
+            message.push_str(&format!(
+                "; {jwt} JWT session{} cannot be revoked before expiry and stay{} valid until {last} at the latest",
+                if jwt == 1 { "" } else { "s" },
+                if jwt == 1 { "s" } else { "" }
+            ));
+        }
+        Revocation { sessions, ended_now: ended, valid_until_expiry: jwt, message }
     }
-    Ok(Revocation { sessions, ended_now: ended, valid_until_expiry: jwt, message })
+
+    /// The revocation a database function reported: `[{id, jwt, valid_until}]`.
+    pub(crate) fn from_json(sessions: &serde_json::Value) -> Revocation {
+        let sessions = sessions
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|s| {
+                        let jwt = s.get("jwt").and_then(|v| v.as_bool()).unwrap_or(false);
+                        RevokedSession {
+                            id: s.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+                            kind: if jwt { SessionKind::Jwt } else { SessionKind::Database },
+                            valid_until: s.get("valid_until").and_then(|v| v.as_str()).map(str::to_owned),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Revocation::of(sessions)
+    }
 }
 
 /// Revokes one session of a user.
-pub async fn revoke_session(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-    session_id: &str,
-) -> Result<Revocation, MemberError> {
-    revoke(central, staff, client, user_id, Some(session_id)).await
+pub async fn revoke_session(session: &Session, user_id: &str, session_id: &str) -> Result<Revocation, MemberError> {
+    revoke(session, user_id, Some(session_id)).await
 }
 
 /// Revokes every live session of a user.
-pub async fn revoke_all_sessions(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-) -> Result<Revocation, MemberError> {
-    revoke(central, staff, client, user_id, None).await
+pub async fn revoke_all_sessions(session: &Session, user_id: &str) -> Result<Revocation, MemberError> {
+    revoke(session, user_id, None).await
 }
 
-async fn revoke(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    user_id: &str,
-    session_id: Option<&str>,
-) -> Result<Revocation, MemberError> {
-    staff.require(permissions::USERS_SESSIONS_REVOKE)?;
+/// Through `members_revoke_sessions`, which checks the permission and the user's tenant
+/// against the staff member's scope and writes the audit entry in its transaction.
+async fn revoke(session: &Session, user_id: &str, session_id: Option<&str>) -> Result<Revocation, MemberError> {
+    session.staff().require(permissions::USERS_SESSIONS_REVOKE)?;
     let user = parse_id(user_id, "user")?;
     let only = session_id.map(|s| parse_id(s, "session")).transpose()?;
-    let mut tx = central.oltp.begin().await?;
-    let r = revoke_in(&mut tx, user, only).await?;
-    if r.sessions.is_empty() {
-        return Err(MemberError::NotFound(match only {
-            Some(s) => format!("session {s} of user {user} is not active (already revoked or expired)"),
-            None => format!("user {user} has no active session"),
-        }));
-    }
-    let tenant = home_tenant(&mut tx, user).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "user.sessions.revoked".into(),
-            resource_type: "user".into(),
-            resource_id: user.to_string(),
-            tenant_id: tenant,
-            old_values: None,
-            new_values: Some(serde_json::json!({
-                "revoked_sessions": r.sessions.iter().map(|s| &s.id).collect::<Vec<_>>(),
-                "jwt_valid_until_expiry": r.valid_until_expiry,
-            })),
-            notes: None,
-        },
-    )
-    .await?;
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let revoked: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.members_revoke_sessions($1, $2)")
+        .bind(user)
+        .bind(only)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
-    after_commit(central).await;
-    Ok(r)
+    after_action(session).await;
+    Ok(Revocation::from_json(&revoked))
 }

@@ -17,8 +17,13 @@
 //! resolves an alert.
 //!
 //! Results are recorded per zone in `provider_blacklist_status` (other keys kept), with
-//! `last_reputation_check` and a `reputation_state` derived from the listings (see
-//! [`derive_state`]).
+//! `last_reputation_check` and a `reputation_state` derived from the listings, by the OLTP
+//! database's `penguin_console.dnsbl_record` under the row's lock (see
+//! `src/central/sql/api/monitoring.sql`): the check owns the state while the stored state is
+//! the one it derived last time (kept under `dnsbl_reputation_state`) or empty, and only
+//! ever makes worse a state someone else set. The watcher (the service identity) records
+//! every run; from a desktop, only a staff member with `alerts.manage` records, through an
+//! audited function; for everyone else (support, qa) the results are shown, not stored.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -37,18 +42,16 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{condition, AreaOutcome, MonitorError, Status};
+use super::{condition, AreaOutcome, MonitorError, Reader, Status};
 use crate::alerts::{Condition, Severity, Subject};
-use crate::auth::{permissions, Staff};
-use crate::central::Central;
+use crate::audit::after_action;
+use crate::auth::permissions;
+use crate::central::DbKind;
 
 /// Spamhaus ZEN (SBL + CSS + XBL + DROP + PBL).
 pub const SPAMHAUS_ZEN: &str = "zen.spamhaus.org";
 /// Barracuda Reputation Block List.
 pub const BARRACUDA: &str = "b.barracudacentral.org";
-
-/// The key under `provider_blacklist_status` remembering the state this check last derived.
-const OWN_STATE_KEY: &str = "dnsbl_reputation_state";
 
 /// The outcome of one lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +98,8 @@ pub struct IpResult {
     pub ip_status: Option<String>,
     /// One per zone, in the zones' order.
     pub zones: Vec<ZoneResult>,
-    /// The `reputation_state` after this check.
+    /// The `reputation_state` after this check (as stored: unchanged when the results were
+    /// not recorded).
     pub reputation_state: Option<String>,
 }
 
@@ -271,45 +275,15 @@ pub fn severity(zone: &str, meanings: &[String]) -> Severity {
     }
 }
 
-const STATES: [&str; 4] = ["good", "fair", "poor", "critical"];
-
-fn rank(s: &str) -> usize {
-    STATES.iter().position(|x| *x == s).unwrap_or(0)
-}
-
-/// The state the listings alone call for: `critical` with a critical listing, `poor` with a
-/// warning listing, `good` when clean.
-pub fn listing_state(worst: Option<Severity>) -> &'static str {
-    match worst {
-        Some(Severity::Critical) => "critical",
-        Some(Severity::Warning) => "poor",
-        Some(Severity::Info) | None => "good",
-    }
-}
-
-/// The `reputation_state` to store, given the state the listings call for (`derived`), the
-/// stored one, and what the check derived last time (kept under `dnsbl_reputation_state`).
-/// The check owns the state only while the stored state is the one it derived last time (or
-/// empty); a state someone else set is only ever made worse.
-pub fn derive_state(derived: &str, current: Option<&str>, last_derived: Option<&str>) -> String {
-    match current {
-        None => derived.into(),
-        Some(c) if Some(c) == last_derived => derived.into(),
-        Some(c) if rank(derived) > rank(c) => derived.into(),
-        Some(c) => c.into(),
-    }
-}
-
 /// The DNSBL area: looks every IP up in every zone, records the results, and reports the
 /// listings. Fails (area `error`) when every lookup failed: the resolver is unusable.
 pub(crate) async fn check(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     resolver_setting: &str,
     zones: &[String],
     budget: Duration,
 ) -> Result<AreaOutcome<DnsblReport>, MonitorError> {
-    let (data, conditions) = run(central, staff, resolver_setting, zones, budget).await?;
+    let (data, conditions) = run(reader, resolver_setting, zones, budget).await?;
     let lookups: Vec<&ZoneResult> = data.ips.iter().flat_map(|i| &i.zones).collect();
     if !lookups.is_empty() && lookups.iter().all(|z| z.status == Listing::Error) {
         let first = lookups.first().and_then(|z| z.error.clone()).unwrap_or_default();
@@ -325,27 +299,38 @@ pub(crate) async fn check(
     Ok(AreaOutcome { status, data, conditions })
 }
 
-/// Checks every IP of `smtp_ip_addresses` against `zones` through `resolver_setting`, records
-/// the results in central OLTP and returns them with the listing conditions. Needs
-/// `monitoring.read` (an automated check: not audited).
+/// Whether a run by `reader` records its results: the service always; a staff member
+/// when the role has `alerts.manage` (the database checks it again).
+pub fn records(reader: Reader<'_>) -> bool {
+    match reader {
+        Reader::Service(..) => true,
+        Reader::Staff(s) => s.staff().can(permissions::ALERTS_MANAGE),
+    }
+}
+
+/// Checks every sending IP the reader sees against `zones` through `resolver_setting`, and
+/// returns the results with the listing conditions. Records the definitive answers in
+/// central OLTP when [`records`] says so (the service: an automated check, not audited; a
+/// staff member with `alerts.manage`: audited). Needs `monitoring.read`.
 pub async fn run(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     resolver_setting: &str,
     zones: &[String],
     budget: Duration,
 ) -> Result<(DnsblReport, Vec<Condition>), MonitorError> {
-    staff.require(permissions::MONITORING_READ)?;
+    reader.staff().require(permissions::MONITORING_READ)?;
     let server = parse_resolver(resolver_setting)?;
     let per_lookup = (budget / 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
     let res = resolver(server, per_lookup);
-    let rows = sqlx::query(
-        "SELECT id, ip_address, status, reputation_state, provider_blacklist_status
-           FROM smtp_ip_addresses ORDER BY ip_address, id",
-    )
-    .fetch_all(&central.oltp)
+    let mut tx = reader.begin(DbKind::Oltp).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT id, ip_address, status, reputation_state, provider_blacklist_status FROM {}",
+        reader.call("smtp_ips", "")
+    ))
+    .fetch_all(&mut *tx)
     .await
     .map_err(MonitorError::sql("reading smtp_ip_addresses"))?;
+    drop(tx);
 
     let pairs: Vec<(usize, String, String)> = rows
         .iter()
@@ -368,15 +353,14 @@ pub async fn run(
 
     let mut ips = Vec::new();
     let mut conditions = Vec::new();
+    let mut to_record = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let id: Uuid = r.get("id");
         let ip: String = r.get("ip_address");
         let stored: serde_json::Value =
             r.get::<Option<serde_json::Value>, _>("provider_blacklist_status").unwrap_or(serde_json::json!({}));
         let mut results = by_ip.remove(&i).unwrap_or_default();
-        let mut worst: Option<Severity> = None;
-        let mut update = serde_json::Map::new();
-        let mut any_definitive = false;
+        let mut definitive = serde_json::Map::new();
         for z in &mut results {
             let (listed_now, meanings) = match z.status {
                 Listing::Listed => (true, z.meanings.clone()),
@@ -396,8 +380,7 @@ pub async fn run(
                 }
             };
             if z.status != Listing::Error {
-                any_definitive = true;
-                update.insert(
+                definitive.insert(
                     z.zone.clone(),
                     serde_json::json!({
                         "status": if listed_now { "listed" } else { "clean" },
@@ -409,7 +392,6 @@ pub async fn run(
             }
             if listed_now {
                 let sev = severity(&z.zone, &meanings);
-                worst = worst.max(Some(sev));
                 let mut details = vec![
                     ("zone", z.zone.clone()),
                     ("meaning", meanings.join(", ")),
@@ -430,26 +412,60 @@ pub async fn run(
                 ));
             }
         }
-        let current: Option<String> = r.get("reputation_state");
-        let mut state = current.clone();
-        if any_definitive {
-            let derived = listing_state(worst);
-            state = Some(derive_state(derived, current.as_deref(), stored[OWN_STATE_KEY].as_str()));
-            update.insert(OWN_STATE_KEY.into(), serde_json::json!(derived));
-            sqlx::query(
-                "UPDATE smtp_ip_addresses
-                    SET provider_blacklist_status = coalesce(provider_blacklist_status, '{}'::jsonb) || $2,
-                        reputation_state = $3, last_reputation_check = now(), updated = now()
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(serde_json::Value::Object(update))
-            .bind(&state)
-            .execute(&central.oltp)
-            .await
-            .map_err(MonitorError::sql(format!("recording the blocklist results of {ip}")))?;
+        if !definitive.is_empty() {
+            to_record.push(serde_json::json!({ "id": id, "results": definitive }));
         }
-        ips.push(IpResult { id, ip, ip_status: r.get("status"), zones: results, reputation_state: state });
+        ips.push(IpResult {
+            id,
+            ip,
+            ip_status: r.get("status"),
+            zones: results,
+            reputation_state: r.get("reputation_state"),
+        });
+    }
+    if records(reader) && !to_record.is_empty() {
+        let states = record(reader, zones, to_record).await?;
+        for i in &mut ips {
+            if let Some(s) = states.get(&i.id) {
+                i.reputation_state = s.clone();
+            }
+        }
     }
     Ok((DnsblReport { resolver: server.to_string(), zones: zones.to_vec(), ips }, conditions))
+}
+
+/// Records the definitive answers (`penguin_console.dnsbl_record` for the service, the
+/// audited `monitoring_dnsbl_record` for a staff member); the reputation state of each IP
+/// recorded.
+async fn record(
+    reader: Reader<'_>,
+    zones: &[String],
+    ips: Vec<serde_json::Value>,
+) -> Result<BTreeMap<Uuid, Option<String>>, MonitorError> {
+    let results = serde_json::json!({ "zones": zones, "ips": ips });
+    let sql = match reader {
+        Reader::Staff(_) => "SELECT penguin_console_api.monitoring_dnsbl_record($1)",
+        Reader::Service(..) => "SELECT penguin_console.dnsbl_record($1)",
+    };
+    let mut tx = reader.begin(DbKind::Oltp).await?;
+    let recorded: serde_json::Value = sqlx::query_scalar(sql)
+        .bind(&results)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(MonitorError::sql("recording the blocklist results"))?;
+    tx.commit().await.map_err(MonitorError::sql("recording the blocklist results"))?;
+    if let Reader::Staff(session) = reader {
+        after_action(session).await;
+    }
+    Ok(recorded
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| {
+                    let id = r.get("id")?.as_str()?.parse::<Uuid>().ok()?;
+                    Some((id, r.get("reputation_state").and_then(|s| s.as_str()).map(str::to_string)))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }

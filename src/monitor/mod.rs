@@ -7,7 +7,12 @@
 //! own time budget, and reports a status per area plus the [`CheckRun`] the alerts consume.
 //!
 //! Monitoring is live data: reads go to central PostgreSQL (and the peers), never to the
-//! local cache.
+//! local cache. Who reads is a [`Reader`]: a signed-in staff member, through the
+//! database's monitoring functions (`src/central/sql/api/queue.sql`, `monitoring.sql`),
+//! which check `monitoring.read`, show qa only its sandbox tenants' jobs and mask personal
+//! data for roles without `pii.view`; or the profile's service identity over the owner's
+//! connection (the watcher, `penguin-admin monitor check`), which runs the same SQL for
+//! every tenant, masked.
 
 pub mod dnsbl;
 pub mod queue;
@@ -22,10 +27,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
 
 use crate::alerts::{CheckRun, Condition};
-use crate::auth::{permissions, AuthError, Staff};
-use crate::central::Central;
+use crate::auth::{permissions, AuthError, Session, Staff};
+use crate::central::{Central, DbKind};
 use crate::profiles::{Profile, KEYRING_SERVICE};
 
 /// The profile's `[monitor]` section: which sources to check and the thresholds.
@@ -280,10 +286,79 @@ pub enum MonitorError {
 }
 
 impl MonitorError {
-    /// `map_err` helper naming what the query was doing.
+    /// `map_err` helper naming what the query was doing. A refusal of a console function
+    /// (an ended session, a missing permission, bad input, not found, a conflict) reaches
+    /// the user as such, with the function's message.
     pub fn sql(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Self {
         let context = context.into();
-        move |source| MonitorError::Database { context, source }
+        move |source| MonitorError::from_db(context, source)
+    }
+
+    fn from_db(context: String, source: sqlx::Error) -> Self {
+        use crate::auth::{refusal, rule_violation, RuleKind};
+        if let Some(refused) = refusal(&source) {
+            return MonitorError::Forbidden(refused);
+        }
+        match rule_violation(&source) {
+            Some((RuleKind::BadInput, m)) => MonitorError::BadInput(m),
+            Some((RuleKind::NotFound, m)) => MonitorError::NotFound(m),
+            Some((RuleKind::Conflict, m)) => MonitorError::Conflict(m),
+            None => MonitorError::Database { context, source },
+        }
+    }
+}
+
+impl From<sqlx::Error> for MonitorError {
+    /// A refusal of a console function reaches the user as such, with its message.
+    fn from(e: sqlx::Error) -> Self {
+        MonitorError::from_db("the monitoring query failed".into(), e)
+    }
+}
+
+/// Who reads the platform for a check.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// A signed-in staff member: every read goes through the database's
+    /// `penguin_console_api.monitoring_*` functions, which check `monitoring.read`, show
+    /// qa only its sandbox tenants' jobs and mask personal data for roles without
+    /// `pii.view`; blocklist results are recorded only for roles with `alerts.manage`.
+    Staff(&'a Session),
+    /// The profile's service identity over the owner's connection (the watcher,
+    /// `monitor check`): the same SQL (`penguin_console.monitor_*`) for every tenant,
+    /// personal data masked; blocklist results are recorded.
+    Service(&'a Central, &'a Staff),
+}
+
+impl<'a> Reader<'a> {
+    /// The staff member (or the service identity) reading, for messages and previews.
+    pub fn staff(&self) -> &'a Staff {
+        match *self {
+            Reader::Staff(s) => s.staff(),
+            Reader::Service(_, staff) => staff,
+        }
+    }
+
+    /// A transaction on `db`: authorised as the staff member, or the owner's.
+    pub(crate) async fn begin(&self, db: DbKind) -> Result<Transaction<'static, Postgres>, MonitorError> {
+        match *self {
+            Reader::Staff(s) => Ok(s.begin(db).await?),
+            Reader::Service(c, _) => {
+                c.pool(db).begin().await.map_err(MonitorError::sql(format!("connecting to the {db} database")))
+            }
+        }
+    }
+
+    /// The call of the read `name` with `args`: `penguin_console_api.monitoring_NAME(args)`
+    /// for a staff member (the function applies their scope and masking), or the internal
+    /// `penguin_console.monitor_NAME(args, NULL, masked)` for the service (every tenant).
+    pub(crate) fn call(&self, name: &str, args: &str) -> String {
+        match *self {
+            Reader::Staff(_) => format!("penguin_console_api.monitoring_{name}({args})"),
+            Reader::Service(_, staff) => {
+                let sep = if args.is_empty() { "" } else { ", " };
+                format!("penguin_console.monitor_{name}({args}{sep}NULL, {})", staff.masked())
+            }
+        }
     }
 }
 
@@ -477,30 +552,30 @@ fn not_configured<T>(area: Area, reason: &str) -> (AreaStatus, Option<T>, Vec<Co
 /// Runs every configured area once, concurrently, each within `settings.timeout()`.
 ///
 /// Needs `monitoring.read`. The DNSBL check records its results in `smtp_ip_addresses`
-/// (an automated check: not audited). Areas the profile does not name are `not_configured`;
-/// an area that failed or overran its budget is `error` with the reason, and its sources are
-/// left out of [`CheckRun::sources`] so the alerts keep their state.
+/// when the reader is the service (an automated check: not audited) or a staff member with
+/// `alerts.manage` (through an audited function); for other roles it only shows them.
+/// Areas the profile does not name are `not_configured`; an area that failed or overran its
+/// budget is `error` with the reason, and its sources are left out of [`CheckRun::sources`]
+/// so the alerts keep their state.
 pub async fn check_all(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     settings: &MonitorSettings,
     secrets: &MonitorSecrets,
 ) -> Result<MonitorReport, MonitorError> {
-    check_areas(central, staff, settings, secrets, &Area::ALL).await
+    check_areas(reader, settings, secrets, &Area::ALL).await
 }
 
 /// [`check_all`] for some areas only: the others are left out of the report (no tile, no
 /// data, no sources). For the screen's 5-second refresh, leave [`Area::Dnsbl`] out and run
-/// it every few minutes: blocklists rate-limit (Spamhaus answers 127.255.255.255) and each
-/// run writes the IPs' reputation fields.
+/// it every few minutes: blocklists rate-limit (Spamhaus answers 127.255.255.255) and a
+/// run may write the IPs' reputation fields.
 pub async fn check_areas(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     settings: &MonitorSettings,
     secrets: &MonitorSecrets,
     only: &[Area],
 ) -> Result<MonitorReport, MonitorError> {
-    staff.require(permissions::MONITORING_READ)?;
+    reader.staff().require(permissions::MONITORING_READ)?;
     settings.validate()?;
     let budget = settings.timeout();
     let th = &settings.thresholds;
@@ -514,13 +589,13 @@ pub async fn check_areas(
         if !want(Area::Queue) {
             return None;
         }
-        Some(timed(Area::Queue, budget, queue::check(central, staff, redis_target.as_ref(), th)).await)
+        Some(timed(Area::Queue, budget, queue::check(reader, redis_target.as_ref(), th)).await)
     };
     let sending_fut = async {
         if !want(Area::Sending) {
             return None;
         }
-        Some(timed(Area::Sending, budget, sending::check(central, staff, th)).await)
+        Some(timed(Area::Sending, budget, sending::check(reader, th)).await)
     };
     let smtp_fut = async {
         if !want(Area::Smtp) {
@@ -538,14 +613,14 @@ pub async fn check_areas(
         }
         Some(match &settings.dns_resolver {
             None => not_configured(Area::Dnsbl, "no dns_resolver in the profile's [monitor] section"),
-            Some(r) => timed(Area::Dnsbl, budget, dnsbl::check(central, staff, r, &settings.zones(), budget)).await,
+            Some(r) => timed(Area::Dnsbl, budget, dnsbl::check(reader, r, &settings.zones(), budget)).await,
         })
     };
     let pg_fut = async {
         if !want(Area::Postgres) {
             return None;
         }
-        Some(timed(Area::Postgres, budget, server::postgres(central, staff, th)).await)
+        Some(timed(Area::Postgres, budget, server::postgres(reader, th)).await)
     };
     let redis_fut = async {
         if !want(Area::Redis) {

@@ -12,19 +12,25 @@
 //! "Waiting" is `queued` in PostgreSQL plus the Redis list's length (jobs the migrator moved
 //! to Redis). When Redis is not configured or cannot be read, PostgreSQL's count of jobs in
 //! `migrated_to_redis` stands in for the list, and `waiting_redis` is `None`.
+//!
+//! Reads go through a [`Reader`] (the database's `monitoring_*` functions for a staff
+//! member: qa sees its sandbox tenants' jobs only, payloads, errors and log lines are masked
+//! for roles without `pii.view`). The actions are the queue database's functions
+//! (`src/central/sql/api/queue.sql`): each checks `queue.manage`, locks what it changes and
+//! writes its audit entry in the same transaction; a bulk apply re-selects the jobs under
+//! row locks and refuses when they are not exactly the previewed ones.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::redis::{RedisConn, RedisTarget};
-use super::{condition, thousands, AreaOutcome, MonitorError, Status, Thresholds};
+use super::{condition, thousands, AreaOutcome, MonitorError, Reader, Status, Thresholds};
 use crate::alerts::{Condition, Severity, Subject};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{masking, permissions, ClientInfo, Staff};
-use crate::central::Central;
+use crate::audit::after_action;
+use crate::auth::{permissions, Session, Staff};
+use crate::central::DbKind;
 
 /// Figures of one queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,33 +89,21 @@ pub fn colour(waiting: i64, failed: i64, th: &Thresholds) -> Status {
     }
 }
 
-/// Per-queue figures from the queue database and (when given) Redis. Needs `monitoring.read`.
+/// Per-queue figures from the queue database (for qa, counting its sandbox tenants' jobs
+/// only) and (when given) Redis. Needs `monitoring.read`.
 pub async fn overview(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     redis: Option<&RedisTarget>,
     th: &Thresholds,
 ) -> Result<QueueOverview, MonitorError> {
-    staff.require(permissions::MONITORING_READ)?;
-    let rows = sqlx::query(
-        "SELECT q.name, q.is_active,
-                count(j.id) FILTER (WHERE j.status = 'running') AS active,
-                count(j.id) FILTER (WHERE j.status = 'queued') AS queued,
-                count(j.id) FILTER (WHERE j.status = 'migrated_to_redis') AS migrated,
-                count(j.id) FILTER (WHERE j.status = 'completed' AND j.completed >= now() - interval '1 hour') AS done_1h,
-                count(j.id) FILTER (WHERE j.status = 'completed' AND j.completed >= now() - interval '24 hours')
-                    AS done_24h,
-                count(j.id) FILTER (WHERE j.status = 'failed') AS failed,
-                count(j.id) FILTER (WHERE j.status = 'running' AND j.started < now() - make_interval(mins => $1))
-                    AS stuck
-           FROM job_queues q LEFT JOIN jobs j ON j.queue_name = q.name
-          GROUP BY q.name, q.is_active
-          ORDER BY q.name",
-    )
-    .bind(th.stuck_after_minutes as i32)
-    .fetch_all(&central.queue)
-    .await
-    .map_err(MonitorError::sql("reading the queues"))?;
+    reader.staff().require(permissions::MONITORING_READ)?;
+    let mut tx = reader.begin(DbKind::Queue).await?;
+    let rows = sqlx::query(&format!("SELECT * FROM {}", reader.call("queue_overview", "$1")))
+        .bind(th.stuck_after_minutes as i32)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(MonitorError::sql("reading the queues"))?;
+    drop(tx);
 
     let mut redis_error = None;
     let mut lengths: Vec<Option<i64>> = vec![None; rows.len()];
@@ -168,12 +162,11 @@ async fn redis_lengths(t: &RedisTarget, names: &[String]) -> Result<Vec<i64>, Mo
 
 /// The queue area: figures, the worst colour, and the conditions.
 pub(crate) async fn check(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     redis: Option<&RedisTarget>,
     th: &Thresholds,
 ) -> Result<AreaOutcome<QueueOverview>, MonitorError> {
-    let data = overview(central, staff, redis, th).await?;
+    let data = overview(reader, redis, th).await?;
     let status = data.queues.iter().fold(Status::Green, |s, q| s.worst(q.colour));
     let conditions = conditions(&data, th);
     Ok(AreaOutcome { status, data, conditions })
@@ -373,34 +366,19 @@ pub struct JobDetail {
     pub logs: Vec<JobLog>,
 }
 
-/// The columns of a [`JobRow`]; `minutes` is the parameter holding the stuck threshold.
-fn job_columns(minutes: &str) -> String {
-    format!(
-        "j.id, j.queue_name, j.status, j.priority, j.payload, j.attempt_count, j.max_attempts, j.created, \
-         j.started, j.completed, j.failed, j.last_error_message, \
-         (j.status = 'running' AND j.started < now() - make_interval(mins => {minutes})) AS stuck"
-    )
-}
-
-/// The WHERE clause of a filter: `$1` queue, `$2` state, `$3` search pattern, `$4` stuck minutes.
-const FILTER_SQL: &str = "($1::text IS NULL OR j.queue_name = $1)
-     AND ($2::text IS NULL
-          OR ($2 = 'stuck' AND j.status = 'running' AND j.started < now() - make_interval(mins => $4))
-          OR ($2 <> 'stuck' AND j.status = $2))
-     AND ($3::text IS NULL OR j.payload::text ILIKE $3 OR j.last_error_message ILIKE $3)";
-
-/// The bound values of a filter.
+/// A filter as the database functions take it: queue, state, search text, stuck minutes.
 struct Bound {
     queue: Option<String>,
     state: Option<&'static str>,
-    pattern: Option<String>,
+    search: Option<String>,
     stuck_minutes: i32,
 }
 
+/// Checks and normalises a filter (the database functions check it again).
 fn bind(staff: &Staff, f: &JobFilter, stuck_after_minutes: i64) -> Result<Bound, MonitorError> {
     let queue = f.queue.as_deref().map(|q| q.trim().trim_start_matches("queue:").to_string()).filter(|q| !q.is_empty());
-    let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if let Some(s) = search {
+    let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(s) = &search {
         if staff.masked() && s.contains('@') {
             return Err(MonitorError::BadInput(
                 "searching by email address needs the pii.view permission; search by campaign, tenant or error text"
@@ -408,166 +386,126 @@ fn bind(staff: &Staff, f: &JobFilter, stuck_after_minutes: i64) -> Result<Bound,
             ));
         }
     }
-    let pattern = search.map(|s| {
-        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        format!("%{escaped}%")
-    });
-    if stuck_after_minutes < 1 {
+    if !(1..=i32::MAX as i64).contains(&stuck_after_minutes) {
         return Err(MonitorError::BadInput("the stuck threshold must be at least one minute".into()));
     }
-    Ok(Bound { queue, state: f.state.map(JobState::key), pattern, stuck_minutes: stuck_after_minutes as i32 })
+    Ok(Bound { queue, state: f.state.map(JobState::key), search, stuck_minutes: stuck_after_minutes as i32 })
 }
 
-fn mask_json(v: serde_json::Value) -> serde_json::Value {
-    let text = masking::text(&v.to_string());
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
-}
-
-fn job_row(r: &sqlx::postgres::PgRow, masked: bool) -> JobRow {
-    let payload: Option<serde_json::Value> = r.get("payload");
-    let error: Option<String> = r.get("last_error_message");
+fn job_row(r: &sqlx::postgres::PgRow) -> JobRow {
     JobRow {
         id: r.get("id"),
         queue_name: r.get("queue_name"),
         status: r.get("status"),
         stuck: r.get::<Option<bool>, _>("stuck").unwrap_or(false),
         priority: r.get("priority"),
-        payload: if masked { payload.map(mask_json) } else { payload },
+        payload: r.get("payload"),
         attempt_count: r.get("attempt_count"),
         max_attempts: r.get("max_attempts"),
         created: r.get("created"),
         started: r.get("started"),
         completed: r.get("completed"),
         failed: r.get("failed"),
-        last_error_message: if masked { error.map(|e| masking::text(&e)) } else { error },
+        last_error_message: r.get("last_error_message"),
     }
 }
 
-/// Jobs matching `filter`, newest first. Needs `monitoring.read`.
+/// Jobs matching `filter`, newest first: for qa its sandbox tenants' jobs only, payloads
+/// and errors masked for roles without `pii.view` (searches match what the role sees).
+/// Needs `monitoring.read`.
 pub async fn jobs(
-    central: &Central,
-    staff: &Staff,
+    reader: Reader<'_>,
     filter: &JobFilter,
     stuck_after_minutes: i64,
     limit: i64,
     offset: i64,
 ) -> Result<JobPage, MonitorError> {
+    let staff = reader.staff();
     staff.require(permissions::MONITORING_READ)?;
     let b = bind(staff, filter, stuck_after_minutes)?;
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM jobs j WHERE {FILTER_SQL}"))
+    let mut tx = reader.begin(DbKind::Queue).await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT {}", reader.call("jobs_count", "$1, $2, $3, $4")))
         .bind(&b.queue)
         .bind(b.state)
-        .bind(&b.pattern)
+        .bind(&b.search)
         .bind(b.stuck_minutes)
-        .fetch_one(&central.queue)
+        .fetch_one(&mut *tx)
         .await
         .map_err(MonitorError::sql("counting jobs"))?;
-    let rows = sqlx::query(&format!(
-        "SELECT {} FROM jobs j WHERE {FILTER_SQL}
-          ORDER BY coalesce(j.failed, j.started, j.created) DESC NULLS LAST, j.id LIMIT $5 OFFSET $6",
-        job_columns("$4")
-    ))
-    .bind(&b.queue)
-    .bind(b.state)
-    .bind(&b.pattern)
-    .bind(b.stuck_minutes)
-    .bind(limit.clamp(1, 10_000))
-    .bind(offset.max(0))
-    .fetch_all(&central.queue)
-    .await
-    .map_err(MonitorError::sql("listing jobs"))?;
-    let masked = staff.masked();
-    Ok(JobPage { total, rows: rows.iter().map(|r| job_row(r, masked)).collect() })
+    let rows = sqlx::query(&format!("SELECT * FROM {}", reader.call("jobs", "$1, $2, $3, $4, $5, $6, NULL::uuid")))
+        .bind(&b.queue)
+        .bind(b.state)
+        .bind(&b.search)
+        .bind(b.stuck_minutes)
+        .bind(limit.clamp(1, 10_000))
+        .bind(offset.max(0))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(MonitorError::sql("listing jobs"))?;
+    Ok(JobPage { total, rows: rows.iter().map(job_row).collect() })
 }
 
-/// One job with its `job_logs` history. Needs `monitoring.read`.
-pub async fn job_detail(
-    central: &Central,
-    staff: &Staff,
-    id: Uuid,
-    stuck_after_minutes: i64,
-) -> Result<JobDetail, MonitorError> {
-    staff.require(permissions::MONITORING_READ)?;
-    let masked = staff.masked();
-    let row = sqlx::query(&format!("SELECT {} FROM jobs j WHERE j.id = $1", job_columns("$2")))
-        .bind(id)
-        .bind(stuck_after_minutes as i32)
-        .fetch_optional(&central.queue)
-        .await
-        .map_err(MonitorError::sql("reading the job"))?
-        .ok_or_else(|| MonitorError::NotFound(format!("no job {id} in the queue database")))?;
-    let logs = sqlx::query(
-        "SELECT status, attempt_number, log_message, started, finished,
-                (extract(epoch FROM duration) * 1000)::float8 AS duration_ms
-           FROM job_logs WHERE job_id = $1
-          ORDER BY attempt_number NULLS LAST, coalesce(started, created), id",
-    )
+/// One job with its `job_logs` history (masked and scoped as [`jobs`]). Needs
+/// `monitoring.read`.
+pub async fn job_detail(reader: Reader<'_>, id: Uuid, stuck_after_minutes: i64) -> Result<JobDetail, MonitorError> {
+    reader.staff().require(permissions::MONITORING_READ)?;
+    let b = bind(reader.staff(), &JobFilter::default(), stuck_after_minutes)?;
+    let mut tx = reader.begin(DbKind::Queue).await?;
+    let row = sqlx::query(&format!(
+        "SELECT * FROM {}",
+        reader.call("jobs", "NULL::text, NULL::text, NULL::text, $1, 1::int8, 0::int8, $2")
+    ))
+    .bind(b.stuck_minutes)
     .bind(id)
-    .fetch_all(&central.queue)
+    .fetch_optional(&mut *tx)
     .await
-    .map_err(MonitorError::sql("reading the job's logs"))?
-    .iter()
-    .map(|r| {
-        let msg: Option<String> = r.get("log_message");
-        JobLog {
+    .map_err(MonitorError::sql("reading the job"))?
+    .ok_or_else(|| MonitorError::NotFound(format!("no job {id} in the queue database")))?;
+    let logs = sqlx::query(&format!("SELECT * FROM {}", reader.call("job_logs", "$1")))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(MonitorError::sql("reading the job's logs"))?
+        .iter()
+        .map(|r| JobLog {
             status: r.get("status"),
             attempt_number: r.get("attempt_number"),
-            log_message: if masked { msg.map(|m| masking::text(&m)) } else { msg },
+            log_message: r.get("log_message"),
             started: r.get("started"),
             finished: r.get("finished"),
             duration_ms: r.get("duration_ms"),
-        }
-    })
-    .collect();
-    Ok(JobDetail { job: job_row(&row, masked), logs })
+        })
+        .collect();
+    Ok(JobDetail { job: job_row(&row), logs })
 }
 
-/// Pauses (`active = false`) or resumes a queue. Returns whether it changed (no audit entry
-/// when it was already so). Needs `queue.manage`.
+/// Pauses (`active = false`) or resumes a queue through `queue_set_active`, which checks
+/// `queue.manage`, locks the queue and writes the audit entry. Returns whether it changed
+/// (no audit entry when it was already so).
 pub async fn set_queue_active(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     queue: &str,
     active: bool,
     reason: Option<&str>,
 ) -> Result<bool, MonitorError> {
-    staff.require(permissions::QUEUE_MANAGE)?;
+    session.staff().require(permissions::QUEUE_MANAGE)?;
     let name = queue.trim().trim_start_matches("queue:");
-    let mut tx = central.queue.begin().await.map_err(MonitorError::sql("starting the transaction"))?;
-    let was: bool = sqlx::query_scalar("SELECT is_active FROM job_queues WHERE name = $1 FOR UPDATE")
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(MonitorError::sql("reading the queue"))?
-        .ok_or_else(|| MonitorError::NotFound(format!("no queue {name:?} in job_queues")))?;
-    if was == active {
-        return Ok(false);
+    if name.is_empty() {
+        return Err(MonitorError::BadInput("name the queue".into()));
     }
-    sqlx::query("UPDATE job_queues SET is_active = $2 WHERE name = $1")
+    let mut tx = session.begin(DbKind::Queue).await?;
+    let changed: bool = sqlx::query_scalar("SELECT penguin_console_api.queue_set_active($1, $2, $3)")
         .bind(name)
         .bind(active)
-        .execute(&mut *tx)
+        .bind(reason)
+        .fetch_one(&mut *tx)
         .await
         .map_err(MonitorError::sql("changing the queue"))?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: if active { "queue.resumed" } else { "queue.paused" }.into(),
-            resource_type: "queue".into(),
-            resource_id: name.into(),
-            tenant_id: None,
-            old_values: Some(serde_json::json!({ "is_active": was })),
-            new_values: Some(serde_json::json!({ "is_active": active })),
-            notes: reason.map(str::to_string),
-        },
-    )
-    .await?;
     tx.commit().await.map_err(MonitorError::sql("committing"))?;
-    audit::deliver(central).await?;
-    Ok(true)
+    if changed {
+        after_action(session).await;
+    }
+    Ok(changed)
 }
 
 /// A bulk (or single-job) action.
@@ -581,12 +519,12 @@ pub enum JobAction {
     Delete,
 }
 
-/// Which jobs an action may touch, on top of the filter; `minutes` holds the stuck threshold.
-fn eligible_sql(action: JobAction, minutes: &str) -> String {
-    let stuck = format!("(j.status = 'running' AND j.started < now() - make_interval(mins => {minutes}))");
-    match action {
-        JobAction::Retry => format!("(j.status = 'failed' OR {stuck})"),
-        JobAction::Delete => format!("(j.status IN ('queued', 'completed', 'failed') OR {stuck})"),
+impl JobAction {
+    fn key(self) -> &'static str {
+        match self {
+            JobAction::Retry => "retry",
+            JobAction::Delete => "delete",
+        }
     }
 }
 
@@ -602,176 +540,87 @@ pub struct BulkPreview {
     pub digest: String,
 }
 
-fn digest(ids: &[Uuid]) -> String {
-    let mut h = Sha256::new();
-    for id in ids {
-        h.update(id.as_bytes());
-    }
-    hex::encode(h.finalize())
-}
-
-async fn matching_ids(
-    conn: &mut sqlx::PgConnection,
-    b: &Bound,
-    action: JobAction,
-    lock: bool,
-) -> Result<Vec<Uuid>, MonitorError> {
-    let sql = format!(
-        "SELECT j.id FROM jobs j WHERE {FILTER_SQL} AND {} ORDER BY j.id{}",
-        eligible_sql(action, "$4"),
-        if lock { " FOR UPDATE" } else { "" }
-    );
-    sqlx::query_scalar(&sql)
-        .bind(&b.queue)
-        .bind(b.state)
-        .bind(&b.pattern)
-        .bind(b.stuck_minutes)
-        .fetch_all(conn)
-        .await
-        .map_err(MonitorError::sql("selecting the jobs"))
-}
-
 /// How many jobs `action` would touch under `filter` (only eligible jobs: failed or stuck for
-/// a retry). Needs `queue.manage`.
+/// a retry), computed by `queue_bulk_preview`. Needs `queue.manage`.
 pub async fn bulk_preview(
-    central: &Central,
-    staff: &Staff,
+    session: &Session,
     filter: &JobFilter,
     action: JobAction,
     stuck_after_minutes: i64,
 ) -> Result<BulkPreview, MonitorError> {
-    staff.require(permissions::QUEUE_MANAGE)?;
-    let b = bind(staff, filter, stuck_after_minutes)?;
-    let mut conn = central.queue.acquire().await.map_err(MonitorError::sql("connecting to the queue database"))?;
-    let ids = matching_ids(&mut conn, &b, action, false).await?;
-    Ok(BulkPreview { action, count: ids.len() as i64, digest: digest(&ids) })
+    session.staff().require(permissions::QUEUE_MANAGE)?;
+    let b = bind(session.staff(), filter, stuck_after_minutes)?;
+    let mut tx = session.begin(DbKind::Queue).await?;
+    let p: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.queue_bulk_preview($1, $2, $3, $4, $5)")
+        .bind(&b.queue)
+        .bind(b.state)
+        .bind(&b.search)
+        .bind(action.key())
+        .bind(b.stuck_minutes)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(MonitorError::sql("selecting the jobs"))?;
+    Ok(BulkPreview {
+        action,
+        count: p.get("count").and_then(|v| v.as_i64()).unwrap_or_default(),
+        digest: p.get("digest").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+    })
 }
 
-/// Applies a previewed bulk action. Refuses (changing nothing) when the filter no longer
-/// matches exactly the previewed jobs. One audit entry lists the jobs. Returns how many
-/// jobs were touched. Needs `queue.manage`.
+/// Applies a previewed bulk action through `queue_bulk_apply`, which re-selects the jobs
+/// under row locks and refuses (changing nothing) when the filter no longer matches exactly
+/// the previewed jobs. One audit entry lists the jobs. Returns how many jobs were touched.
+/// Needs `queue.manage`.
 pub async fn bulk_apply(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     filter: &JobFilter,
     expected: &BulkPreview,
     stuck_after_minutes: i64,
     reason: Option<&str>,
 ) -> Result<i64, MonitorError> {
-    staff.require(permissions::QUEUE_MANAGE)?;
-    let b = bind(staff, filter, stuck_after_minutes)?;
-    let mut tx = central.queue.begin().await.map_err(MonitorError::sql("starting the transaction"))?;
-    let ids = matching_ids(&mut tx, &b, expected.action, true).await?;
-    if ids.len() as i64 != expected.count || digest(&ids) != expected.digest {
-        return Err(MonitorError::Conflict(format!(
-            "the filter now matches {} jobs, not the {} previewed (or different ones); preview again",
-            ids.len(),
-            expected.count
-        )));
-    }
-    let touched = apply(&mut tx, expected.action, &ids).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: match expected.action {
-                JobAction::Retry => "queue.jobs.bulk_retried",
-                JobAction::Delete => "queue.jobs.bulk_deleted",
-            }
-            .into(),
-            resource_type: "job".into(),
-            resource_id: format!("bulk:{}", expected.digest),
-            tenant_id: None,
-            old_values: Some(serde_json::json!({ "filter": filter, "count": ids.len() })),
-            new_values: Some(serde_json::json!({ "job_ids": ids })),
-            notes: reason.map(str::to_string),
-        },
-    )
-    .await?;
+    session.staff().require(permissions::QUEUE_MANAGE)?;
+    let b = bind(session.staff(), filter, stuck_after_minutes)?;
+    let mut tx = session.begin(DbKind::Queue).await?;
+    let touched: i64 =
+        sqlx::query_scalar("SELECT penguin_console_api.queue_bulk_apply($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&b.queue)
+            .bind(b.state)
+            .bind(&b.search)
+            .bind(expected.action.key())
+            .bind(b.stuck_minutes)
+            .bind(expected.count)
+            .bind(&expected.digest)
+            .bind(reason)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(MonitorError::sql("changing the jobs"))?;
     tx.commit().await.map_err(MonitorError::sql("committing"))?;
-    audit::deliver(central).await?;
+    after_action(session).await;
     Ok(touched)
 }
 
-async fn apply(conn: &mut sqlx::PgConnection, action: JobAction, ids: &[Uuid]) -> Result<i64, MonitorError> {
-    let sql = match action {
-        JobAction::Retry => {
-            "UPDATE jobs SET status = 'queued', attempt_count = 0, run_at = now(), started = NULL,
-                    completed = NULL, failed = NULL, updated = now()
-              WHERE id = ANY($1)"
-        }
-        JobAction::Delete => "DELETE FROM jobs WHERE id = ANY($1)",
-    };
-    let done = sqlx::query(sql).bind(ids).execute(conn).await.map_err(MonitorError::sql("changing the jobs"))?;
-    Ok(done.rows_affected() as i64)
-}
-
-/// Retries or deletes one job (retry: failed or stuck only; delete: not a job a worker holds).
-/// Needs `queue.manage`; audited.
+/// Retries or deletes one job (retry: failed or stuck only; delete: not a job a worker
+/// holds) through `queue_job_action`, which checks `queue.manage` and the job's tenant
+/// against the staff member's scope and writes the audit entry.
 pub async fn job_action(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     id: Uuid,
     action: JobAction,
     stuck_after_minutes: i64,
     reason: Option<&str>,
 ) -> Result<(), MonitorError> {
-    staff.require(permissions::QUEUE_MANAGE)?;
-    let mut tx = central.queue.begin().await.map_err(MonitorError::sql("starting the transaction"))?;
-    let row = sqlx::query(&format!(
-        "SELECT j.status, j.queue_name, j.attempt_count, j.last_error_message, j.payload->>'tenant_id' AS tenant_id,
-                {} AS eligible
-           FROM jobs j WHERE j.id = $1 FOR UPDATE",
-        eligible_sql(action, "$2")
-    ))
-    .bind(id)
-    .bind(stuck_after_minutes as i32)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(MonitorError::sql("reading the job"))?
-    .ok_or_else(|| MonitorError::NotFound(format!("no job {id} in the queue database")))?;
-    let status: String = row.get("status");
-    if !row.get::<Option<bool>, _>("eligible").unwrap_or(false) {
-        return Err(MonitorError::Conflict(match action {
-            JobAction::Retry => format!("job {id} is {status}: only failed or stuck jobs can be retried"),
-            JobAction::Delete => format!(
-                "job {id} is {status} and a worker holds it; delete it once it failed or is stuck (running over \
-                 {stuck_after_minutes} minutes)"
-            ),
-        }));
-    }
-    apply(&mut tx, action, &[id]).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: match action {
-                JobAction::Retry => "queue.job.retried",
-                JobAction::Delete => "queue.job.deleted",
-            }
-            .into(),
-            resource_type: "job".into(),
-            resource_id: id.to_string(),
-            tenant_id: row.get("tenant_id"),
-            old_values: Some(serde_json::json!({
-                "status": status,
-                "queue": row.get::<String, _>("queue_name"),
-                "attempt_count": row.get::<i32, _>("attempt_count"),
-                "last_error_message": row.get::<Option<String>, _>("last_error_message"),
-            })),
-            new_values: Some(match action {
-                JobAction::Retry => serde_json::json!({ "status": "queued", "attempt_count": 0 }),
-                JobAction::Delete => serde_json::json!({ "deleted": true }),
-            }),
-            notes: reason.map(str::to_string),
-        },
-    )
-    .await?;
+    session.staff().require(permissions::QUEUE_MANAGE)?;
+    let b = bind(session.staff(), &JobFilter::default(), stuck_after_minutes)?;
+    let mut tx = session.begin(DbKind::Queue).await?;
+    sqlx::query("SELECT penguin_console_api.queue_job_action($1, $2, $3, $4)")
+        .bind(id)
+        .bind(action.key())
+        .bind(b.stuck_minutes)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(MonitorError::sql("changing the job"))?;
     tx.commit().await.map_err(MonitorError::sql("committing"))?;
-    audit::deliver(central).await?;
+    after_action(session).await;
     Ok(())
 }

@@ -17,16 +17,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{condition, AreaOutcome, MonitorError, Status, Thresholds};
+use super::{condition, AreaOutcome, MonitorError, Reader, Status, Thresholds};
 use crate::alerts::{Severity, Subject};
-use crate::auth::{permissions, Staff};
-use crate::central::Central;
+use crate::auth::permissions;
+use crate::central::DbKind;
 
 /// Fewer attempts than this in 24 hours never raise the failure-rate condition.
 pub const MIN_ATTEMPTS: i64 = 20;
-
-/// The queues whose jobs are emails (`email-sending`, `email-sending:high`, `email-sending:low`).
-const EMAIL_QUEUES: &str = "(queue_name = 'email-sending' OR queue_name LIKE 'email-sending:%')";
 
 /// One bucket of a series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,61 +135,46 @@ fn percent(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| 100.0 * part as f64 / whole as f64)
 }
 
-async fn series(central: &Central, unit: &str, buckets: i32) -> Result<Vec<SendPoint>, MonitorError> {
-    let sql = format!(
-        "WITH b AS (
-           SELECT generate_series(date_trunc('{unit}', now(), 'UTC') - ($1 - 1) * interval '1 {unit}',
-                                  date_trunc('{unit}', now(), 'UTC'), interval '1 {unit}') AS at),
-         ev AS (
-           SELECT date_trunc('{unit}', CASE WHEN status = 'completed' THEN completed ELSE failed END, 'UTC') AS at,
-                  status
-             FROM jobs
-            WHERE {EMAIL_QUEUES} AND status IN ('completed', 'failed')
-              AND CASE WHEN status = 'completed' THEN completed ELSE failed END
-                  >= date_trunc('{unit}', now(), 'UTC') - ($1 - 1) * interval '1 {unit}')
-         SELECT b.at, count(ev.at) FILTER (WHERE ev.status = 'completed') AS sent,
-                count(ev.at) FILTER (WHERE ev.status = 'failed') AS failed
-           FROM b LEFT JOIN ev ON ev.at = b.at
-          GROUP BY b.at ORDER BY b.at"
-    );
-    let rows = sqlx::query(&sql)
+async fn series(
+    tx: &mut sqlx::PgConnection,
+    reader: Reader<'_>,
+    unit: &str,
+    buckets: i32,
+) -> Result<Vec<SendPoint>, MonitorError> {
+    let rows = sqlx::query(&format!("SELECT * FROM {}", reader.call("send_series", "$1, $2")))
+        .bind(unit)
         .bind(buckets)
-        .fetch_all(&central.queue)
+        .fetch_all(tx)
         .await
         .map_err(MonitorError::sql(format!("reading sends per {unit}")))?;
-    Ok(rows.iter().map(|r| SendPoint { at: r.get("at"), sent: r.get("sent"), failed: r.get("failed") }).collect())
+    Ok(rows.iter().map(|r| SendPoint { at: r.get("bucket"), sent: r.get("sent"), failed: r.get("failed") }).collect())
 }
 
-/// Sending figures. Needs `monitoring.read`.
-pub async fn stats(central: &Central, staff: &Staff) -> Result<SendingStats, MonitorError> {
-    staff.require(permissions::MONITORING_READ)?;
-    let hourly = series(central, "hour", 24).await?;
-    let daily = series(central, "day", 30).await?;
-    let ip_rows = sqlx::query(&format!(
-        "SELECT coalesce(payload->>'smtp_ip', '') AS ip,
-                count(*) FILTER (WHERE status = 'completed' AND completed >= now() - interval '1 hour') AS sent_1h,
-                count(*) FILTER (WHERE status = 'failed' AND failed >= now() - interval '1 hour') AS failed_1h,
-                count(*) FILTER (WHERE status = 'completed' AND completed >= now() - interval '24 hours') AS sent_24h,
-                count(*) FILTER (WHERE status = 'failed' AND failed >= now() - interval '24 hours') AS failed_24h
-           FROM jobs
-          WHERE {EMAIL_QUEUES} AND status IN ('completed', 'failed')
-            AND coalesce(completed, failed) >= now() - interval '24 hours'
-          GROUP BY 1"
-    ))
-    .fetch_all(&central.queue)
-    .await
-    .map_err(MonitorError::sql("reading sends per IP"))?;
-    let servers: BTreeMap<String, (String, Option<String>)> = sqlx::query(
-        "SELECT i.ip_address, v.ip_address AS server, v.region
-           FROM smtp_ip_addresses i JOIN vps_instances v ON v.id = i.vps_instance_id
-          WHERE v.ip_address IS NOT NULL",
-    )
-    .fetch_all(&central.oltp)
-    .await
-    .map_err(MonitorError::sql("reading the SMTP servers of the sending IPs"))?
-    .iter()
-    .map(|r| (r.get::<String, _>("ip_address"), (r.get::<String, _>("server"), r.get("region"))))
-    .collect();
+/// Sending figures (for qa, of its sandbox tenants' jobs and workspaces only). Needs
+/// `monitoring.read`.
+pub async fn stats(reader: Reader<'_>) -> Result<SendingStats, MonitorError> {
+    reader.staff().require(permissions::MONITORING_READ)?;
+    let mut queue = reader.begin(DbKind::Queue).await?;
+    let hourly = series(&mut queue, reader, "hour", 24).await?;
+    let daily = series(&mut queue, reader, "day", 30).await?;
+    let ip_rows = sqlx::query(&format!("SELECT * FROM {}", reader.call("send_per_ip", "")))
+        .fetch_all(&mut *queue)
+        .await
+        .map_err(MonitorError::sql("reading sends per IP"))?;
+    drop(queue);
+    let mut oltp = reader.begin(DbKind::Oltp).await?;
+    let servers: BTreeMap<String, (String, Option<String>)> =
+        sqlx::query(&format!("SELECT ip_address, server, region FROM {}", reader.call("smtp_ips", "")))
+            .fetch_all(&mut *oltp)
+            .await
+            .map_err(MonitorError::sql("reading the SMTP servers of the sending IPs"))?
+            .iter()
+            .filter_map(|r| {
+                let server: Option<String> = r.get("server");
+                Some((r.get::<String, _>("ip_address"), (server?, r.get("region"))))
+            })
+            .collect();
+    drop(oltp);
 
     let (mut sent_1h, mut failed_1h, mut sent_24h, mut failed_24h) = (0, 0, 0, 0);
     let mut per_ip = Vec::new();
@@ -237,25 +219,19 @@ pub async fn stats(central: &Central, staff: &Staff) -> Result<SendingStats, Mon
         .collect();
     per_server.sort_by(|a, b| b.sent_last_24h.cmp(&a.sent_last_24h).then(a.server.cmp(&b.server)));
 
-    let campaign_daily: Vec<AnalyticsDay> = sqlx::query(
-        "WITH d AS (SELECT generate_series(date_trunc('day', now(), 'UTC') - interval '29 days',
-                                           date_trunc('day', now(), 'UTC'), interval '1 day') AS day)
-         SELECT (d.day AT TIME ZONE 'UTC')::date AS day, coalesce(sum(c.sent), 0)::bigint AS sent,
-                coalesce(sum(c.delivered), 0)::bigint AS delivered, coalesce(sum(c.bounced), 0)::bigint AS bounced
-           FROM d LEFT JOIN campaign_analytics c ON date_trunc('day', c.updated, 'UTC') = d.day
-          GROUP BY d.day ORDER BY d.day",
-    )
-    .fetch_all(&central.olap)
-    .await
-    .map_err(MonitorError::sql("reading campaign analytics"))?
-    .iter()
-    .map(|r| AnalyticsDay {
-        day: r.get("day"),
-        sent: r.get("sent"),
-        delivered: r.get("delivered"),
-        bounced: r.get("bounced"),
-    })
-    .collect();
+    let mut olap = reader.begin(DbKind::Olap).await?;
+    let campaign_daily: Vec<AnalyticsDay> = sqlx::query(&format!("SELECT * FROM {}", reader.call("campaign_days", "")))
+        .fetch_all(&mut *olap)
+        .await
+        .map_err(MonitorError::sql("reading campaign analytics"))?
+        .iter()
+        .map(|r| AnalyticsDay {
+            day: r.get("day"),
+            sent: r.get("sent"),
+            delivered: r.get("delivered"),
+            bounced: r.get("bounced"),
+        })
+        .collect();
     let totals = |sent: i64, delivered: i64, bounced: i64| AnalyticsTotals {
         sent,
         delivered,
@@ -267,14 +243,10 @@ pub async fn stats(central: &Central, staff: &Staff) -> Result<SendingStats, Mon
         campaign_daily.iter().map(|d| d.delivered).sum(),
         campaign_daily.iter().map(|d| d.bounced).sum(),
     );
-    let m = sqlx::query(
-        "SELECT coalesce(sum(sent), 0)::bigint AS sent, coalesce(sum(delivered), 0)::bigint AS delivered,
-                coalesce(sum(bounced), 0)::bigint AS bounced
-           FROM mailbox_analytics WHERE updated >= date_trunc('day', now(), 'UTC') - interval '29 days'",
-    )
-    .fetch_one(&central.olap)
-    .await
-    .map_err(MonitorError::sql("reading mailbox analytics"))?;
+    let m = sqlx::query(&format!("SELECT * FROM {}", reader.call("mailbox_totals", "")))
+        .fetch_one(&mut *olap)
+        .await
+        .map_err(MonitorError::sql("reading mailbox analytics"))?;
     let mailboxes_30d = totals(m.get("sent"), m.get("delivered"), m.get("bounced"));
 
     Ok(SendingStats {
@@ -294,12 +266,8 @@ pub async fn stats(central: &Central, staff: &Staff) -> Result<SendingStats, Mon
 }
 
 /// The sending area.
-pub(crate) async fn check(
-    central: &Central,
-    staff: &Staff,
-    th: &Thresholds,
-) -> Result<AreaOutcome<SendingStats>, MonitorError> {
-    let data = stats(central, staff).await?;
+pub(crate) async fn check(reader: Reader<'_>, th: &Thresholds) -> Result<AreaOutcome<SendingStats>, MonitorError> {
+    let data = stats(reader).await?;
     let attempts = data.sent_last_24h + data.failed_last_24h;
     let mut conditions = Vec::new();
     let mut status = Status::Green;

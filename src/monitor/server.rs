@@ -21,13 +21,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use super::redis::{RedisConn, RedisTarget};
-use super::{condition, AreaOutcome, MonitorError, Status, Thresholds};
+use super::{condition, AreaOutcome, MonitorError, Reader, Status, Thresholds};
 use crate::alerts::{Severity, Subject};
-use crate::auth::{masking, permissions, Staff};
-use crate::central::{Central, DbKind};
+use crate::auth::{permissions, AuthError};
+use crate::central::DbKind;
 
 /// A query running longer than the threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +40,8 @@ pub struct SlowQuery {
     pub state: Option<String>,
     /// Seconds since the query started.
     pub seconds: f64,
-    /// The first 200 characters (emails masked for viewers without `pii.view`).
+    /// The first 200 characters (e-mail addresses, IPs, phone numbers and long tokens
+    /// masked for viewers without `pii.view`).
     pub query: String,
 }
 
@@ -87,105 +87,76 @@ pub struct PgHealth {
     pub replica_lag_seconds: Option<f64>,
 }
 
-async fn pg_one(pool: &sqlx::PgPool, slow_seconds: f64, masked: bool) -> Result<PgHealth, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let r = sqlx::query(
-        "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS conns,
-                (SELECT count(*) FROM pg_stat_activity
-                  WHERE backend_type = 'client backend' AND datname = current_database()) AS conns_db,
-                current_setting('max_connections')::bigint AS max_conns,
-                (SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()) AS hit,
-                (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()) AS read,
-                pg_is_in_recovery() AS recovering,
-                CASE WHEN pg_is_in_recovery()
-                     THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS replica_lag",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let slow = sqlx::query(
-        "SELECT pid, usename::text AS usename, state, extract(epoch FROM now() - query_start)::float8 AS secs,
-                left(query, 200) AS query
-           FROM pg_stat_activity
-          WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-            AND state IS NOT NULL AND state <> 'idle'
-            AND query_start < now() - make_interval(secs => $1)
-          ORDER BY query_start",
-    )
-    .bind(slow_seconds)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        let q: String = r.get::<Option<String>, _>("query").unwrap_or_default();
-        SlowQuery {
-            pid: r.get("pid"),
-            user: r.get("usename"),
-            state: r.get("state"),
-            seconds: r.get::<Option<f64>, _>("secs").unwrap_or(0.0),
-            query: if masked { masking::text(&q) } else { q },
-        }
-    })
-    .collect();
-    let replicas = sqlx::query(
-        "SELECT application_name, client_addr::text AS addr, state,
-                extract(epoch FROM replay_lag)::float8 AS lag
-           FROM pg_stat_replication ORDER BY application_name",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| Replica {
-        name: r.get::<Option<String>, _>("application_name").unwrap_or_default(),
-        address: r.get("addr"),
-        state: r.get("state"),
-        replay_lag_seconds: r.get("lag"),
-    })
-    .collect();
-    let conns: i64 = r.get("conns");
-    let max: i64 = r.get("max_conns");
-    let hit: Option<i64> = r.get("hit");
-    let read: Option<i64> = r.get("read");
-    let cache_hit_percent = match (hit, read) {
+/// What `monitoring_pg_health` answers (see `src/central/sql/api/monitoring.sql`).
+#[derive(Deserialize)]
+struct PgAnswer {
+    connections: i64,
+    connections_this_db: Option<i64>,
+    max_connections: i64,
+    blks_hit: Option<i64>,
+    blks_read: Option<i64>,
+    replica_lag_seconds: Option<f64>,
+    slow_queries: Vec<SlowQuery>,
+    replicas: Vec<Replica>,
+}
+
+/// One database's figures; `Err(Ok(refusal))` when the database refused the staff member
+/// (an ended session, a missing permission), `Err(Err(e))` when it could not be read.
+async fn pg_one(reader: Reader<'_>, db: DbKind, slow_seconds: f64) -> Result<PgHealth, Result<MonitorError, String>> {
+    let mut tx = match reader.begin(db).await {
+        Ok(tx) => tx,
+        Err(e @ MonitorError::Forbidden(AuthError::SessionEnded(_) | AuthError::Denied(_))) => return Err(Ok(e)),
+        Err(e) => return Err(Err(e.to_string())),
+    };
+    let answer: serde_json::Value = sqlx::query_scalar(&format!("SELECT {}", reader.call("pg_health", "$1")))
+        .bind(slow_seconds)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match MonitorError::from(e) {
+            refused @ (MonitorError::Forbidden(_) | MonitorError::BadInput(_)) => Ok(refused),
+            MonitorError::Database { source, .. } => Err(source.to_string()),
+            other => Err(other.to_string()),
+        })?;
+    let a: PgAnswer = serde_json::from_value(answer).map_err(|e| Err(format!("unreadable health figures: {e}")))?;
+    let cache_hit_percent = match (a.blks_hit, a.blks_read) {
         (Some(h), Some(rd)) if h + rd > 0 => Some(100.0 * h as f64 / (h + rd) as f64),
         _ => None,
     };
     Ok(PgHealth {
-        database: String::new(),
+        database: db.key().to_string(),
         status: Status::Green,
         error: None,
-        connections: Some(conns),
-        connections_this_db: r.get("conns_db"),
-        max_connections: Some(max),
-        connections_percent: (max > 0).then(|| 100.0 * conns as f64 / max as f64),
-        slow_queries: slow,
+        connections: Some(a.connections),
+        connections_this_db: a.connections_this_db,
+        max_connections: Some(a.max_connections),
+        connections_percent: (a.max_connections > 0).then(|| 100.0 * a.connections as f64 / a.max_connections as f64),
+        slow_queries: a.slow_queries,
         cache_hit_percent,
-        replicas,
-        replica_lag_seconds: r.get("replica_lag"),
+        replicas: a.replicas,
+        replica_lag_seconds: a.replica_lag_seconds,
     })
 }
 
-/// Health of the four databases. Needs `monitoring.read`.
-pub async fn postgres_health(central: &Central, staff: &Staff, th: &Thresholds) -> Result<Vec<PgHealth>, MonitorError> {
-    staff.require(permissions::MONITORING_READ)?;
-    let masked = staff.masked();
-    let results = futures_util::future::join_all(
-        DbKind::ALL.iter().map(|k| pg_one(central.pool(*k), th.slow_query_seconds, masked)),
-    )
-    .await;
-    Ok(DbKind::ALL
-        .iter()
-        .zip(results)
-        .map(|(kind, r)| match r {
+/// Health of the four databases (slow-query text masked for roles without `pii.view`).
+/// Needs `monitoring.read`. A database that cannot be read is red with the reason; a
+/// refusal (session ended, permission withdrawn) fails the whole check.
+pub async fn postgres_health(reader: Reader<'_>, th: &Thresholds) -> Result<Vec<PgHealth>, MonitorError> {
+    reader.staff().require(permissions::MONITORING_READ)?;
+    let results =
+        futures_util::future::join_all(DbKind::ALL.iter().map(|k| pg_one(reader, *k, th.slow_query_seconds))).await;
+    let mut out = Vec::new();
+    for (kind, r) in DbKind::ALL.iter().zip(results) {
+        out.push(match r {
             Ok(mut h) => {
-                h.database = kind.key().to_string();
                 let busy = h.connections_percent.is_some_and(|p| p > th.connections_percent);
                 h.status = if busy || !h.slow_queries.is_empty() { Status::Yellow } else { Status::Green };
                 h
             }
-            Err(e) => PgHealth {
+            Err(Ok(refused)) => return Err(refused),
+            Err(Err(e)) => PgHealth {
                 database: kind.key().to_string(),
                 status: Status::Red,
-                error: Some(e.to_string()),
+                error: Some(e),
                 connections: None,
                 connections_this_db: None,
                 max_connections: None,
@@ -195,17 +166,14 @@ pub async fn postgres_health(central: &Central, staff: &Staff, th: &Thresholds) 
                 replicas: vec![],
                 replica_lag_seconds: None,
             },
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 /// The PostgreSQL area.
-pub(crate) async fn postgres(
-    central: &Central,
-    staff: &Staff,
-    th: &Thresholds,
-) -> Result<AreaOutcome<Vec<PgHealth>>, MonitorError> {
-    let data = postgres_health(central, staff, th).await?;
+pub(crate) async fn postgres(reader: Reader<'_>, th: &Thresholds) -> Result<AreaOutcome<Vec<PgHealth>>, MonitorError> {
+    let data = postgres_health(reader, th).await?;
     let mut conditions = Vec::new();
     for h in &data {
         let db = &h.database;

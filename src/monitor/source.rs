@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use super::{check_areas, Area, MonitorSecrets, MonitorSettings};
+use super::{check_areas, Area, MonitorSecrets, MonitorSettings, Reader};
 use crate::alerts::watch::{CheckSource, SourceFuture};
 use crate::auth::Staff;
 use crate::central::Central;
@@ -24,7 +24,8 @@ pub struct MonitorSource {
 }
 
 impl MonitorSource {
-    /// Checks as the profile's service identity (`monitoring.read`, no personal data).
+    /// Checks as the profile's service identity over the owner's connection
+    /// (`monitoring.read`, no personal data; records blocklist results).
     pub fn new(profile: &str, settings: MonitorSettings, secrets: MonitorSecrets) -> MonitorSource {
         MonitorSource { settings, secrets, staff: Staff::service(profile), last_dnsbl: Mutex::new(None) }
     }
@@ -40,7 +41,7 @@ impl CheckSource for MonitorSource {
             let mut last = self.last_dnsbl.lock().await;
             let dnsbl_due = last.is_none_or(|t| now - t >= chrono::Duration::from_std(DNSBL_EVERY).unwrap_or_default());
             let areas: Vec<Area> = Area::ALL.iter().copied().filter(|a| *a != Area::Dnsbl || dnsbl_due).collect();
-            let report = check_areas(central, &self.staff, &self.settings, &self.secrets, &areas)
+            let report = check_areas(Reader::Service(central, &self.staff), &self.settings, &self.secrets, &areas)
                 .await
                 .map_err(|e| e.to_string())?;
             if dnsbl_due {

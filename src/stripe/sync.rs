@@ -23,6 +23,18 @@
 //! one-day overlap. A payout's balance transactions are listed when the payout is
 //! new or changed.
 //!
+//! ## What a role without `pii.view` gets
+//! The cache belongs to one staff member ([`Staff`]), and holds only what their role
+//! may see. For a role that sees personal data masked (support), the sync writes the
+//! customers' e-mail addresses and names, the charges' billing e-mail masked (the same
+//! shapes as the database's masking), e-mail addresses in machine text (descriptions,
+//! decline messages, invoice lines) masked, and withholds the invoices' PDF and hosted
+//! links (they open the PDF, which carries the bill-to name, e-mail and address,
+//! without signing in) and the refunds' notes (written by people). Postal addresses are
+//! not cached for anyone. The cache remembers which of the two it holds; a sync for the
+//! other kind of role wipes the Stripe tables first and reloads in full, so unmasked
+//! rows never stay behind. A role without `finance.read` gets nothing.
+//!
 //! ## Crash safety and as_of
 //! Everything fetched is applied in **one SQLite transaction** at the end, together
 //! with the new cursor and `as_of` (the time the sync started reading Stripe): a
@@ -38,6 +50,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::client::{params as p, Param, Stripe, StripeError};
 use super::types::*;
+use crate::auth::{masking, permissions, AuthError, Staff};
 use crate::cache::{self, CacheError};
 use crate::sync::{Cancel, Progress, ProgressFn};
 
@@ -55,6 +68,9 @@ pub enum StripeSyncError {
     /// The cache failed.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// The staff member's role may not read finance data.
+    #[error(transparent)]
+    Forbidden(#[from] AuthError),
     /// Cancelled; the cache keeps its previous state.
     #[error("Stripe sync cancelled; the cache keeps its previous state")]
     Cancelled,
@@ -154,8 +170,76 @@ const TABLES: &[&str] = &[
 ];
 
 /// Version of the `stripe_*` tables' shape; a cache written with another one drops
-/// them and reloads in full (they are a copy of Stripe, nothing is lost).
-pub const SCHEMA_VERSION: &str = "1";
+/// them and reloads in full (they are a copy of Stripe, nothing is lost). 2: masked for
+/// roles without `pii.view` (a version-1 cache may hold unmasked data: it is dropped).
+pub const SCHEMA_VERSION: &str = "2";
+
+/// What the Stripe tables of a cache hold: personal data as it is, or masked.
+fn pii_mode(staff: &Staff) -> &'static str {
+    if staff.masked() {
+        "masked"
+    } else {
+        "full"
+    }
+}
+
+/// Empties the Stripe tables and forgets the cursor when they were written for the
+/// other kind of role (masked / unmasked), so the next sync reloads them in full.
+fn match_pii_mode(conn: &mut Connection, mode: &str) -> Result<(), CacheError> {
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM stripe_sync_state WHERE key = 'pii'", [], |r| r.get(0))
+        .optional()
+        .map_err(CacheError::sql("reading the Stripe tables' masking"))?;
+    if stored.as_deref() == Some(mode) {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(CacheError::sql("clearing the Stripe tables"))?;
+    for t in TABLES {
+        tx.execute(&format!("DELETE FROM {t}"), []).map_err(CacheError::sql("clearing the Stripe tables"))?;
+    }
+    tx.execute("DELETE FROM stripe_sync_state WHERE key IN ('cursor', 'as_of', 'mode')", [])
+        .map_err(CacheError::sql("clearing the Stripe tables"))?;
+    tx.execute("INSERT OR REPLACE INTO stripe_sync_state (key, value) VALUES ('pii', ?1)", [mode])
+        .map_err(CacheError::sql("clearing the Stripe tables"))?;
+    tx.commit().map_err(CacheError::sql("clearing the Stripe tables"))
+}
+
+/// How personal values are written: as they are, or masked / withheld.
+#[derive(Clone, Copy)]
+struct Pii {
+    masked: bool,
+}
+
+impl Pii {
+    fn email(self, v: &Option<String>) -> Option<String> {
+        if self.masked {
+            v.as_deref().map(masking::email)
+        } else {
+            v.clone()
+        }
+    }
+    fn name(self, v: &Option<String>) -> Option<String> {
+        if self.masked {
+            v.as_deref().map(masking::name)
+        } else {
+            v.clone()
+        }
+    }
+    fn text(self, v: &Option<String>) -> Option<String> {
+        if self.masked {
+            v.as_deref().map(masking::text)
+        } else {
+            v.clone()
+        }
+    }
+    fn withheld(self, v: &Option<String>) -> Option<String> {
+        if self.masked {
+            None
+        } else {
+            v.clone()
+        }
+    }
+}
 
 /// Creates the Stripe tables if missing, replacing those of another shape version.
 pub fn ensure_schema(conn: &Connection) -> Result<(), CacheError> {
@@ -277,19 +361,26 @@ impl Run<'_> {
     }
 }
 
-/// Syncs Stripe into the cache at `cache_path`: a full load the first time (or when
-/// the event cursor is older than Stripe keeps events), events since the cursor after.
+/// Syncs Stripe into the cache at `cache_path`, the cache of `staff` (the signed-in
+/// staff member: `session.staff()`), with personal data masked when their role sees it
+/// masked: a full load the first time (or when the event cursor is older than Stripe
+/// keeps events, or the cache was written for the other kind of role), events since
+/// the cursor after. Needs `finance.read`.
 pub async fn sync(
     stripe: &Stripe,
+    staff: &Staff,
     cache_path: &Path,
     progress: Option<ProgressFn>,
     cancel: &Cancel,
 ) -> Result<StripeSyncReport, StripeSyncError> {
+    staff.require(permissions::FINANCE_READ)?;
     let started = Instant::now();
     let as_of = chrono::Utc::now();
+    let mode = pii_mode(staff);
     let cursor = {
-        let conn = cache::open_write(cache_path)?;
+        let mut conn = cache::open_write(cache_path)?;
         ensure_schema(&conn)?;
+        match_pii_mode(&mut conn, mode)?;
         read_cursor(&conn)?
     };
     let mut run = Run { stripe, progress, cancel, done: 0 };
@@ -306,7 +397,7 @@ pub async fn sync(
     }
     let mut conn = cache::open_write(cache_path)?;
     let new_cursor = Cursor { synced_at: as_of.timestamp(), ..new_cursor };
-    let written = apply(&mut conn, &batch, full, &new_cursor, &as_of.to_rfc3339())?;
+    let written = apply(&mut conn, &batch, full, &new_cursor, &as_of.to_rfc3339(), mode)?;
     Ok(StripeSyncReport {
         mode: if full { "full" } else { "incremental" }.into(),
         written,
@@ -459,7 +550,9 @@ fn apply(
     full: bool,
     cursor: &Cursor,
     as_of: &str,
+    mode: &str,
 ) -> Result<BTreeMap<String, u32>, CacheError> {
+    let pii = Pii { masked: mode == "masked" };
     let tx = conn.transaction().map_err(CacheError::sql("starting the Stripe write"))?;
     let e = |what: &'static str| CacheError::sql(format!("writing {what}"));
     if full {
@@ -477,8 +570,16 @@ fn apply(
             .prepare("INSERT OR REPLACE INTO stripe_customers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
             .map_err(e("customers"))?;
         for c in &b.customers {
-            st.execute(params![c.id, c.email, c.name, c.currency, c.delinquent, c.deleted, c.created])
-                .map_err(e("customers"))?;
+            st.execute(params![
+                c.id,
+                pii.email(&c.email),
+                pii.name(&c.name),
+                c.currency,
+                c.delinquent,
+                c.deleted,
+                c.created
+            ])
+            .map_err(e("customers"))?;
         }
         written.insert("stripe_customers".into(), b.customers.len() as u32);
 
@@ -568,8 +669,8 @@ fn apply(
                 i.charge,
                 i.payment_intent,
                 i.collection_method,
-                i.invoice_pdf,
-                i.hosted_invoice_url,
+                pii.withheld(&i.invoice_pdf),
+                pii.withheld(&i.hosted_invoice_url),
             ])
             .map_err(e("invoices"))?;
             del_lines.execute([&i.id]).map_err(e("invoice lines"))?;
@@ -577,7 +678,7 @@ fn apply(
                 line.execute(params![
                     l.id,
                     i.id,
-                    l.description,
+                    pii.text(&l.description),
                     l.amount,
                     l.currency,
                     l.quantity,
@@ -614,12 +715,12 @@ fn apply(
                 c.refunded,
                 c.disputed,
                 c.failure_code,
-                c.failure_message,
+                pii.text(&c.failure_message),
                 card.brand,
                 card.last4,
                 c.balance_transaction,
-                c.billing_details.email,
-                c.description,
+                pii.email(&c.billing_details.email),
+                pii.text(&c.description),
                 c.created,
             ])
             .map_err(e("charges"))?;
@@ -640,7 +741,7 @@ fn apply(
                 x.status,
                 x.latest_charge,
                 err.code,
-                err.message,
+                pii.text(&err.message),
                 x.created
             ])
             .map_err(e("payment intents"))?;
@@ -659,7 +760,7 @@ fn apply(
                 r.currency,
                 r.status,
                 r.reason,
-                r.metadata.get("reason"),
+                pii.withheld(&r.metadata.get("reason").cloned()),
                 r.balance_transaction,
                 r.created
             ])
@@ -722,6 +823,7 @@ fn apply(
         st.execute(["cursor", cursor_json.as_str()]).map_err(e("the Stripe cursor"))?;
         st.execute(["as_of", as_of]).map_err(e("the Stripe cursor"))?;
         st.execute(["mode", if full { "full" } else { "incremental" }]).map_err(e("the Stripe cursor"))?;
+        st.execute(["pii", mode]).map_err(e("the Stripe cursor"))?;
     }
     tx.commit().map_err(CacheError::sql("committing the Stripe sync"))?;
     Ok(written)

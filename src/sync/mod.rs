@@ -1,5 +1,14 @@
 //! Sync: the platform's PostgreSQL databases → the local SQLite cache.
 //!
+//! ## Through the role-scoped views
+//! The sync reads, as the signed-in staff member ([`Session`]), the role-scoped view of
+//! each table (`penguin_console_api.<cache table>`, see [`policy`]) and the change log's
+//! view, never the tables: the cache of a support agent is filled with masked values and
+//! only the tenants they may see. What a role may see can change without any row
+//! changing (a support grant opens or ends, a role gains `pii.view`): the scope is part
+//! of each table's recorded [`Shape`], so a change of scope reloads the table, and rows
+//! that left the scope leave the cache.
+//!
 //! ## Correctness
 //! `updated > last_sync` loses rows written by a transaction that started before a
 //! sync and committed after it. Instead, `install` puts statement-level triggers on
@@ -33,6 +42,7 @@
 //! indexes, because SQLite's index maintenance dominates a bulk load.
 
 pub mod copy;
+pub mod policy;
 pub mod tables;
 mod writer;
 
@@ -46,9 +56,10 @@ use futures_util::StreamExt;
 use rusqlite::types::Value;
 use sqlx::{Connection, PgConnection, Row};
 
+use crate::auth::{AuthError, Session};
 use crate::cache::{self, CacheError};
 use crate::central::install::quote_ident;
-use crate::central::{CentralError, DbKind, DbTarget};
+use crate::central::{CentralError, DbKind};
 use copy::CopyDecoder;
 use tables::{Shape, SourceTable, Wire};
 use writer::{Msg, Writer};
@@ -74,6 +85,9 @@ pub enum SyncError {
     /// The COPY stream was malformed.
     #[error(transparent)]
     Decode(#[from] copy::DecodeError),
+    /// The database refused the session (expired, revoked, permission).
+    #[error(transparent)]
+    Access(#[from] AuthError),
 }
 
 /// Progress of a running sync.
@@ -170,28 +184,31 @@ struct TablePlan {
 /// One database's open snapshot and plan.
 struct DbPlan {
     kind: DbKind,
-    conn: PgConnection,
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
     snapshot: String,
     as_of: String,
     tables: Vec<TablePlan>,
 }
 
-/// Syncs every cached table of the four databases into the cache at `cache_path`.
+/// Syncs every cached table of the four databases, as `session`'s staff member sees
+/// them, into the cache at `cache_path`. `activity` false for a background sync, which
+/// does not keep an idle session alive.
 pub async fn sync(
-    targets: &[DbTarget; 4],
+    session: &Session,
     cache_path: &Path,
     progress: Option<ProgressFn>,
     cancel: &Cancel,
+    activity: bool,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     cache::check(cache_path)?;
-    let mut conns = connect_all(targets).await?;
     let (known, client_id) = read_known(cache_path)?;
 
     let mut plans = Vec::new();
     let mut missing = Vec::new();
-    for (kind, conn) in DbKind::ALL.into_iter().zip(conns.drain(..)) {
-        plans.push(plan_db(kind, conn, &known, &mut missing).await?);
+    for kind in DbKind::ALL {
+        let conn = acquire(session, kind).await?;
+        plans.push(plan_db(session, kind, conn, &known, &mut missing, activity).await?);
     }
     let total: u64 = plans.iter().flat_map(|p| &p.tables).map(|t| t.estimate).sum();
 
@@ -217,7 +234,7 @@ pub async fn sync(
                 )
                 .await?;
             }
-            sqlx::raw_sql("COMMIT").execute(&mut plan.conn).await.map_err(CentralError::sql("ending the snapshot"))?;
+            sqlx::raw_sql("COMMIT").execute(&mut *plan.conn).await.map_err(CentralError::sql("ending the snapshot"))?;
             as_of.insert(plan.kind.key().to_string(), plan.as_of.clone());
         }
         Ok(())
@@ -232,27 +249,21 @@ pub async fn sync(
     // Tell each database which snapshot this cache now holds, so the change log can be
     // pruned below the oldest one in use. Best effort: the cache is already committed.
     for plan in &mut plans {
-        if let Err(e) = register_and_prune(&mut plan.conn, &client_id, &plan.snapshot).await {
+        if let Err(e) = register_and_prune(session, plan.kind, &mut plan.conn, &client_id, &plan.snapshot).await {
             tracing::warn!(db = %plan.kind, error = %e, "could not record this cache's snapshot for change-log pruning");
         }
     }
     Ok(SyncReport { tables: reports, as_of, missing, duration_ms: started.elapsed().as_millis() as u64 })
 }
 
-async fn connect_all(targets: &[DbTarget; 4]) -> Result<Vec<PgConnection>, SyncError> {
-    let connect = |t: &DbTarget| {
-        let t = t.clone();
-        async move {
-            match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&t.options)).await {
-                Ok(Ok(c)) => Ok(c),
-                Ok(Err(e)) => Err(t.unreachable(e)),
-                Err(_) => Err(t.unreachable(sqlx::Error::PoolTimedOut)),
-            }
-        }
-    };
-    let [a, b, c, d] = targets;
-    let (a, b, c, d) = tokio::try_join!(connect(a), connect(b), connect(c), connect(d))?;
-    Ok(vec![a, b, c, d])
+async fn acquire(session: &Session, kind: DbKind) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, SyncError> {
+    match tokio::time::timeout(Duration::from_secs(10), session.central().pool(kind).acquire()).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(SyncError::Central(CentralError::sql(format!("connecting to the {kind} database"))(e))),
+        Err(_) => Err(SyncError::Central(CentralError::sql(format!("connecting to the {kind} database"))(
+            sqlx::Error::PoolTimedOut,
+        ))),
+    }
 }
 
 /// Reads what the cache holds (nothing for a new file) and its client id.
@@ -283,28 +294,41 @@ fn read_known(path: &Path) -> Result<(HashMap<String, Known>, uuid::Uuid), SyncE
 }
 
 async fn plan_db(
+    session: &Session,
     kind: DbKind,
-    mut conn: PgConnection,
+    mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
     known: &HashMap<String, Known>,
     missing: &mut Vec<String>,
+    activity: bool,
 ) -> Result<DbPlan, SyncError> {
     let ctx = |what: &str| format!("{what} on the {kind} database");
     sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await
         .map_err(CentralError::sql(ctx("starting the snapshot")))?;
     let row = sqlx::query(
         "SELECT pg_current_snapshot()::text, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-                to_regclass('penguin_console.sync_changes') IS NOT NULL",
+                to_regclass('penguin_console_api.sync_changes') IS NOT NULL",
     )
-    .fetch_one(&mut conn)
+    .fetch_one(&mut *conn)
     .await
     .map_err(CentralError::sql(ctx("taking the snapshot")))?;
     let (snapshot, as_of, installed): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
     if !installed {
         return Err(SyncError::NotInstalled(kind));
     }
-    let shapes = tables::shapes(&mut conn, kind).await?;
+    session.authorize(&mut conn, kind, activity).await?;
+    // What this staff member may see: part of every table's shape, so a change of scope
+    // reloads the tables.
+    let scope: String = sqlx::query_scalar(
+        "SELECT md5(concat_ws('|', c.role, array_to_string(c.perms, ','), c.pii, c.list_all, c.detail_all,
+                              array_to_string(c.tenants, ','), array_to_string(c.companies, ',')))
+         FROM penguin_console_api.ctx() c",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| sync_refusal(e, ctx("reading what this role may see")))?;
+    let shapes = tables::shapes(&mut conn, kind, &scope).await?;
     for t in tables::SYNCED.iter().filter(|t| t.db == kind) {
         if !shapes.iter().any(|(s, _)| s == t) {
             missing.push(t.qualified());
@@ -320,19 +344,19 @@ async fn plan_db(
             continue;
         }
         let old: bool = sqlx::query_scalar(
-            "SELECT pg_snapshot_xmin($1::pg_snapshot) < (SELECT horizon FROM penguin_console.sync_horizon)",
+            "SELECT pg_snapshot_xmin($1::pg_snapshot) < COALESCE((SELECT horizon FROM penguin_console_api.sync_horizon), '0'::xid8)",
         )
         .bind(&k.snapshot)
-        .fetch_one(&mut conn)
+        .fetch_one(&mut *conn)
         .await
         .map_err(CentralError::sql(ctx("reading the change-log horizon")))?;
         let rows = sqlx::query(
-            "SELECT tbl, count(*)::int8, bool_or(pk IS NULL) FROM penguin_console.sync_changes
+            "SELECT tbl, count(*)::int8, bool_or(pk IS NULL) FROM penguin_console_api.sync_changes
              WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
              GROUP BY tbl",
         )
         .bind(&k.snapshot)
-        .fetch_all(&mut conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(CentralError::sql(ctx("reading the change log")))?;
         let per_table =
@@ -345,7 +369,7 @@ async fn plan_db(
         "SELECT n.nspname || '.' || c.relname, c.reltuples::int8 FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p')",
     )
-    .fetch_all(&mut conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(CentralError::sql(ctx("reading table statistics")))?
     .into_iter()
@@ -355,7 +379,13 @@ async fn plan_db(
     let mut plans = Vec::new();
     for (source, shape) in shapes {
         let prior = known.get(&source.cache_name());
-        let change = prior.and_then(|k| changes.get(&k.snapshot)).and_then(|m| m.get(&source.qualified())).copied();
+        let changed_since =
+            |table: &str| prior.and_then(|k| changes.get(&k.snapshot)).and_then(|m| m.get(table)).copied();
+        // An aggregate has no change log: any change to what it is computed from reloads it.
+        let change = match tables::Aggregate::of(&source) {
+            Some(a) => a.deps.iter().filter_map(|d| changed_since(d)).map(|_| (0, true)).next(),
+            None => changed_since(&source.qualified()),
+        };
         let rows_now = estimates.get(&source.qualified()).copied().unwrap_or(-1);
         let full = match prior {
             None => true,
@@ -371,11 +401,10 @@ async fn plan_db(
             let mut estimate = rows_now;
             if estimate < 0 {
                 estimate = sqlx::query_scalar(&format!(
-                    "SELECT count(*) FROM {}.{}",
-                    quote_ident(source.schema),
-                    quote_ident(source.name)
+                    "SELECT count(*) FROM penguin_console_api.{}",
+                    quote_ident(&source.cache_name())
                 ))
-                .fetch_one(&mut conn)
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(CentralError::sql(ctx("counting rows")))?;
             }
@@ -393,7 +422,7 @@ async fn plan_db(
 /// The COPY statement for a table: every row for a full reload, or for an incremental
 /// sync the changed keys (`pk` JSON, whether the row still exists, then the columns).
 fn copy_sql(plan: &TablePlan) -> String {
-    let from = format!("{}.{}", quote_ident(plan.source.schema), quote_ident(plan.source.name));
+    let from = format!("penguin_console_api.{}", quote_ident(&plan.source.cache_name()));
     let cols: Vec<String> = plan.shape.columns.iter().map(|c| tables::wire("t", c).0).collect();
     match plan.mode {
         // Rows in key order make SQLite's primary-key index build (a sort) much cheaper;
@@ -421,7 +450,7 @@ fn copy_sql(plan: &TablePlan) -> String {
                 .collect();
             let first_pk = quote_ident(&plan.shape.pk[0]);
             format!(
-                "COPY (WITH ch AS (SELECT DISTINCT pk FROM penguin_console.sync_changes
+                "COPY (WITH ch AS (SELECT DISTINCT pk FROM penguin_console_api.sync_changes
                                    WHERE tbl = '{tbl}' AND pk IS NOT NULL
                                      AND xid >= pg_snapshot_xmin('{prev}'::pg_snapshot)
                                      AND NOT pg_visible_in_snapshot(xid, '{prev}'::pg_snapshot))
@@ -498,28 +527,29 @@ fn report(progress: &Option<ProgressFn>, table: &str, done: u64, total: u64) {
 }
 
 async fn register_and_prune(
+    session: &Session,
+    kind: DbKind,
     conn: &mut PgConnection,
     client_id: &uuid::Uuid,
     snapshot: &str,
-) -> Result<(), sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    sqlx::query(
-        "INSERT INTO penguin_console.sync_clients (client_id, snapshot, last_seen) VALUES ($1, $2::pg_snapshot, now())
-         ON CONFLICT (client_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, last_seen = now()",
-    )
-    .bind(client_id)
-    .bind(snapshot)
-    .execute(&mut *tx)
-    .await?;
-    // Everything below the oldest snapshot still in use (30 days) can go.
-    sqlx::query(
-        "WITH h AS (SELECT min(pg_snapshot_xmin(snapshot)) AS x FROM penguin_console.sync_clients
-                    WHERE last_seen > now() - interval '30 days'),
-              d AS (DELETE FROM penguin_console.sync_changes WHERE xid < (SELECT x FROM h))
-         UPDATE penguin_console.sync_horizon SET horizon = GREATEST(horizon, (SELECT x FROM h))
-         WHERE (SELECT x FROM h) IS NOT NULL",
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+) -> Result<(), SyncError> {
+    let mut tx = conn.begin().await.map_err(CentralError::sql("recording the snapshot"))?;
+    session.authorize(&mut tx, kind, false).await?;
+    sqlx::query("SELECT penguin_console_api.sync_register($1, $2)")
+        .bind(client_id)
+        .bind(snapshot)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| sync_refusal(e, "recording the snapshot".into()))?;
+    tx.commit().await.map_err(CentralError::sql("recording the snapshot"))?;
+    Ok(())
+}
+
+/// A refusal of the database as such (the session ended, the role may not sync),
+/// anything else as a database error.
+fn sync_refusal(e: sqlx::Error, context: String) -> SyncError {
+    match crate::auth::refusal(&e) {
+        Some(refused) => SyncError::Access(refused),
+        None => SyncError::Central(CentralError::sql(context)(e)),
+    }
 }

@@ -84,6 +84,34 @@ pub const SYNCED: &[SourceTable] = &[
     t(DbKind::Notifications, "penguin_console", "alert_notifications"),
 ];
 
+/// A table the server computes (one row per key) rather than a platform table: its view
+/// aggregates tables the role may not read row by row (support sees how many members a
+/// tenant has without seeing them). It has no change log of its own: it is reloaded
+/// whenever one of `deps` changed (or the scope did).
+#[derive(Debug, Clone, Copy)]
+pub struct Aggregate {
+    /// The view (schema `penguin_console_api`); its name is the cache table's.
+    pub table: SourceTable,
+    /// Its key column.
+    pub key: &'static str,
+    /// The platform tables (`schema.table`) it is computed from.
+    pub deps: &'static [&'static str],
+}
+
+/// Every aggregate the cache holds (views in `sql/api/aggregates.sql`).
+pub const AGGREGATES: &[Aggregate] = &[Aggregate {
+    table: t(DbKind::Oltp, "penguin_console_api", "tenant_stats"),
+    key: "tenant_id",
+    deps: &["public.tenants", "public.tenant_users", "public.companies", "public.leads", "public.campaigns"],
+}];
+
+impl Aggregate {
+    /// The aggregate whose view is `table`.
+    pub fn of(table: &SourceTable) -> Option<&'static Aggregate> {
+        AGGREGATES.iter().find(|a| a.table == *table)
+    }
+}
+
 impl SourceTable {
     /// `schema.name` as the change log records it.
     pub fn qualified(&self) -> String {
@@ -93,7 +121,7 @@ impl SourceTable {
     /// The table's name in the cache.
     pub fn cache_name(&self) -> String {
         let base = match self.schema {
-            "public" => self.name.to_string(),
+            "public" | "penguin_console_api" => self.name.to_string(),
             "penguin_console" => format!("console_{}", self.name),
             schema => format!("{schema}_{}", self.name),
         };
@@ -144,13 +172,17 @@ pub struct Column {
     pub storage: Storage,
 }
 
-/// A source table's shape as read from the catalog.
+/// A source table's shape as read from the catalog, with the scope it was read under.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shape {
     /// Columns in order.
     pub columns: Vec<Column>,
     /// Primary-key column names.
     pub pk: Vec<String>,
+    /// A digest of what the reading staff member may see (role, permissions, tenants):
+    /// when it changes, the table is reloaded. Empty in caches older than this field.
+    #[serde(default)]
+    pub scope: String,
 }
 
 impl Shape {
@@ -259,20 +291,25 @@ pub fn select_expr(alias: &str, col: &Column) -> String {
     }
 }
 
-/// Reads the shapes of all cached tables of one database in one catalog query.
-/// Tables the platform lacks, or that have no primary key, are absent from the result.
-pub async fn shapes(conn: &mut PgConnection, db: DbKind) -> Result<Vec<(SourceTable, Shape)>, CentralError> {
-    let wanted: Vec<String> = SYNCED.iter().filter(|t| t.db == db).map(|t| t.qualified()).collect();
+/// Reads the shapes of all cached tables of one database: the columns of each table's
+/// role-scoped view, the table's primary key, and `scope` (what the reading staff member
+/// may see). Tables without a view (the platform lacks them, or they have no primary
+/// key) are absent from the result.
+pub async fn shapes(
+    conn: &mut PgConnection,
+    db: DbKind,
+    scope: &str,
+) -> Result<Vec<(SourceTable, Shape)>, CentralError> {
+    let all = || SYNCED.iter().chain(AGGREGATES.iter().map(|a| &a.table));
+    let wanted: Vec<String> = all().filter(|t| t.db == db).map(|t| t.cache_name()).collect();
     let rows = sqlx::query(
-        "SELECT n.nspname || '.' || c.relname AS tbl, a.attname, format_type(a.atttypid, a.atttypmod) AS fmt,
-                ty.typname, ty.typcategory::text AS cat,
-                COALESCE(a.attnum = ANY(i.indkey::int2[]), false) AS is_pk, array_position(i.indkey::int2[], a.attnum) AS pk_pos
+        "SELECT c.relname::text AS view, a.attname::text AS attname, format_type(a.atttypid, a.atttypmod) AS fmt,
+                ty.typname::text AS typname, ty.typcategory::text AS cat
          FROM pg_class c
-         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'penguin_console_api'
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
          JOIN pg_type ty ON ty.oid = a.atttypid
-         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-         WHERE c.relkind IN ('r', 'p') AND (n.nspname || '.' || c.relname) = ANY($1)
+         WHERE c.relkind = 'v' AND c.relname = ANY($1)
          ORDER BY 1, a.attnum",
     )
     .bind(&wanted)
@@ -280,50 +317,46 @@ pub async fn shapes(conn: &mut PgConnection, db: DbKind) -> Result<Vec<(SourceTa
     .await
     .map_err(CentralError::sql(format!("reading the {db} catalog")))?;
     let mut out: Vec<(SourceTable, Shape)> = Vec::new();
-    let mut pk_positions: Vec<Vec<(i32, String)>> = Vec::new();
     for row in rows {
-        let tbl: String = row.get("tbl");
+        let view: String = row.get("view");
         let name: String = row.get("attname");
         let pg_type: String = row.get("fmt");
         let typname: String = row.get("typname");
         let cat: String = row.get("cat");
-        let is_pk: bool = row.get("is_pk");
-        let pk_pos: Option<i32> = row.get("pk_pos");
-        let Some(source) = SYNCED.iter().copied().find(|t| t.db == db && t.qualified() == tbl) else { continue };
+        let Some(source) = all().copied().find(|t| t.db == db && t.cache_name() == view) else { continue };
         if out.last().map(|(s, _)| *s) != Some(source) {
-            out.push((source, Shape { columns: Vec::new(), pk: Vec::new() }));
-            pk_positions.push(Vec::new());
+            out.push((source, Shape { columns: Vec::new(), pk: Vec::new(), scope: scope.to_string() }));
         }
         let (_, shape) = out.last_mut().expect("pushed above");
         let storage = if cat == "A" { Storage::Text } else { storage_for(&typname, &cat) };
-        if is_pk {
-            pk_positions.last_mut().expect("pushed above").push((pk_pos.unwrap_or(0), name.clone()));
-        }
         shape.columns.push(Column { name, pg_type, storage });
     }
-    for ((_, shape), mut positions) in out.iter_mut().zip(pk_positions) {
-        positions.sort();
-        shape.pk = positions.into_iter().map(|(_, n)| n).collect();
+    for (source, shape) in out.iter_mut() {
+        shape.pk = match Aggregate::of(source) {
+            Some(a) => vec![a.key.to_string()],
+            None => primary_key(&mut *conn, source).await?.unwrap_or_default(),
+        };
     }
-    out.retain(|(_, s)| !s.pk.is_empty());
-    // Keep the catalogue's order.
-    out.sort_by_key(|(t, _)| SYNCED.iter().position(|s| s == t));
+    out.retain(|(_, s)| !s.pk.is_empty() && s.pk.iter().all(|k| s.column(k).is_some()));
+    // Keep the catalogue's order (aggregates last).
+    out.sort_by_key(|(t, _)| all().position(|s| s == t));
     Ok(out)
 }
 
 /// The primary key of one table, or `None` when the table does not exist (or has none).
 pub async fn primary_key(conn: &mut PgConnection, table: &SourceTable) -> Result<Option<Vec<String>>, CentralError> {
+    // Looked up by name in the catalog (readable by any login), not with to_regclass,
+    // which needs USAGE on the table's schema.
     let cols: Vec<String> = sqlx::query_scalar(
-        "SELECT a.attname FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])
-         WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+        "SELECT a.attname::text FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey::int2[])
+         WHERE n.nspname = $1 AND c.relname = $2
          ORDER BY array_position(i.indkey::int2[], a.attnum)",
     )
-    .bind(format!(
-        "{}.{}",
-        crate::central::install::quote_ident(table.schema),
-        crate::central::install::quote_ident(table.name)
-    ))
+    .bind(table.schema)
+    .bind(table.name)
     .fetch_all(&mut *conn)
     .await
     .map_err(CentralError::sql("reading a primary key"))?;

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use rusqlite::types::Value;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::tables::{Shape, SourceTable};
@@ -99,8 +99,13 @@ struct Current {
     mode: Mode,
     written: u64,
     deleted: u64,
+    /// Rows an incremental sync added (keys the cache did not hold).
+    added: u64,
     started: std::time::Instant,
 }
+
+/// The page cache of a first sync's connection, KiB.
+const FIRST_SYNC_CACHE_KIB: i64 = 512 * 1024;
 
 fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
     let mut conn = cache::open_write(&path)?;
@@ -111,6 +116,11 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
         .map_err(CacheError::sql("reading sync state"))?;
     if first {
         conn.pragma_update(None, "journal_mode", "DELETE").map_err(CacheError::sql("setting the journal mode"))?;
+        // Every page written is encrypted; a page cache that holds the indexes being built
+        // keeps pages from being encrypted, evicted and decrypted again (this connection
+        // only, for this one write).
+        conn.pragma_update(None, "cache_size", -FIRST_SYNC_CACHE_KIB)
+            .map_err(CacheError::sql("sizing the page cache"))?;
     }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -130,6 +140,7 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
                     mode,
                     written: 0,
                     deleted: 0,
+                    added: 0,
                     started: std::time::Instant::now(),
                 });
             }
@@ -144,9 +155,18 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
                     build_indexes(&tx, &cur.table, &cur.shape)?;
                     tracing::debug!(table = %cur.table, ms = t.elapsed().as_millis() as u64, "indexes built");
                 }
-                let rows: i64 = tx
-                    .query_row(&format!("SELECT count(*) FROM {}", quote(&cur.table)), [], |r| r.get(0))
-                    .map_err(CacheError::sql(format!("counting {}", cur.table)))?;
+                // Counted as rows are applied, not with count(*): counting a large table
+                // (every page decrypted) would make each sync's cost grow with the cache.
+                let rows: i64 = if cur.mode == Mode::Full {
+                    cur.written as i64
+                } else {
+                    let before: i64 = tx
+                        .query_row("SELECT rows FROM _sync_tables WHERE cache_table = ?1", [&cur.table], |r| r.get(0))
+                        .optional()
+                        .map_err(CacheError::sql(format!("counting {}", cur.table)))?
+                        .unwrap_or(0);
+                    before + cur.added as i64 - cur.deleted as i64
+                };
                 let source = SourceTable::by_cache_name(&cur.table).map(|s| s.qualified()).unwrap_or_default();
                 tx.execute(
                     "INSERT OR REPLACE INTO _sync_tables (cache_table, db, source, shape, snapshot, as_of, rows, synced_at)
@@ -258,13 +278,17 @@ fn apply_rows(tx: &Transaction<'_>, cur: &mut Current, rows: Vec<Vec<Value>>) ->
         cur.shape.pk.iter().enumerate().map(|(i, k)| format!("{} = json_extract(?1, '$[{i}]')", quote(k))).collect();
     let delete = format!("DELETE FROM {} WHERE {}", quote(&cur.table), cond.join(" AND "));
     let mut delete = tx.prepare_cached(&delete).map_err(CacheError::sql(format!("deleting from {}", cur.table)))?;
+    let held = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {})", quote(&cur.table), cond.join(" AND "));
+    let mut held = tx.prepare_cached(&held).map_err(CacheError::sql(format!("reading {}", cur.table)))?;
     for row in rows {
         let mut values = row.into_iter();
         let pk = values.next().unwrap_or(Value::Null);
         let present = matches!(values.next(), Some(Value::Integer(1)));
         if present {
+            let known: bool = held.query_row([&pk], |r| r.get(0)).map_err(writing())?;
             insert.execute(rusqlite::params_from_iter(values)).map_err(writing())?;
             cur.written += 1;
+            cur.added += u64::from(!known);
         } else {
             cur.deleted +=
                 delete.execute([pk]).map_err(CacheError::sql(format!("deleting from {}", cur.table)))? as u64;

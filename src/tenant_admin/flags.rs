@@ -6,15 +6,13 @@
 //!
 //! Changing one needs `tenants.manage` and is audited with the value before and after.
 
-use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use sqlx::Row;
 
 use super::{has_table, reason, require_read, tenant_uuid, TenantAdminError};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, ClientInfo, Staff};
+use crate::audit::after_action;
+use crate::auth::{permissions, Session, Staff};
 use crate::cache::CacheError;
-use crate::central::Central;
+use crate::central::DbKind;
 
 /// A feature flag as it applies to one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -103,98 +101,29 @@ pub struct FlagChange {
 }
 
 /// Turns `key` on (`Some(true)`) or off (`Some(false)`) for one tenant, or back to the
-/// platform's value (`None`). Needs `tenants.manage`; audited as `tenant.feature_flag.set`.
+/// platform's value (`None`), through `tenant_admin_set_flag`. Needs `tenants.manage`;
+/// audited as `tenant.feature_flag.set` with the value before and after.
 pub async fn set_flag(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     tenant_id: &str,
     key: &str,
     enabled: Option<bool>,
     why: &str,
 ) -> Result<FlagChange, TenantAdminError> {
-    staff.require(permissions::TENANTS_MANAGE)?;
+    session.staff().require(permissions::TENANTS_MANAGE)?;
     let tenant = tenant_uuid(tenant_id)?;
     let why = reason(why)?;
-    let key = key.trim();
-    let mut tx = central.oltp.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
-        .bind(tenant)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !exists {
-        return Err(TenantAdminError::NotFound(format!("no tenant {tenant}")));
-    }
-    let platform: Option<bool> =
-        sqlx::query_scalar("SELECT COALESCE(is_enabled, false) FROM feature_flags WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *tx)
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let done: serde_json::Value =
+        sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_set_flag($1, $2, $3, $4)")
+            .bind(tenant)
+            .bind(key.trim())
+            .bind(enabled)
+            .bind(&why)
+            .fetch_one(&mut *tx)
             .await?;
-    let Some(platform) = platform else {
-        return Err(TenantAdminError::NotFound(format!(
-            "no feature flag `{key}` on the platform; `penguin-admin tenant flags --tenant ID` lists them"
-        )));
-    };
-    let before: Option<bool> = sqlx::query_scalar(
-        "SELECT enabled FROM penguin_console.tenant_feature_flags WHERE tenant_id = $1 AND flag_key = $2 FOR UPDATE",
-    )
-    .bind(tenant)
-    .bind(key)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let changed_at: DateTime<Utc> = match enabled {
-        Some(on) => sqlx::query(
-            "INSERT INTO penguin_console.tenant_feature_flags (tenant_id, flag_key, enabled, changed_by, changed_by_email, reason)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (tenant_id, flag_key) DO UPDATE SET enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by,
-                 changed_by_email = EXCLUDED.changed_by_email, reason = EXCLUDED.reason, changed = now()
-             RETURNING changed",
-        )
-        .bind(tenant)
-        .bind(key)
-        .bind(on)
-        .bind(staff.audit_id())
-        .bind(&staff.email)
-        .bind(&why)
-        .fetch_one(&mut *tx)
-        .await?
-        .get("changed"),
-        None => {
-            sqlx::query("DELETE FROM penguin_console.tenant_feature_flags WHERE tenant_id = $1 AND flag_key = $2")
-                .bind(tenant)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query_scalar("SELECT now()").fetch_one(&mut *tx).await?
-        }
-    };
-    let effective = |s: Option<bool>| s.unwrap_or(platform);
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.feature_flag.set".into(),
-            resource_type: "tenant".into(),
-            resource_id: tenant.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(serde_json::json!({"flag": key, "tenant_setting": before, "enabled": effective(before)})),
-            new_values: Some(
-                serde_json::json!({"flag": key, "tenant_setting": enabled, "enabled": effective(enabled)}),
-            ),
-            notes: Some(why),
-        },
-    )
-    .await?;
     tx.commit().await?;
-    audit::deliver(central).await?;
-    Ok(FlagChange {
-        tenant_id: tenant.to_string(),
-        key: key.to_string(),
-        before,
-        after: enabled,
-        enabled: effective(enabled),
-        changed_by: staff.email.clone(),
-        changed_at: changed_at.to_rfc3339(),
-    })
+    after_action(session).await;
+    serde_json::from_value(done)
+        .map_err(|e| TenantAdminError::Database(sqlx::Error::Protocol(format!("unreadable flag change: {e}"))))
 }

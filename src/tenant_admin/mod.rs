@@ -16,9 +16,11 @@
 //! that the guide does not define) and no trial state (`subscriptions.status` has no
 //! `trialing`). These live in the console's schema (migration 0011:
 //! `penguin_console.tenant_feature_flags`, `tenant_overrides`, `support_access_grants`),
-//! synced to the cache like the other console tables. Actions run on OLTP in one
-//! transaction with their audit entry ([`crate::audit::record`]), then
-//! [`crate::audit::deliver`]; the caller re-syncs afterwards.
+//! synced to the cache like the other console tables. Each action is a database
+//! function (`src/central/sql/api/tenant_admin.sql`) called as the signed-in staff
+//! member ([`crate::auth::Session`]): it checks the permission and scope, re-checks the
+//! rules, changes the data and writes its audit entry in one transaction; the entry is
+//! then relayed ([`crate::audit::after_action`]) and the caller re-syncs.
 
 pub mod flags;
 pub mod overrides;
@@ -38,7 +40,7 @@ pub enum TenantAdminError {
     Forbidden(#[from] AuthError),
     /// The central database failed.
     #[error("the tenant action failed: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Writing the audit entry failed (nothing was changed).
     #[error(transparent)]
     Audit(#[from] AuditError),
@@ -54,6 +56,28 @@ pub enum TenantAdminError {
     /// A support-access grant is missing, someone else's, closed or expired.
     #[error("{0}")]
     SupportAccess(String),
+}
+
+impl From<sqlx::Error> for TenantAdminError {
+    /// A refusal of a console function reaches the user as such, with its message:
+    /// 42501 / PM401 as [`TenantAdminError::Forbidden`], PM400 bad input, PM404 not
+    /// found, PM403 a support-access grant that does not allow it.
+    fn from(e: sqlx::Error) -> Self {
+        use crate::auth::{refusal, rule_violation, RuleKind};
+        if let Some(refused) = refusal(&e) {
+            return TenantAdminError::Forbidden(refused);
+        }
+        if let sqlx::Error::Database(d) = &e {
+            if d.code().as_deref() == Some("PM403") {
+                return TenantAdminError::SupportAccess(d.message().to_string());
+            }
+        }
+        match rule_violation(&e) {
+            Some((RuleKind::BadInput | RuleKind::Conflict, m)) => TenantAdminError::BadInput(m),
+            Some((RuleKind::NotFound, m)) => TenantAdminError::NotFound(m),
+            None => TenantAdminError::Database(e),
+        }
+    }
 }
 
 /// Parses a tenant id.
@@ -89,7 +113,7 @@ pub(crate) fn require_read(
     if staff.sandbox_only() && !crate::tenants::sandbox_ids(conn)?.contains(tenant_id) {
         return Err(TenantAdminError::Forbidden(AuthError::Forbidden {
             permission: permissions::TENANTS_READ.name,
-            role: staff.role.clone(),
+            role: staff.role().to_string(),
         }));
     }
     Ok(())

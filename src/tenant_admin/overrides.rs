@@ -18,13 +18,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension};
-use sqlx::{PgConnection, Row};
 
 use super::{has_table, reason, require_read, tenant_uuid, TenantAdminError};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, ClientInfo, Staff};
+use crate::audit::after_action;
+use crate::auth::{permissions, Session, Staff};
 use crate::cache::CacheError;
-use crate::central::Central;
+use crate::central::DbKind;
 
 /// What an override changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -247,8 +246,9 @@ fn override_from_cache(r: &rusqlite::Row<'_>) -> rusqlite::Result<Override> {
         limits: PlanLimits::from_array([r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?]),
         starts: r.get(11)?,
         expires: r.get(12)?,
-        reason: r.get(13)?,
-        created_by: r.get(14)?,
+        // Withheld (NULL) in the cache of a role without pii.view.
+        reason: r.get::<_, Option<String>>(13)?.unwrap_or_default(),
+        created_by: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
         created: r.get(15)?,
         revoked: r.get(16)?,
     })
@@ -344,59 +344,16 @@ pub fn parse_expiry(value: &str) -> Result<DateTime<Utc>, TenantAdminError> {
     })
 }
 
-fn override_from_pg(r: &sqlx::postgres::PgRow) -> Override {
-    // The cache's format (microseconds, `Z`), so text order is time order in both.
-    let t =
-        |c: &str| r.get::<Option<DateTime<Utc>>, _>(c).map(|v| v.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-    let limit = |c: &str| r.get::<Option<i32>, _>(c).map(i64::from);
-    let kind: String = r.get("kind");
-    Override {
-        id: r.get::<uuid::Uuid, _>("id").to_string(),
-        tenant_id: r.get::<uuid::Uuid, _>("tenant_id").to_string(),
-        kind: OverrideKind::parse(&kind).unwrap_or(OverrideKind::Plan),
-        price_monthly_cents: limit("price_monthly"),
-        limits: PlanLimits::from_array(LIMIT_COLUMNS.map(limit)),
-        starts: t("starts").unwrap_or_default(),
-        expires: t("expires"),
-        reason: r.get("reason"),
-        created_by: r.get("created_by_email"),
-        created: t("created").unwrap_or_default(),
-        revoked: t("revoked"),
-    }
+fn from_json(v: serde_json::Value) -> Result<Override, TenantAdminError> {
+    serde_json::from_value(v)
+        .map_err(|e| TenantAdminError::Database(sqlx::Error::Protocol(format!("unreadable override: {e}"))))
 }
 
-/// The effect of the tenant's overrides now, as central sees it (for the audit entry).
-async fn effect_now(conn: &mut PgConnection, tenant: uuid::Uuid) -> Result<serde_json::Value, TenantAdminError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {OVERRIDE_COLUMNS}, now() AS now FROM penguin_console.tenant_overrides WHERE tenant_id = $1"
-    ))
-    .bind(tenant)
-    .fetch_all(&mut *conn)
-    .await?;
-    let now: DateTime<Utc> = match rows.first() {
-        Some(r) => r.get("now"),
-        None => return Ok(serde_json::json!({"overrides_in_effect": []})),
-    };
-    let all: Vec<Override> = rows.iter().map(override_from_pg).collect();
-    let e = effective(&tenant.to_string(), &BasePlan::default(), &all, now);
-    Ok(serde_json::json!({
-        "overrides_in_effect": e.applied.iter().map(|o| &o.id).collect::<Vec<_>>(),
-        "price_override_cents": e.applied.iter().find(|o| o.kind == OverrideKind::Plan).and_then(|o| o.price_monthly_cents),
-        "limits_override": e.limits,
-        "comped_until": e.comped_until,
-        "trial_until": e.trial_until,
-    }))
-}
-
-/// Adds an override. Needs `tenants.manage`; audited as `tenant.override.added`.
-pub async fn add(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    tenant_id: &str,
-    input: &OverrideInput,
-) -> Result<Override, TenantAdminError> {
-    staff.require(permissions::TENANTS_MANAGE)?;
+/// Adds an override through `tenant_admin_add_override`, which re-checks these rules
+/// and writes the effect before and after in the audit entry. Needs `tenants.manage`;
+/// audited as `tenant.override.added`.
+pub async fn add(session: &Session, tenant_id: &str, input: &OverrideInput) -> Result<Override, TenantAdminError> {
+    session.staff().require(permissions::TENANTS_MANAGE)?;
     let tenant = tenant_uuid(tenant_id)?;
     let why = reason(&input.reason)?;
     let expires = input.expires.as_deref().map(parse_expiry).transpose()?;
@@ -429,126 +386,40 @@ pub async fn add(
     {
         return Err(TenantAdminError::BadInput("prices and limits must be between 0 and 2147483647".into()));
     }
-    let mut tx = central.oltp.begin().await?;
-    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&mut *tx).await?;
-    if let Some(e) = expires {
-        if e <= now {
-            return Err(TenantAdminError::BadInput(format!(
-                "the end date {} is already past; give a future date",
-                e.format("%Y-%m-%d %H:%M UTC")
-            )));
-        }
-    }
-    let plan_id: Option<Option<uuid::Uuid>> = sqlx::query_scalar(
-        "SELECT (SELECT plan_id FROM subscriptions s WHERE s.tenant_id = t.id ORDER BY s.created DESC, s.id LIMIT 1)
-         FROM tenants t WHERE t.id = $1",
-    )
-    .bind(tenant)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(plan_id) = plan_id else {
-        return Err(TenantAdminError::NotFound(format!("no tenant {tenant}")));
-    };
-    let before = effect_now(&mut tx, tenant).await?;
-    let id = uuid::Uuid::new_v4();
-    let row = sqlx::query(&format!(
-        "INSERT INTO penguin_console.tenant_overrides (id, tenant_id, kind, plan_id, price_monthly, {}, starts, expires,
-             reason, created_by, created_by_email)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         RETURNING {OVERRIDE_COLUMNS}",
-        LIMIT_COLUMNS.join(", ")
-    ))
-    .bind(id)
-    .bind(tenant)
-    .bind(input.kind.as_str())
-    .bind(plan_id)
-    .bind(price.map(|p| p as i32))
-    .bind(limits[0].map(|v| v as i32))
-    .bind(limits[1].map(|v| v as i32))
-    .bind(limits[2].map(|v| v as i32))
-    .bind(limits[3].map(|v| v as i32))
-    .bind(limits[4].map(|v| v as i32))
-    .bind(limits[5].map(|v| v as i32))
-    .bind(limits[6].map(|v| v as i32))
-    .bind(now)
-    .bind(expires)
-    .bind(&why)
-    .bind(staff.audit_id())
-    .bind(&staff.email)
-    .fetch_one(&mut *tx)
-    .await?;
-    let created = override_from_pg(&row);
-    let after = effect_now(&mut tx, tenant).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.override.added".into(),
-            resource_type: "tenant".into(),
-            resource_id: tenant.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(before),
-            new_values: Some(serde_json::json!({"override": created, "effect": after})),
-            notes: Some(why),
-        },
-    )
-    .await?;
+    // The end date is checked against central's clock by the function.
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let created: serde_json::Value =
+        sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_add_override($1, $2, $3, $4, $5, $6)")
+            .bind(tenant)
+            .bind(input.kind.as_str())
+            .bind(price)
+            .bind(limits.to_vec())
+            .bind(expires)
+            .bind(&why)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
-    audit::deliver(central).await?;
-    Ok(created)
+    after_action(session).await;
+    from_json(created)
 }
 
-/// Revokes an override from now on. Needs `tenants.manage`; audited as `tenant.override.revoked`.
-pub async fn revoke(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    override_id: &str,
-    why: &str,
-) -> Result<Override, TenantAdminError> {
-    staff.require(permissions::TENANTS_MANAGE)?;
+/// Revokes an override from now on through `tenant_admin_revoke_override`. Needs
+/// `tenants.manage`; audited as `tenant.override.revoked`.
+pub async fn revoke(session: &Session, override_id: &str, why: &str) -> Result<Override, TenantAdminError> {
+    session.staff().require(permissions::TENANTS_MANAGE)?;
     let id = uuid::Uuid::parse_str(override_id.trim())
         .map_err(|_| TenantAdminError::BadInput(format!("`{override_id}` is not a valid override id")))?;
     let why = reason(why)?;
-    let mut tx = central.oltp.begin().await?;
-    let tenant: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT tenant_id FROM penguin_console.tenant_overrides WHERE id = $1 AND revoked IS NULL FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(tenant) = tenant else {
-        return Err(TenantAdminError::NotFound(format!("no override {id} that is not already revoked")));
-    };
-    let before = effect_now(&mut tx, tenant).await?;
-    let row = sqlx::query(&format!(
-        "UPDATE penguin_console.tenant_overrides SET revoked = now(), revoked_by = $2 WHERE id = $1 RETURNING {OVERRIDE_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(staff.audit_id())
-    .fetch_one(&mut *tx)
-    .await?;
-    let revoked = override_from_pg(&row);
-    let after = effect_now(&mut tx, tenant).await?;
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.override.revoked".into(),
-            resource_type: "tenant".into(),
-            resource_id: tenant.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: Some(before),
-            new_values: Some(serde_json::json!({"override": revoked.id, "effect": after})),
-            notes: Some(why),
-        },
-    )
-    .await?;
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let revoked: serde_json::Value =
+        sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_revoke_override($1, $2)")
+            .bind(id)
+            .bind(&why)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
-    audit::deliver(central).await?;
-    Ok(revoked)
+    after_action(session).await;
+    from_json(revoked)
 }
 
 #[cfg(test)]

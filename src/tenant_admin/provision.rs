@@ -7,13 +7,11 @@
 //! The owner is always a new user: attaching an existing person's account to a test
 //! tenant would put real people in test data.
 
-use chrono::{DateTime, Months, Utc};
-
 use super::{has_table, TenantAdminError};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{permissions, AuthError, ClientInfo, Staff};
+use crate::audit::after_action;
+use crate::auth::{permissions, AuthError, Session, Staff};
 use crate::cache::CacheError;
-use crate::central::Central;
+use crate::central::DbKind;
 
 /// What to create.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -98,7 +96,8 @@ fn field(what: &str, value: &str, max: usize) -> Result<String, TenantAdminError
     Ok(v.to_string())
 }
 
-/// `Acme QA #1` → `acme-qa-1`.
+/// `Acme QA #1` → `acme-qa-1` (the database function makes the same slug).
+#[cfg(test)]
 fn slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
@@ -111,19 +110,27 @@ fn slug(name: &str) -> String {
     out.trim_end_matches('-').chars().take(60).collect()
 }
 
-/// Creates a test tenant (see the module docs). The caller re-syncs afterwards.
-pub async fn provision(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    req: &ProvisionRequest,
-) -> Result<Provisioned, TenantAdminError> {
+/// Whether an address is on a domain reserved for tests and documentation (RFC 2606 /
+/// RFC 6761): `.test`, `.example`, `.invalid`, `.localhost`, `example.com/net/org`.
+pub fn reserved_email(email: &str) -> bool {
+    let email = email.trim().to_ascii_lowercase();
+    let Some((_, domain)) = email.rsplit_once('@') else { return false };
+    let labels: Vec<&str> = domain.split('.').collect();
+    let last = labels.last().copied().unwrap_or("");
+    matches!(last, "test" | "example" | "invalid" | "localhost")
+        || (labels.len() >= 2 && labels[labels.len() - 2] == "example" && matches!(last, "com" | "net" | "org"))
+}
+
+/// Creates a test tenant (see the module docs) through `tenant_admin_provision`, which
+/// re-checks everything. The caller re-syncs afterwards.
+pub async fn provision(session: &Session, req: &ProvisionRequest) -> Result<Provisioned, TenantAdminError> {
+    let staff = session.staff();
     if req.sandbox {
         staff.require_any(&[permissions::TENANTS_PROVISION_SANDBOX, permissions::TENANTS_MANAGE])?;
     } else if !staff.can(permissions::TENANTS_MANAGE) {
         return Err(TenantAdminError::Forbidden(AuthError::Forbidden {
             permission: permissions::TENANTS_MANAGE.name,
-            role: staff.role.clone(),
+            role: staff.role().to_string(),
         }));
     }
     let tenant_name = field("tenant name", &req.tenant_name, 200)?;
@@ -136,113 +143,31 @@ pub async fn provision(
     if !well_formed || email.contains(char::is_whitespace) {
         return Err(TenantAdminError::BadInput(format!("`{email}` is not an email address")));
     }
+    // Without pii.view, a test tenant's owner is on a test domain: the form must not be
+    // a way to learn whether a real person's address belongs to a platform user.
+    if staff.masked() && !reserved_email(&email) {
+        return Err(TenantAdminError::BadInput(
+            "give the test tenant's owner an address on a test domain (such as name@qa.example or name@example.test)"
+                .into(),
+        ));
+    }
     let plan_slug = req.plan_slug.trim().to_lowercase();
 
-    let mut tx = central.oltp.begin().await?;
-    let plan: Option<(uuid::Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM plans WHERE slug = $1 AND COALESCE(is_active, true)")
-            .bind(&plan_slug)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((plan_id, plan_name)) = plan else {
-        return Err(TenantAdminError::NotFound(format!("no active plan with slug `{plan_slug}`")));
-    };
-    let taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1 AND deleted IS NULL)")
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let made: serde_json::Value =
+        sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_provision($1, $2, $3, $4, $5, $6)")
+            .bind(&tenant_name)
             .bind(&email)
+            .bind(&owner_name)
+            .bind(&workspace_name)
+            .bind(&plan_slug)
+            .bind(req.sandbox)
             .fetch_one(&mut *tx)
             .await?;
-    if taken {
-        return Err(TenantAdminError::BadInput(format!(
-            "a user with the email {email} already exists; give the test tenant's owner a new address"
-        )));
-    }
-    let (tenant, owner, workspace, subscription) =
-        (uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    let workspace_slug =
-        format!("{}-{}", slug(&workspace_name), &tenant.simple().to_string()[..8]).trim_start_matches('-').to_string();
-    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&mut *tx).await?;
-    let period_end = now.checked_add_months(Months::new(1)).unwrap_or(now);
-    sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $2)")
-        .bind(tenant)
-        .bind(&tenant_name)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO users (id, name, email, email_verified) VALUES ($1, $2, $3, now())")
-        .bind(owner)
-        .bind(&owner_name)
-        .bind(&email)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO tenant_users (tenant_id, user_id, roles, email) VALUES ($1, $2, '{owner}', $3)")
-        .bind(tenant)
-        .bind(owner)
-        .bind(&email)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO companies (id, tenant_id, name, workspace_name) VALUES ($1, $2, $3, $4)")
-        .bind(workspace)
-        .bind(tenant)
-        .bind(&workspace_name)
-        .bind(&workspace_slug)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO subscriptions (id, tenant_id, plan_id, status, current_period_start, current_period_end,
-             billing_contact_user_id)
-         VALUES ($1, $2, $3, 'active', $4, $5, $6)",
-    )
-    .bind(subscription)
-    .bind(tenant)
-    .bind(plan_id)
-    .bind(now)
-    .bind(period_end)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO tenant_config (tenant_id, billing_email) VALUES ($1, $2)")
-        .bind(tenant)
-        .bind(&email)
-        .execute(&mut *tx)
-        .await?;
-    if req.sandbox {
-        sqlx::query("INSERT INTO penguin_console.sandbox_tenants (tenant_id, created_by) VALUES ($1, $2)")
-            .bind(tenant)
-            .bind(staff.user_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let out = Provisioned {
-        tenant_id: tenant.to_string(),
-        owner_user_id: owner.to_string(),
-        workspace_id: workspace.to_string(),
-        workspace_slug,
-        subscription_id: subscription.to_string(),
-        plan: plan_name,
-        sandbox: req.sandbox,
-        current_period_end: period_end.to_rfc3339(),
-    };
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.provisioned".into(),
-            resource_type: "tenant".into(),
-            resource_id: tenant.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: None,
-            new_values: Some(serde_json::json!({
-                "tenant_name": tenant_name, "owner_email": email, "workspace_name": workspace_name,
-                "plan": plan_slug, "created": out,
-            })),
-            notes: Some(if req.sandbox { "sandbox test tenant" } else { "test tenant (not a sandbox)" }.into()),
-        },
-    )
-    .await?;
     tx.commit().await?;
-    audit::deliver(central).await?;
-    Ok(out)
+    after_action(session).await;
+    serde_json::from_value(made)
+        .map_err(|e| TenantAdminError::Database(sqlx::Error::Protocol(format!("unreadable provisioning answer: {e}"))))
 }
 
 #[cfg(test)]
@@ -251,5 +176,15 @@ mod tests {
     fn slugs() {
         assert_eq!(super::slug("  Acme QA #1 "), "acme-qa-1");
         assert_eq!(super::slug("Été"), "t");
+    }
+
+    #[test]
+    fn reserved_test_domains() {
+        for ok in ["a@qa.example", "a@example.test", "A@EXAMPLE.COM", "a@x.example.org", "a@host.localhost"] {
+            assert!(super::reserved_email(ok), "{ok}");
+        }
+        for real in ["a@acme.com", "a@example.co", "a@test.com", "a@notexample.com", "example.test", "a@testing"] {
+            assert!(!super::reserved_email(real), "{real}");
+        }
     }
 }

@@ -13,18 +13,19 @@
 //!
 //! Validity is checked against central's clock inside the transaction that records the
 //! view, so a view is either audited or refused. The cache supplies the data, as for
-//! every screen; sync before opening for the freshest view.
+//! every screen: without a grant, support's cache holds no tenant's members,
+//! workspaces, sessions or settings (the role-scoped views show them only for the
+//! tenants of the staff member's open grants), so sync after opening a grant.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
-use sqlx::Row;
 
 use super::settings::{self, TenantSettings};
 use super::{has_table, tenant_uuid, TenantAdminError};
-use crate::audit::{self, AuditEntry};
-use crate::auth::{masking, permissions, ClientInfo, Staff};
+use crate::audit::after_action;
+use crate::auth::{masking, permissions, Session, Staff};
 use crate::cache::CacheError;
-use crate::central::Central;
+use crate::central::DbKind;
 use crate::tenants::{self, TenantDetail};
 
 /// Default length of a grant.
@@ -104,37 +105,33 @@ fn validate_reason(value: &str) -> Result<String, TenantAdminError> {
     Ok(r.chars().take(1000).collect())
 }
 
-fn grant_from_pg(r: &sqlx::postgres::PgRow) -> SupportGrant {
-    let t = |c: &str| r.get::<DateTime<Utc>, _>(c).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    SupportGrant {
-        id: r.get::<uuid::Uuid, _>("id").to_string(),
-        tenant_id: r.get::<uuid::Uuid, _>("tenant_id").to_string(),
-        staff_email: r.get("staff_email"),
-        reason: r.get("reason"),
-        ticket: r.get("ticket"),
-        opened: t("opened"),
-        expires: t("expires"),
-        closed: r
-            .get::<Option<DateTime<Utc>>, _>("closed")
-            .map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        views: i64::from(r.get::<i32, _>("views")),
-    }
-}
-
 const GRANT_COLUMNS: &str = "id, tenant_id, staff_email, reason, ticket, opened, expires, closed, views";
 
-/// Opens support access to `tenant_id` for `minutes` (default 60, at most 480).
-/// Needs `tenants.view_as`; audited as `tenant.support_access.opened`.
+fn grant_from_json(v: serde_json::Value) -> Result<SupportGrant, TenantAdminError> {
+    serde_json::from_value(v)
+        .map_err(|e| TenantAdminError::Database(sqlx::Error::Protocol(format!("unreadable grant: {e}"))))
+}
+
+fn grant_uuid(grant_id: &str) -> Result<uuid::Uuid, TenantAdminError> {
+    uuid::Uuid::parse_str(grant_id.trim()).map_err(|_| {
+        TenantAdminError::SupportAccess(format!(
+            "`{grant_id}` is not a support-access grant; open one with a reason and ticket"
+        ))
+    })
+}
+
+/// Opens support access to `tenant_id` for `minutes` (default 60, at most 480) through
+/// `tenant_admin_open_support`. Needs `tenants.view_as`; audited as
+/// `tenant.support_access.opened`. While the grant is open, the tenant's details
+/// (masked) are in the staff member's scope: the next sync brings them to the cache.
 pub async fn open(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
+    session: &Session,
     tenant_id: &str,
     reason: &str,
     ticket: &str,
     minutes: Option<u32>,
 ) -> Result<SupportGrant, TenantAdminError> {
-    staff.require(permissions::TENANTS_VIEW_AS)?;
+    session.staff().require(permissions::TENANTS_VIEW_AS)?;
     let tenant = tenant_uuid(tenant_id)?;
     let ticket = validate_ticket(ticket)?;
     let reason = validate_reason(reason)?;
@@ -144,106 +141,35 @@ pub async fn open(
             "support access lasts 1 to {MAX_MINUTES} minutes (8 hours); {minutes} was asked"
         )));
     }
-    let mut tx = central.oltp.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1 AND deleted IS NULL)")
-        .bind(tenant)
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let grant: serde_json::Value =
+        sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_open_support($1, $2, $3, $4)")
+            .bind(tenant)
+            .bind(&reason)
+            .bind(&ticket)
+            .bind(minutes as i32)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    after_action(session).await;
+    grant_from_json(grant)
+}
+
+/// The tenant's data, read-only, under a valid grant of the session's staff member:
+/// `tenant_admin_support_view` checks the grant (theirs, open, not expired) and records
+/// the view (audited as `tenant.support_access.viewed`); the data comes from the cache,
+/// which holds the tenant's details (masked) while the grant is open. A view is either
+/// recorded or refused: when the cache lacks the tenant, nothing is recorded.
+pub async fn view_as(session: &Session, conn: &Connection, grant_id: &str) -> Result<TenantView, TenantAdminError> {
+    let staff = session.staff();
+    staff.require(permissions::TENANTS_VIEW_AS)?;
+    let id = grant_uuid(grant_id)?;
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let grant: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_support_view($1)")
+        .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-    if !exists {
-        return Err(TenantAdminError::NotFound(format!("no tenant {tenant}")));
-    }
-    let row = sqlx::query(&format!(
-        "INSERT INTO penguin_console.support_access_grants (id, tenant_id, staff_id, staff_email, reason, ticket, expires)
-         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7)) RETURNING {GRANT_COLUMNS}"
-    ))
-    .bind(uuid::Uuid::new_v4())
-    .bind(tenant)
-    .bind(staff.audit_id())
-    .bind(&staff.email)
-    .bind(&reason)
-    .bind(&ticket)
-    .bind(minutes as i32)
-    .fetch_one(&mut *tx)
-    .await?;
-    let grant = grant_from_pg(&row);
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.support_access.opened".into(),
-            resource_type: "tenant".into(),
-            resource_id: tenant.to_string(),
-            tenant_id: Some(tenant.to_string()),
-            old_values: None,
-            new_values: Some(serde_json::json!({
-                "grant_id": grant.id, "ticket": grant.ticket, "expires": grant.expires, "minutes": minutes,
-            })),
-            notes: Some(format!("{} — {}", grant.ticket, grant.reason)),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    audit::deliver(central).await?;
-    Ok(grant)
-}
-
-/// Locks the grant and checks it lets `staff` view now; returns it and central's now.
-async fn valid_grant(
-    tx: &mut sqlx::PgConnection,
-    staff: &Staff,
-    grant_id: &str,
-) -> Result<(SupportGrant, DateTime<Utc>), TenantAdminError> {
-    let id = uuid::Uuid::parse_str(grant_id.trim()).map_err(|_| {
-        TenantAdminError::SupportAccess(format!(
-            "`{grant_id}` is not a support-access grant; open one with a reason and ticket"
-        ))
-    })?;
-    let row = sqlx::query(&format!(
-        "SELECT {GRANT_COLUMNS}, staff_id, now() AS now FROM penguin_console.support_access_grants WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| {
-        TenantAdminError::SupportAccess("no such support-access grant; open one with a reason and ticket".into())
-    })?;
-    let now: DateTime<Utc> = row.get("now");
-    let owner: String = row.get("staff_id");
-    let expires: DateTime<Utc> = row.get("expires");
-    let closed: Option<DateTime<Utc>> = row.get("closed");
-    if owner != staff.audit_id() {
-        return Err(TenantAdminError::SupportAccess(
-            "this support-access grant was opened by someone else; open your own with a reason and ticket".into(),
-        ));
-    }
-    if let Some(c) = closed {
-        return Err(TenantAdminError::SupportAccess(format!(
-            "support access was closed at {} UTC; open a new one with a reason and ticket",
-            c.format("%H:%M")
-        )));
-    }
-    if expires <= now {
-        return Err(TenantAdminError::SupportAccess(format!(
-            "support access expired at {} UTC; open a new one with a reason and ticket",
-            expires.format("%H:%M")
-        )));
-    }
-    Ok((grant_from_pg(&row), now))
-}
-
-/// The tenant's data, read-only, under a valid grant of `staff`. Each call is audited as
-/// `tenant.support_access.viewed`; refused once the grant expired or was closed.
-pub async fn view_as(
-    central: &Central,
-    conn: &Connection,
-    staff: &Staff,
-    client: &ClientInfo,
-    grant_id: &str,
-) -> Result<TenantView, TenantAdminError> {
-    staff.require(permissions::TENANTS_VIEW_AS)?;
-    let mut tx = central.oltp.begin().await?;
-    let (grant, _) = valid_grant(&mut tx, staff, grant_id).await?;
+    let grant = grant_from_json(grant)?;
     let masked = staff.masked();
     let mut detail = tenants::detail(conn, &grant.tenant_id)?.ok_or_else(|| {
         TenantAdminError::NotFound(format!("tenant {} is not in the local cache yet; sync first", grant.tenant_id))
@@ -255,91 +181,66 @@ pub async fn view_as(
         }
     }
     let settings = settings::read(conn, &grant.tenant_id, masked)?;
-    let row = sqlx::query(&format!(
-        "UPDATE penguin_console.support_access_grants SET views = views + 1 WHERE id = $1::uuid RETURNING {GRANT_COLUMNS}"
-    ))
-    .bind(&grant.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let grant = grant_from_pg(&row);
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.support_access.viewed".into(),
-            resource_type: "tenant".into(),
-            resource_id: grant.tenant_id.clone(),
-            tenant_id: Some(grant.tenant_id.clone()),
-            old_values: None,
-            new_values: Some(serde_json::json!({"grant_id": grant.id, "ticket": grant.ticket, "view": grant.views})),
-            notes: Some(format!("{} — {}", grant.ticket, grant.reason)),
-        },
-    )
-    .await?;
     tx.commit().await?;
-    audit::deliver(central).await?;
+    after_action(session).await;
     Ok(TenantView { grant, detail, settings })
 }
 
-/// Closes a grant before it expires. Audited as `tenant.support_access.closed`.
-pub async fn close(
-    central: &Central,
-    staff: &Staff,
-    client: &ClientInfo,
-    grant_id: &str,
-) -> Result<SupportGrant, TenantAdminError> {
-    staff.require(permissions::TENANTS_VIEW_AS)?;
-    let mut tx = central.oltp.begin().await?;
-    let (grant, _) = valid_grant(&mut tx, staff, grant_id).await?;
-    let row = sqlx::query(&format!(
-        "UPDATE penguin_console.support_access_grants SET closed = now() WHERE id = $1::uuid RETURNING {GRANT_COLUMNS}"
-    ))
-    .bind(&grant.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let closed = grant_from_pg(&row);
-    audit::record(
-        &mut tx,
-        staff,
-        client,
-        &AuditEntry {
-            action: "tenant.support_access.closed".into(),
-            resource_type: "tenant".into(),
-            resource_id: closed.tenant_id.clone(),
-            tenant_id: Some(closed.tenant_id.clone()),
-            old_values: Some(serde_json::json!({"grant_id": grant.id, "expires": grant.expires})),
-            new_values: Some(
-                serde_json::json!({"grant_id": closed.id, "closed": closed.closed, "views": closed.views}),
-            ),
-            notes: Some(closed.ticket.clone()),
-        },
-    )
-    .await?;
+/// Closes a grant before it expires through `tenant_admin_close_support`. Audited as
+/// `tenant.support_access.closed`; the tenant's details leave the cache at the next sync.
+pub async fn close(session: &Session, grant_id: &str) -> Result<SupportGrant, TenantAdminError> {
+    session.staff().require(permissions::TENANTS_VIEW_AS)?;
+    let id = grant_uuid(grant_id)?;
+    let mut tx = session.begin(DbKind::Oltp).await?;
+    let grant: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.tenant_admin_close_support($1)")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
-    audit::deliver(central).await?;
-    Ok(closed)
+    after_action(session).await;
+    grant_from_json(grant)
 }
 
 /// Grants of one tenant (or all), newest first, from the cache; for `tenants.view_as`
-/// or `audit.read`. Shows when each expires and how many views it recorded.
+/// or `audit.read`. Shows when each expires and how many views it recorded. (The cache
+/// of a role without `audit.read` holds its own grants only.)
 pub fn grants(
     conn: &Connection,
     staff: &Staff,
     tenant_id: Option<&str>,
 ) -> Result<Vec<SupportGrant>, TenantAdminError> {
     staff.require_any(&[permissions::TENANTS_VIEW_AS, permissions::AUDIT_READ])?;
+    read_grants(conn, tenant_id, None)
+}
+
+/// The viewer's own grants (of one tenant, or all), newest first, from the cache: by
+/// staff id, as the database recorded who opened each (the e-mail may be masked).
+pub fn own_grants(
+    conn: &Connection,
+    staff: &Staff,
+    tenant_id: Option<&str>,
+) -> Result<Vec<SupportGrant>, TenantAdminError> {
+    staff.require_any(&[permissions::TENANTS_VIEW_AS, permissions::AUDIT_READ])?;
+    read_grants(conn, tenant_id, Some(&staff.audit_id()))
+}
+
+fn read_grants(
+    conn: &Connection,
+    tenant_id: Option<&str>,
+    staff_id: Option<&str>,
+) -> Result<Vec<SupportGrant>, TenantAdminError> {
     if !has_table(conn, "console_support_access_grants")? {
         return Ok(Vec::new());
     }
     let mut stmt = conn
         .prepare_cached(&format!(
-            "SELECT {GRANT_COLUMNS} FROM console_support_access_grants WHERE ?1 IS NULL OR tenant_id = ?1
+            "SELECT {GRANT_COLUMNS} FROM console_support_access_grants
+             WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR staff_id = ?2)
              ORDER BY opened DESC, id LIMIT 500"
         ))
         .map_err(CacheError::sql("reading support-access grants"))?;
     let rows = stmt
-        .query_map([tenant_id], |r| {
+        .query_map([tenant_id, staff_id], |r| {
             Ok(SupportGrant {
                 id: r.get(0)?,
                 tenant_id: r.get(1)?,

@@ -162,9 +162,17 @@ pub fn device_and_browser(ua: &str) -> (Option<String>, Option<String>) {
     (device, browser)
 }
 
-/// SQL (over alias `s`) that is 1 for a JWT-looking token; `0` without the column.
+/// SQL (over alias `s`) that is 1 for a JWT session: the `token_kind` the sync's view
+/// computes (the token itself never reaches the cache), or a JWT-looking token in a
+/// cache that holds one; `0` without either column.
 fn jwt_expr(conn: &Connection) -> Result<&'static str, CacheError> {
-    Ok(if has_column(conn, "auth_sessions", "session_token")? { "(s.session_token LIKE 'eyJ%.%.%')" } else { "0" })
+    Ok(if has_column(conn, "auth_sessions", "token_kind")? {
+        "(s.token_kind = 'jwt')"
+    } else if has_column(conn, "auth_sessions", "session_token")? {
+        "(s.session_token LIKE 'eyJ%.%.%')"
+    } else {
+        "0"
+    })
 }
 
 fn optional_col(conn: &Connection, table: &str, names: &[&str]) -> Result<Option<String>, CacheError> {

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use penguin_admin::central::{install, Central, DbKind, DbTarget};
+use penguin_admin::auth::{permissions, ClientInfo, Session};
+use penguin_admin::central::{Central, DbKind, DbTarget};
 use penguin_admin::demo::cluster::{Cluster, ClusterGuard};
 use penguin_admin::profiles::Profile;
 use penguin_admin::sync::tables::{self, Storage};
@@ -25,7 +26,8 @@ impl Platform {
         let path = dir.path().join("test.toml");
         let profile = Profile::for_demo(&cluster, &path);
         profile.save(&path).unwrap();
-        let central = Central::connect(&profile.targets().unwrap(), 8).await.unwrap();
+        // The platform's owner (the superuser over the cluster's private socket).
+        let central = Central::connect(&profile.owner_targets().unwrap(), 8).await.unwrap();
         Platform { guard: ClusterGuard(cluster), central, profile, dir }
     }
 
@@ -33,16 +35,45 @@ impl Platform {
     pub async fn installed() -> Platform {
         let p = Platform::empty().await;
         p.central.create_platform_schema().await.unwrap();
-        install::install(&p.central).await.unwrap();
+        p.install().await;
         p
     }
 
+    /// (Re)installs the console, with the desktop login's password.
+    pub async fn install(&self) -> penguin_admin::central::install::InstallReport {
+        penguin_admin::demo::install_console(&self.guard.0, &self.central).await.unwrap()
+    }
+
+    /// The desktop login's targets (what a desktop's profile names).
     pub fn targets(&self) -> [DbTarget; 4] {
         self.profile.targets().unwrap()
     }
 
+    /// The desktop login's pools.
+    pub async fn desktop(&self) -> Central {
+        Central::connect(&self.targets(), 4).await.unwrap()
+    }
+
+    /// Signs in `ROLE@penguin.test` (created with the standard role's permissions on
+    /// first use) through the desktop login, as a desktop does.
+    pub async fn session(&self, role: &str) -> Session {
+        let email = format!("{role}@penguin.test");
+        staff_account(&self.central, role, &email, STAFF_PASSWORD).await;
+        Session::sign_in(self.desktop().await, &email, STAFF_PASSWORD, &test_client()).await.unwrap()
+    }
+
+    /// Syncs the cache at `path` as `session` sees the platform.
+    pub async fn sync_as(&self, session: &Session, path: &Path) -> penguin_admin::sync::SyncReport {
+        penguin_admin::cache::unlock(path, penguin_admin::auth::Secret::new(CACHE_KEY));
+        penguin_admin::sync::sync(session, path, None, &penguin_admin::sync::Cancel::default(), true).await.unwrap()
+    }
+
+    /// The test's cache, encrypted with [`CACHE_KEY`] (registered for this process;
+    /// the CLI gets it through PENGUIN_ADMIN_CACHE_KEY).
     pub fn cache_path(&self) -> PathBuf {
-        self.dir.path().join("cache.sqlite")
+        let path = self.dir.path().join("cache.sqlite");
+        penguin_admin::cache::unlock(&path, penguin_admin::auth::Secret::new(CACHE_KEY));
+        path
     }
 
     pub fn profile_path(&self) -> PathBuf {
@@ -78,17 +109,96 @@ fn render_sqlite(row: &rusqlite::Row<'_>, storages: &[Storage]) -> String {
         .join("|")
 }
 
-/// Compares every cached table of every database with the cache, row for row.
-/// Returns the number of rows compared.
-pub async fn assert_cache_matches(central: &Central, cache: &Path) -> usize {
-    let sqlite = rusqlite::Connection::open(cache).unwrap();
+/// The key of every test cache.
+pub const CACHE_KEY: &str = "test-cache-key";
+
+/// The password of every staff account the tests create.
+pub const STAFF_PASSWORD: &str = "test-password-123";
+
+/// Runs `sql` on `db` as `psql` with a desktop's credentials would: the desktop login
+/// with `session`'s token or ticket set, in a transaction rolled back after. Returns
+/// "ok" or the SQLSTATE of the refusal.
+pub async fn as_desktop(session: &Session, db: DbKind, sql: &str) -> String {
+    let mut tx = session.begin(db).await.unwrap();
+    let out = match sqlx::query(sql).fetch_all(&mut *tx).await {
+        Ok(_) => "ok".to_string(),
+        Err(sqlx::Error::Database(d)) => d.code().map(|c| c.to_string()).unwrap_or_default(),
+        Err(e) => panic!("{sql}: {e}"),
+    };
+    let _ = tx.rollback().await;
+    out
+}
+
+pub fn test_client() -> ClientInfo {
+    ClientInfo { ip: Some("192.0.2.10".into()), user_agent: Some("penguin-admin-tests".into()) }
+}
+
+/// A staff account `email` that signs in with `password` (bcrypt, as Nile stores it),
+/// with the standard role's default permissions; nothing happens if it exists.
+pub async fn staff_account(central: &Central, role: &str, email: &str, password: &str) -> uuid::Uuid {
+    if let Some(id) = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(&central.oltp)
+        .await
+        .unwrap()
+    {
+        return id;
+    }
+    let crypt = bcrypt::hash(password, 4).unwrap();
+    let names: Vec<String> = permissions::defaults_for(role).unwrap().iter().map(|p| p.name.to_string()).collect();
+    let user = uuid::Uuid::new_v4();
+    let mut tx = central.oltp.begin().await.unwrap();
+    let role_id: i32 = sqlx::query_scalar(
+        "INSERT INTO staff_roles (id, name) SELECT COALESCE(max(id), 0) + 1, $1 FROM staff_roles
+         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+    )
+    .bind(role)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO staff_role_permissions (role_id, permission_id) SELECT $1, id FROM permissions WHERE name = ANY($2)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(role_id)
+    .bind(&names)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO users (id, name, email, email_verified) VALUES ($1, $2, $3, now())")
+        .bind(user)
+        .bind(format!("{role} staff"))
+        .bind(email)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO staff_members (user_id, role_id) VALUES ($1, $2)")
+        .bind(user)
+        .bind(role_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO auth.credentials (user_id, method, payload) VALUES ($1, 'EMAIL_PASSWORD', $2)")
+        .bind(user)
+        .bind(serde_json::json!({ "crypt": crypt }))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    user
+}
+
+/// Compares every cached table of every database with what `session`'s role-scoped
+/// views show, row for row. Returns the number of rows compared.
+pub async fn assert_cache_matches(session: &Session, cache: &Path) -> usize {
+    let sqlite = penguin_admin::cache::open_read(cache).unwrap();
     let mut compared = 0;
     for kind in DbKind::ALL {
-        let mut conn = central.pool(kind).acquire().await.unwrap();
-        for (source, shape) in tables::shapes(&mut conn, kind).await.unwrap() {
+        let mut conn = session.begin(kind).await.unwrap();
+        for (source, shape) in tables::shapes(&mut conn, kind, "").await.unwrap() {
             let storages: Vec<Storage> = shape.columns.iter().map(|c| c.storage).collect();
             let exprs: Vec<String> = shape.columns.iter().map(|c| tables::select_expr("t", c)).collect();
-            let sql = format!("SELECT {} FROM \"{}\".\"{}\" t", exprs.join(", "), source.schema, source.name);
+            let sql = format!("SELECT {} FROM penguin_console_api.\"{}\" t", exprs.join(", "), source.cache_name());
             let mut central_rows: Vec<String> = sqlx::query(&sql)
                 .fetch_all(&mut *conn)
                 .await

@@ -4,7 +4,6 @@
 //! from the values written here.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
-use penguin_admin::auth::{permissions, Staff};
 use penguin_admin::stripe::fake::{Dataset, FakeOptions, FakeStripe};
 use penguin_admin::stripe::{Stripe, StripeConfig};
 use serde_json::{json, Value};
@@ -20,16 +19,6 @@ pub fn t(s: &str) -> i64 {
 /// The fake's clock: 2026-11-15 00:00 UTC.
 pub fn now() -> i64 {
     t("2026-11-15 00:00")
-}
-
-pub fn staff(role: &str) -> Staff {
-    Staff {
-        user_id: None,
-        email: format!("{role}@penguin.test"),
-        name: None,
-        role: role.into(),
-        permissions: permissions::defaults_for(role).unwrap().iter().map(|p| p.name.to_string()).collect(),
-    }
 }
 
 pub fn customer(id: &str, email: &str, name: &str, created: i64) -> Value {

@@ -23,7 +23,6 @@
 //! platform added (the cache follows the real schema).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use penguin_admin::auth::{permissions, Staff};
 use penguin_admin::central::Central;
 
 pub const ACME: &str = "00000000-0000-0000-0000-0000000000b1";
@@ -101,61 +100,9 @@ pub async fn team_fixture(central: &Central) {
     .unwrap();
 }
 
-/// A staff identity with the standard role's default permissions.
-pub fn staff(role: &str) -> Staff {
-    Staff {
-        user_id: Some(uuid::Uuid::new_v4()),
-        email: format!("{role}@penguinmails.test"),
-        name: Some(format!("{role} staff")),
-        role: role.into(),
-        permissions: permissions::defaults_for(role).unwrap().iter().map(|p| p.name.to_string()).collect(),
-    }
-}
-
 /// A staff account that can sign in with `password` (for the CLI's `--as`), with the
-/// standard role's default permissions.
+/// standard role's default permissions. Staff members act through real sessions:
+/// `Platform::session(role)` signs in `ROLE@penguin.test` the same way.
 pub async fn staff_account(central: &Central, role: &str, email: &str, password: &str) {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::encode_b64(b"fixed-test-salt!").unwrap();
-    let crypt = argon2::Argon2::default().hash_password(password.as_bytes(), &salt).unwrap().to_string();
-    let names: Vec<String> = permissions::defaults_for(role).unwrap().iter().map(|p| p.name.to_string()).collect();
-    let user = uuid::Uuid::new_v4();
-    let mut tx = central.oltp.begin().await.unwrap();
-    let role_id: i32 = sqlx::query_scalar(
-        "INSERT INTO staff_roles (id, name) SELECT COALESCE(max(id), 0) + 1, $1 FROM staff_roles
-         ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-    )
-    .bind(role)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO staff_role_permissions (role_id, permission_id) SELECT $1, id FROM permissions WHERE name = ANY($2)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(role_id)
-    .bind(&names)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO users (id, name, email, email_verified) VALUES ($1, $2, $3, now())")
-        .bind(user)
-        .bind(format!("{role} staff"))
-        .bind(email)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO staff_members (user_id, role_id) VALUES ($1, $2)")
-        .bind(user)
-        .bind(role_id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO auth.credentials (user_id, method, payload) VALUES ($1, 'EMAIL_PASSWORD', $2)")
-        .bind(user)
-        .bind(serde_json::json!({ "crypt": crypt }))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    crate::common::staff_account(central, role, email, password).await;
 }

@@ -81,6 +81,10 @@ export function App() {
             queryClient.clear();
             setStage(profile ? { kind: "sign-in", profile } : { kind: "profiles" });
           }}
+          onSignedInAgain={(staff) => {
+            queryClient.clear();
+            setStage({ kind: "shell", staff });
+          }}
         />
       );
   }

@@ -18,8 +18,8 @@ export const commands = {
 	selectProfile: (name: string) => typedError<AppStatus, AppError>(__TAURI_INVOKE("select_profile", { name })),
 	/**  Signs a staff member in on the selected profile. */
 	signIn: (email: string, password: string) => typedError<StaffInfo, AppError>(__TAURI_INVOKE("sign_in", { email, password })),
-	/**  Signs out and forgets everything sensitive held in memory. */
-	signOut: () => __TAURI_INVOKE<void>("sign_out"),
+	/**  Ends the console session on the server and forgets everything sensitive held in memory. */
+	signOut: () => typedError<null, AppError>(__TAURI_INVOKE("sign_out")),
 	/**  Profile, signed-in staff member, connectivity and sync state. */
 	status: () => __TAURI_INVOKE<AppStatus>("status"),
 	/**  Synchronises the selected profile's cache, streaming progress per table. */
@@ -313,6 +313,11 @@ export type AppStatus = {
 	data_as_of: string | null,
 	/**  A sync is running. */
 	syncing: boolean,
+	/**
+	 *  Something to tell the staff member once (their cache was wiped or expired, or
+	 *  its key lives for this session only).
+	 */
+	notice: string | null,
 };
 
 /**  The areas of the overview, one tile each. */
@@ -764,6 +769,11 @@ export type ErrorCode =
 "not_signed_in" | 
 /**  The role does not allow it. */
 "forbidden" | 
+/**
+ *  The console session ended (expired, idle, revoked, the staff member suspended,
+ *  removed or given another role): the UI returns to sign-in, keeping the screen.
+ */
+"session_expired" | 
 /**  Wrong email or password. */
 "bad_credentials" | 
 /**  Too many failed sign-ins. */
@@ -995,7 +1005,7 @@ export type InvoiceDetail = {
 	next_payment_attempt: string | null,
 	/**  The subscription it bills. */
 	subscription_id: string | null,
-	/**  Stripe's PDF link. */
+	/**  Stripe's PDF link (`None` for roles without `pii.view`). */
 	invoice_pdf: string | null,
 	/**  Lines. */
 	lines: InvoiceLine[],
@@ -1104,7 +1114,10 @@ export type IpResult = {
 	ip_status: string | null,
 	/**  One per zone, in the zones' order. */
 	zones: ZoneResult[],
-	/**  The `reputation_state` after this check. */
+	/**
+	 *  The `reputation_state` after this check (as stored: unchanged when the results were
+	 *  not recorded).
+	 */
 	reputation_state: string | null,
 };
 
@@ -2207,7 +2220,10 @@ export type SlowQuery = {
 	state: string | null,
 	/**  Seconds since the query started. */
 	seconds: number | null,
-	/**  The first 200 characters (emails masked for viewers without `pii.view`). */
+	/**
+	 *  The first 200 characters (e-mail addresses, IPs, phone numbers and long tokens
+	 *  masked for viewers without `pii.view`).
+	 */
 	query: string,
 };
 

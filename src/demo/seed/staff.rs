@@ -1,10 +1,9 @@
 //! Platform staff and platform-wide settings: the six standard staff roles with their
-//! default permissions, one demo account per role (argon2id hash of
-//! [`super::DEMO_PASSWORD`], salt drawn from the seed so the hash is reproducible),
+//! default permissions, one demo account per role (bcrypt hash of
+//! [`super::DEMO_PASSWORD`] as Nile stores it, `$2b$`, cost 10, salt drawn from the seed
+//! so the hash is reproducible; the OLTP sign-in function verifies it with pgcrypto),
 //! `system_config` and `feature_flags`.
 
-use argon2::password_hash::SaltString;
-use argon2::{Argon2, PasswordHasher};
 use rand::Rng as _;
 use serde_json::json;
 use sqlx::postgres::PgConnection;
@@ -32,8 +31,8 @@ pub(super) fn build(world: &mut World, rng: &mut Rng) -> Result<(), SeedError> {
             STAFF_NAMES.iter().find(|(r, _, _)| r == role).map_or(("Staff", "Member"), |(_, g, f)| (*g, *f));
         let email = format!("{role}@penguinmails.demo");
         let salt_bytes: [u8; 16] = rng.random();
-        let crypt = SaltString::encode_b64(&salt_bytes)
-            .and_then(|salt| Argon2::default().hash_password(DEMO_PASSWORD.as_bytes(), &salt).map(|h| h.to_string()))
+        let crypt = bcrypt::hash_with_salt(DEMO_PASSWORD, 10, salt_bytes)
+            .map(|h| h.format_for_version(bcrypt::Version::TwoB))
             .map_err(|e| SeedError::PasswordHash { email: email.clone(), reason: e.to_string() })?;
         let created = world.now - days(between(rng, 400, 700));
         world.staff.push(Staff {

@@ -19,9 +19,19 @@ export class BackendError extends Error {
   }
 }
 
+/** Raised on `window` when the database ends the console session (expired, idle,
+ *  revoked, the staff member suspended or given another role): the shell asks for the
+ *  password again over the current screen, which keeps its state. */
+export const SESSION_EXPIRED_EVENT = "penguin:session-expired";
+
 export async function unwrap<T>(reply: Promise<Reply<T>>): Promise<T> {
   const result = await reply;
-  if (result.status === "error") throw new BackendError(result.error);
+  if (result.status === "error") {
+    if (result.error.code === "session_expired") {
+      window.dispatchEvent(new CustomEvent(SESSION_EXPIRED_EVENT, { detail: result.error.message }));
+    }
+    throw new BackendError(result.error);
+  }
   return result.data;
 }
 

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from "react";
 import { AppShell, Box, Divider, Kbd, NavLink, Stack, Text, UnstyledButton } from "@mantine/core";
 import { spotlight } from "@mantine/spotlight";
 import { IconSearch } from "@tabler/icons-react";
+import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { commands, type AppStatus, type PaletteHit, type StaffInfo } from "../bindings";
@@ -17,6 +18,7 @@ import { MonitoringScreen } from "../screens/monitoring/MonitoringScreen";
 import { WorkspacesScreen } from "../screens/workspaces/WorkspacesScreen";
 import { CommandPalette } from "./CommandPalette";
 import { OfflineBanner } from "./OfflineBanner";
+import { SessionExpiredModal } from "./SessionExpiredModal";
 import { visibleScreens, type ScreenId } from "./screens";
 import { makeCan, SessionContext, type Session } from "./session";
 import { StatusArea } from "./StatusArea";
@@ -29,7 +31,15 @@ const SYNC_EVERY_MS = 10 * 60_000;
  *  sync does not compete with the first render for the CPU. */
 const FIRST_SYNC_DELAY_MS = 2_000;
 
-export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (profile: string | null) => void }) {
+export function Shell({
+  staff,
+  onSignedOut,
+  onSignedInAgain,
+}: {
+  staff: StaffInfo;
+  onSignedOut: (profile: string | null) => void;
+  onSignedInAgain: (staff: StaffInfo) => void;
+}) {
   const can = useMemo(() => makeCan(staff), [staff]);
   const screens = useMemo(() => visibleScreens(can), [can]);
   const [screen, setScreen] = useState<ScreenId | null>(screens[0]?.id ?? null);
@@ -51,6 +61,13 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
       clearInterval(timer);
     };
   }, [canSync, startSync, statusLoaded, queryClient]);
+
+  // What the staff member should read once: their cache was wiped (role changed) or
+  // expired, or its key lives for this session only.
+  const notice = status.data?.notice ?? null;
+  useEffect(() => {
+    if (notice) notifications.show({ color: "blue", title: "About your local data", message: notice, autoClose: 12_000 });
+  }, [notice]);
 
   const offline = status.data ? !status.data.online : false;
   const session: Session = useMemo(
@@ -132,6 +149,7 @@ export function Shell({ staff, onSignedOut }: { staff: StaffInfo; onSignedOut: (
         </AppShell.Main>
       </AppShell>
       {hasTenants && <CommandPalette onJump={jump} />}
+      <SessionExpiredModal staff={staff} onSignedIn={onSignedInAgain} onSignOut={() => void signOut()} />
     </SessionContext>
   );
 }

@@ -1,5 +1,5 @@
-// Staff sign-in on the selected profile. Wrong passwords show the attempts left; a
-// locked account shows until when, in the viewer's local time.
+// Staff sign-in on the selected profile. A wrong password and an unknown email get the
+// same answer (the database's); a locked account shows until when, in local time.
 import { useState } from "react";
 import { Alert, Anchor, Button, Center, Group, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";

@@ -114,7 +114,9 @@ function OpenAccessModal({
     setProblem(null);
     try {
       const grant = await unwrap(commands.openSupportAccess(tenantId, reason.trim(), ticket.trim(), Number(minutes)));
-      await queryClient.invalidateQueries({ queryKey: ["support-grants"] });
+      // Opening or closing a grant synced the cache: the tenant's members and workspaces
+      // arrived (or left), so every screen reads it again.
+      await queryClient.invalidateQueries();
       onOpened(grant);
     } catch (error) {
       setProblem(errorMessage(error));
@@ -186,7 +188,9 @@ function TenantViewModal({ grant, tenantName, onClose }: { grant: SupportGrant; 
     try {
       await unwrap(commands.closeSupportAccess(grant.id));
       notifications.show({ color: "green", title: "Support access closed", message: `${tenantName} — ticket ${grant.ticket}` });
-      await queryClient.invalidateQueries({ queryKey: ["support-grants"] });
+      // Opening or closing a grant synced the cache: the tenant's members and workspaces
+      // arrived (or left), so every screen reads it again.
+      await queryClient.invalidateQueries();
       onClose();
     } catch (error) {
       notifications.show({ color: "red", title: "Could not close the access", message: errorMessage(error) });

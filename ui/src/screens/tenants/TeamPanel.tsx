@@ -71,7 +71,7 @@ export function TeamPanel({ tenantId, tenantName }: { tenantId: string; tenantNa
               Import CSV…
             </Button>
           )}
-          <Button size="xs" variant="default" leftSection={<IconDownload size={14} />} loading={exporting} onClick={() => void exportTeam()} data-testid="export-members">
+          <Button size="xs" variant="default" leftSection={<IconDownload size={14} />} loading={exporting} onClick={() => void exportTeam()} disabled={members.length === 0} title={members.length === 0 ? "No members to export" : undefined} data-testid="export-members">
             Export CSV
           </Button>
         </Group>

@@ -9,14 +9,33 @@ import type { MemberRow, SubscriptionInfo, WorkspaceRoleRef, WorkspaceRow } from
 import { EmptyView } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
 import { formatDate, formatDateTime } from "../../format/time";
+import { useSession } from "../../shell/session";
 import { StatusBadge } from "./StatusBadge";
+
+/** Why a tenant's members or workspaces are missing for a role that sees them only
+ *  through support access (the database gives them only while a grant is open). */
+function OutsideScope({ what, icon }: { what: string; icon: ReactNode }) {
+  const { can } = useSession();
+  if (can("tenants.details") || can("tenants.read_sandbox")) return <EmptyView icon={icon} title={`No ${what}`} />;
+  return (
+    <EmptyView
+      icon={icon}
+      title={`This tenant's ${what} are not in your cache`}
+      description={
+        can("tenants.view_as")
+          ? `Your role sees a tenant's ${what} only while support access is open: use “View as tenant” with a reason and a ticket.`
+          : `Your role does not see tenants' ${what}.`
+      }
+    />
+  );
+}
 
 /** A member as the tables show it: a tenant detail's row, or a team member with workspaces. */
 type MemberLike = Pick<MemberRow, "user_id" | "name" | "email" | "roles" | "last_login"> & { status: string; workspaces?: WorkspaceRoleRef[] };
 
 /** With `actions` (for roles that may manage members) each row ends with what it returns. */
 export function MembersTable<M extends MemberLike>({ members, actions }: { members: M[]; actions?: (member: M) => ReactNode }) {
-  if (members.length === 0) return <EmptyView icon={<IconUsers size={28} />} title="No members" />;
+  if (members.length === 0) return <OutsideScope what="members" icon={<IconUsers size={28} />} />;
   const withWorkspaces = members.some((m) => m.workspaces !== undefined);
   return (
     // Only the table scrolls sideways when a tenant's emails are long, not the whole drawer.
@@ -93,7 +112,7 @@ function WorkspaceRoles({ workspaces }: { workspaces: WorkspaceRoleRef[] }) {
 }
 
 export function WorkspacesTable({ workspaces }: { workspaces: WorkspaceRow[] }) {
-  if (workspaces.length === 0) return <EmptyView icon={<IconFolder size={28} />} title="No workspaces" />;
+  if (workspaces.length === 0) return <OutsideScope what="workspaces" icon={<IconFolder size={28} />} />;
   return (
     <Table striped highlightOnHover verticalSpacing="xs" data-testid="workspaces-table">
       <Table.Thead>

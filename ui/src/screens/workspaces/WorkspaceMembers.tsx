@@ -55,7 +55,11 @@ export function WorkspaceMembers({ workspace }: { workspace: WorkspaceHealthRow 
     <Stack gap="xs" data-testid="workspace-members">
       <Title order={4}>Members</Title>
       {rows.length === 0 ? (
-        <Text size="sm" c="dimmed">Nobody has a role in this workspace yet.</Text>
+        <Text size="sm" c="dimmed" data-testid="workspace-members-empty">
+          {team.data.length === 0 && !can("tenants.details") && !can("tenants.read_sandbox")
+            ? "This tenant's members are not in your cache: your role sees them only while support access to the tenant is open (View as tenant, on the Tenants screen)."
+            : "Nobody has a role in this workspace yet."}
+        </Text>
       ) : (
         <Table verticalSpacing={4} striped>
           <Table.Thead>
