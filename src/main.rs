@@ -554,6 +554,9 @@ pub(crate) async fn open_staff_cache(
     let password = password_for(email)?;
     let replaceable = path.is_none();
     let path = path.unwrap_or_else(|| cache::default_path(&profile.name, email));
+    // The offline verifier is slow by design: computed while the platform checks the password.
+    let pw = password.clone();
+    let verifier = tokio::task::spawn_blocking(move || auth::offline::verifier(&pw));
     let online = match Central::connect(&profile.targets()?, 4).await {
         Ok(central) => Some(central),
         // Offline reading needs a cache to read; without one, say why the platform
@@ -581,7 +584,7 @@ pub(crate) async fn open_staff_cache(
             if let cache::Claim::Wiped(why) = cache::claim(&path, staff.email(), &staff.digest(), replaceable)? {
                 eprintln!("note: {why}");
             }
-            auth::offline::remember(&path, &staff, &password)?;
+            auth::offline::store(&path, &staff, &verifier.await??)?;
             Ok(out)
         }
         None => {

@@ -207,3 +207,28 @@ async fn support_and_qa_caches_hold_no_customer_identity_and_are_unreadable_with
         assert!(!out.status.success(), "sqlite3 reads it: {}", String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// A generated key is a raw 256-bit SQLCipher key: the file opens with SQLCipher's own
+/// `PRAGMA key = "x'…'"` (no derivation), and not with the same digits as a passphrase.
+#[test]
+fn a_generated_key_is_a_raw_sqlcipher_key_an_auditor_can_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = cache::staff_path(dir.path(), "demo", "auditor@example.com");
+    let key = cache::key::random_key();
+    assert!(key.starts_with("x'") && key.ends_with('\'') && key.len() == 67, "{key}");
+    cache::unlock(&path, Secret::new(key.clone()));
+    cache::open_write(&path).unwrap().execute_batch("CREATE TABLE probe (v TEXT); INSERT INTO probe VALUES ('kept');").unwrap();
+    cache::lock(&path);
+
+    let read_with = |pragma_value: &str| -> Result<String, rusqlite::Error> {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"{pragma_value}\""))?;
+        conn.query_row("SELECT v FROM probe", [], |r| r.get(0))
+    };
+    assert_eq!(read_with(&key).unwrap(), "kept");
+    assert!(read_with(&key[2..66]).is_err(), "the hex digits as a passphrase must not open it");
+    // The library opens it again with the key registered.
+    cache::unlock(&path, Secret::new(key));
+    let conn = cache::open_read(&path).unwrap();
+    assert_eq!(conn.query_row("SELECT v FROM probe", [], |r| r.get::<_, String>(0)).unwrap(), "kept");
+}

@@ -505,14 +505,18 @@ impl App {
         let mut notice = None;
         let (session, staff, key) = match self.desktop().await {
             Ok(central) => {
+                // The offline verifier is slow by design: computed while the platform checks the password.
+                let pw = password.to_string();
+                let verifier = tokio::task::spawn_blocking(move || auth::offline::verifier(&pw));
                 let session = Session::sign_in(central, email, password, &self.client).await?;
                 let staff = session.staff().clone();
                 let key = cache::key::obtain(&profile.name, staff.email(), true)?;
                 cache::unlock(&cache_path, key.key.clone());
-                let (path, s, pw) = (cache_path.clone(), staff.clone(), password.to_string());
+                let verifier = verifier.await.map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+                let (path, s) = (cache_path.clone(), staff.clone());
                 let claimed = tokio::task::spawn_blocking(move || {
                     let claim = cache::claim(&path, s.email(), &s.digest(), true)?;
-                    auth::offline::remember(&path, &s, &pw)?;
+                    auth::offline::store(&path, &s, &verifier?)?;
                     Ok::<_, cache::CacheError>(claim)
                 })
                 .await

@@ -16,7 +16,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{verify_password, AuthError, Staff, LOCK_MINUTES, MAX_FAILED_ATTEMPTS};
+use super::{verify_password, AuthError, Secret, Staff, LOCK_MINUTES, MAX_FAILED_ATTEMPTS};
 use crate::cache::{self, CacheError};
 
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS _staff_offline (
@@ -29,20 +29,33 @@ fn signed_part(email: &str, user_id: Option<&str>, role: &str, permissions: &str
     serde_json::json!([email, user_id, role, permissions, verifier]).to_string()
 }
 
+/// An argon2id verifier of `password`, salted afresh. It is the slow part of
+/// [`remember`] (tens of milliseconds, by design), so a sign-in computes it while the
+/// platform checks the password, and stores it with [`store`] once that succeeded.
+pub fn verifier(password: &str) -> Result<Secret, CacheError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| Secret::new(h.to_string()))
+        .map_err(|e| CacheError::Sql { context: format!("hashing ({e})"), source: rusqlite::Error::InvalidQuery })
+}
+
 /// Remembers a successful online sign-in in the cache at `path`.
 pub fn remember(path: &Path, staff: &Staff, password: &str) -> Result<(), CacheError> {
-    let salt = SaltString::generate(&mut OsRng);
-    let verifier = argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CacheError::Sql { context: format!("hashing ({e})"), source: rusqlite::Error::InvalidQuery })?;
+    store(path, staff, &verifier(password)?)
+}
+
+/// Stores `verifier` (from [`verifier`], for the password the platform just accepted)
+/// as `staff`'s offline sign-in record in the cache at `path`.
+pub fn store(path: &Path, staff: &Staff, verifier: &Secret) -> Result<(), CacheError> {
+    let verifier = verifier.expose();
     let conn = cache::open_write(path)?;
     conn.execute_batch(TABLE).map_err(CacheError::sql("preparing offline sign-in"))?;
     let _ = conn.execute_batch("ALTER TABLE _staff_offline ADD COLUMN mac TEXT");
     let email = staff.email.to_lowercase();
     let user_id = staff.user_id.map(|u| u.to_string());
     let permissions = serde_json::to_string(&staff.permissions).unwrap_or_default();
-    let mac = cache::key::mac(path, &signed_part(&email, user_id.as_deref(), &staff.role, &permissions, &verifier));
+    let mac = cache::key::mac(path, &signed_part(&email, user_id.as_deref(), &staff.role, &permissions, verifier));
     conn.execute(
         "INSERT OR REPLACE INTO _staff_offline (email, user_id, name, role, permissions, verifier, failed, locked_until, updated, mac)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, NULL, ?7, ?8)",

@@ -1,6 +1,7 @@
 //! Where a cache's key comes from, and what is bound to it.
 //!
-//! Each staff member's cache has its own random key (32 bytes, hex), kept in the OS
+//! Each staff member's cache has its own random key (32 bytes, in SQLCipher's raw-key
+//! form `x'…'`, so no derivation is needed to open it), kept in the OS
 //! keyring (service `penguin-admin`, account `PROFILE/cache/EMAIL`). Where there is no
 //! keyring (the watcher on a server, CI), `PENGUIN_ADMIN_CACHE_KEY` gives the key; with
 //! neither, the key lives in memory for this session only and the cache is deleted when
@@ -43,11 +44,12 @@ fn entry(profile: &str, email: &str) -> Option<keyring::Entry> {
     keyring::Entry::new(KEYRING_SERVICE, &format!("{profile}/cache/{}", email.trim().to_lowercase())).ok()
 }
 
-pub(crate) fn random_key() -> String {
+/// A new random 256-bit key, in SQLCipher's raw-key form (`x'` 64 hex digits `'`).
+pub fn random_key() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    format!("x'{}'", hex::encode(bytes))
 }
 
 /// The key of `email`'s cache for `profile`. With `create`, a missing key is made (and

@@ -3,12 +3,16 @@
 //! role-scoped views), the sync bookkeeping and derived read tables.
 //!
 //! ## Protection
-//! - **Encrypted at rest** with SQLCipher 4 (its default settings; the key is used as
-//!   the `PRAGMA key` passphrase, so an auditor can open the file with SQLCipher's own
-//!   tools). The key of each cache comes from [`key`]: generated per cache and kept in
-//!   the OS keyring, or `PENGUIN_ADMIN_CACHE_KEY` where there is no keyring, or for the
-//!   session only (the cache is then deleted when the app exits). A process registers
-//!   the key of a cache it opens with [`unlock`]; every open applies it.
+//! - **Encrypted at rest** with SQLCipher 4 (its default settings; the key is the
+//!   `PRAGMA key` value, so an auditor can open the file with SQLCipher's own tools).
+//!   The key of each cache comes from [`key`]: generated per cache and kept in the OS
+//!   keyring, or `PENGUIN_ADMIN_CACHE_KEY` where there is no keyring, or for the session
+//!   only (the cache is then deleted when the app exits). A generated key is a random
+//!   256-bit key in SQLCipher's raw-key form (`x'…'`): it is not a password, so it needs
+//!   no stretching and opening the cache costs no key derivation. A passphrase (any
+//!   other value of `PENGUIN_ADMIN_CACHE_KEY`) is stretched with SQLCipher 4's
+//!   PBKDF2 defaults. A process registers the key of a cache it opens with [`unlock`];
+//!   every open applies it.
 //! - Files are `0600` (SQLite gives the `-wal` and `-shm` files the database's mode) in a
 //!   `0700` directory.
 //! - The cache records its owner (`_sync_meta`: `owner`, `role_digest`); a cache of
@@ -193,14 +197,28 @@ fn is_plain_sqlite(path: &Path) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == b"SQLite format 3\0"
 }
 
+/// Whether `key` is in SQLCipher's raw-key form: `x'` 64 hex digits `'`.
+fn is_raw_key(key: &str) -> bool {
+    key.len() == 67
+        && key.starts_with("x'")
+        && key.ends_with('\'')
+        && key[2..66].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Applies the registered key (the first statement on a connection, as SQLCipher needs).
-/// An existing file gets the raw key derived from the passphrase and the file's salt
-/// exactly as SQLCipher 4 would (derived once per process and remembered), so SQLCipher
-/// never runs its own 256,000-round derivation; a new file gets the passphrase.
+/// A raw key is given as it is. For a passphrase, an existing file gets the raw key
+/// derived from the passphrase and the file's salt exactly as SQLCipher 4 would (derived
+/// once per process and remembered), so SQLCipher never runs its own 256,000-round
+/// derivation on every connection; a new file gets the passphrase.
 fn apply_key(conn: &Connection, path: &Path) -> Result<(), CacheError> {
     let Some(unlocked) = keys().lock().unwrap_or_else(|e| e.into_inner()).get(path).cloned() else { return Ok(()) };
     if is_plain_sqlite(path) {
         return Ok(()); // read as it is: validation then says what it is ([`claim`] refuses it)
+    }
+    if is_raw_key(unlocked.passphrase.expose()) {
+        return conn
+            .execute_batch(&format!("PRAGMA key = \"{}\"", unlocked.passphrase.expose()))
+            .map_err(CacheError::sql("applying the cache key"));
     }
     let Some(salt) = file_salt(path) else {
         return conn
