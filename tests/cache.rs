@@ -217,7 +217,10 @@ fn a_generated_key_is_a_raw_sqlcipher_key_an_auditor_can_use() {
     let key = cache::key::random_key();
     assert!(key.starts_with("x'") && key.ends_with('\'') && key.len() == 67, "{key}");
     cache::unlock(&path, Secret::new(key.clone()));
-    cache::open_write(&path).unwrap().execute_batch("CREATE TABLE probe (v TEXT); INSERT INTO probe VALUES ('kept');").unwrap();
+    cache::open_write(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE probe (v TEXT); INSERT INTO probe VALUES ('kept');")
+        .unwrap();
     cache::lock(&path);
 
     let read_with = |pragma_value: &str| -> Result<String, rusqlite::Error> {

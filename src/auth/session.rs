@@ -15,7 +15,7 @@
 //! ones when less than 20 seconds remain.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -65,7 +65,8 @@ struct Inner {
     staff: Staff,
     client: ClientInfo,
     expires: Option<DateTime<Utc>>,
-    tickets: Mutex<Option<Tickets>>,
+    /// Held while tickets are minted, so concurrent users of the session mint once.
+    tickets: tokio::sync::Mutex<Option<Tickets>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -150,7 +151,7 @@ impl Session {
                 staff,
                 client: client.clone(),
                 expires: who.expires,
-                tickets: Mutex::new(None),
+                tickets: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -198,15 +199,16 @@ impl Session {
             return Ok(self.inner.token.clone());
         }
         let now = Utc::now().timestamp() as f64;
-        let current = self.inner.tickets.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let tickets = match current {
-            Some(t) if t.expires - now > 20.0 => t,
+        let mut current = self.inner.tickets.lock().await;
+        let tickets = match current.as_ref() {
+            Some(t) if t.expires - now > 20.0 => t.clone(),
             _ => {
                 let t = self.fetch_tickets(activity).await?;
-                *self.inner.tickets.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.clone());
+                *current = Some(t.clone());
                 t
             }
         };
+        drop(current);
         Ok(match db {
             DbKind::Queue => tickets.queue,
             DbKind::Olap => tickets.olap,
@@ -242,7 +244,7 @@ impl Session {
     /// Checks with the database that the session is still valid (and keeps it alive
     /// when `activity`): an ended session gives [`AuthError::SessionEnded`].
     pub async fn check(&self, activity: bool) -> Result<(), AuthError> {
-        *self.inner.tickets.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.inner.tickets.lock().await = None;
         self.token_for(DbKind::Queue, activity).await.map(|_| ())
     }
 

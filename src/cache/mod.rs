@@ -199,10 +199,7 @@ fn is_plain_sqlite(path: &Path) -> bool {
 
 /// Whether `key` is in SQLCipher's raw-key form: `x'` 64 hex digits `'`.
 fn is_raw_key(key: &str) -> bool {
-    key.len() == 67
-        && key.starts_with("x'")
-        && key.ends_with('\'')
-        && key[2..66].bytes().all(|b| b.is_ascii_hexdigit())
+    key.len() == 67 && key.starts_with("x'") && key.ends_with('\'') && key[2..66].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Applies the registered key (the first statement on a connection, as SQLCipher needs).
@@ -352,13 +349,21 @@ pub fn check(path: &Path) -> Result<(), CacheError> {
 
 /// Opens (creating if needed) the cache for writing.
 pub fn open_write(path: &Path) -> Result<Connection, CacheError> {
-    if path.exists() && path.metadata().map(|m| m.len() > 0).unwrap_or(false) {
-        check(path)?; // refuse a foreign file before touching it
-    }
+    let open = || -> Result<Connection, CacheError> {
+        let conn = Connection::open(path).map_err(CacheError::sql(format!("opening {}", display(path))))?;
+        apply_key(&conn, path)?;
+        validate(&conn, path)?;
+        Ok(conn)
+    };
+    // An existing file is validated (which only reads it) before anything touches it, so
+    // a foreign file is refused as it is.
+    let existing = path.exists() && path.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    let validated = if existing { Some(open()?) } else { None };
     prepare_files(path)?;
-    let conn = Connection::open(path).map_err(CacheError::sql(format!("opening {}", display(path))))?;
-    apply_key(&conn, path)?;
-    validate(&conn, path)?;
+    let conn = match validated {
+        Some(conn) => conn,
+        None => open()?,
+    };
     tune(&conn)?;
     conn.execute_batch(&format!(
         "PRAGMA application_id = {APPLICATION_ID};
@@ -413,6 +418,7 @@ pub enum Claim {
 pub fn claim(path: &Path, email: &str, role_digest: &str, replaceable: bool) -> Result<Claim, CacheError> {
     let email = email.trim().to_lowercase();
     let mut outcome = Claim::Fresh;
+    let mut kept = None;
     if is_plain_sqlite(path) {
         check(path)?; // another application's file or a newer console's: refused as such
         if !replaceable {
@@ -438,7 +444,10 @@ pub fn claim(path: &Path, email: &str, role_digest: &str, replaceable: bool) -> 
                             "your role or permissions changed since the last sign-in, so the cached data was deleted and is synced again".into(),
                         );
                     }
-                    _ => outcome = Claim::Kept,
+                    _ => {
+                        outcome = Claim::Kept;
+                        kept = Some(conn);
+                    }
                 }
             }
             Err(CacheError::WrongKey(_)) | Err(CacheError::Locked(_)) if replaceable => {
@@ -451,7 +460,10 @@ pub fn claim(path: &Path, email: &str, role_digest: &str, replaceable: bool) -> 
             Err(e) => return Err(e),
         }
     }
-    let conn = open_write(path)?;
+    let conn = match kept {
+        Some(conn) => conn,
+        None => open_write(path)?,
+    };
     conn.execute(
         "INSERT INTO _sync_meta (key, value) VALUES ('owner', ?1), ('role_digest', ?2), ('last_online', ?3)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -202,8 +202,11 @@ impl DbTarget {
             .map_err(|_| self.unreachable(sqlx::Error::PoolTimedOut))?
             .map_err(|e| self.unreachable(e))?;
         let _ = probe.close().await;
+        // One connection is opened at once in the background (the pool's minimum), so the
+        // first query does not wait for a connection and authentication.
         Ok(PgPoolOptions::new()
             .max_connections(max_connections)
+            .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_lazy_with(self.options.clone()))
     }

@@ -188,6 +188,8 @@ struct DbPlan {
     snapshot: String,
     as_of: String,
     tables: Vec<TablePlan>,
+    /// Cached tables this database lacks (`schema.name`).
+    missing: Vec<String>,
 }
 
 /// Syncs every cached table of the four databases, as `session`'s staff member sees
@@ -204,12 +206,13 @@ pub async fn sync(
     cache::check(cache_path)?;
     let (known, client_id) = read_known(cache_path)?;
 
-    let mut plans = Vec::new();
-    let mut missing = Vec::new();
-    for kind in DbKind::ALL {
-        let conn = acquire(session, kind).await?;
-        plans.push(plan_db(session, kind, conn, &known, &mut missing, activity).await?);
-    }
+    // The four databases are planned at once: connecting and planning are round trips.
+    let mut plans = futures_util::future::try_join_all(DbKind::ALL.map(|kind| {
+        let known = &known;
+        async move { plan_db(session, kind, acquire(session, kind).await?, known, activity).await }
+    }))
+    .await?;
+    let missing: Vec<String> = plans.iter_mut().flat_map(|p| std::mem::take(&mut p.missing)).collect();
     let total: u64 = plans.iter().flat_map(|p| &p.tables).map(|t| t.estimate).sum();
 
     let writer = Writer::start(cache_path.to_path_buf());
@@ -248,11 +251,12 @@ pub async fn sync(
 
     // Tell each database which snapshot this cache now holds, so the change log can be
     // pruned below the oldest one in use. Best effort: the cache is already committed.
-    for plan in &mut plans {
+    futures_util::future::join_all(plans.iter_mut().map(|plan| async {
         if let Err(e) = register_and_prune(session, plan.kind, &mut plan.conn, &client_id, &plan.snapshot).await {
             tracing::warn!(db = %plan.kind, error = %e, "could not record this cache's snapshot for change-log pruning");
         }
-    }
+    }))
+    .await;
     Ok(SyncReport { tables: reports, as_of, missing, duration_ms: started.elapsed().as_millis() as u64 })
 }
 
@@ -298,7 +302,6 @@ async fn plan_db(
     kind: DbKind,
     mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
     known: &HashMap<String, Known>,
-    missing: &mut Vec<String>,
     activity: bool,
 ) -> Result<DbPlan, SyncError> {
     let ctx = |what: &str| format!("{what} on the {kind} database");
@@ -329,6 +332,7 @@ async fn plan_db(
     .await
     .map_err(|e| sync_refusal(e, ctx("reading what this role may see")))?;
     let shapes = tables::shapes(&mut conn, kind, &scope).await?;
+    let mut missing = Vec::new();
     for t in tables::SYNCED.iter().filter(|t| t.db == kind) {
         if !shapes.iter().any(|(s, _)| s == t) {
             missing.push(t.qualified());
@@ -416,7 +420,7 @@ async fn plan_db(
         };
         plans.push(TablePlan { source, shape, mode, prev: prior.map(|k| k.snapshot.clone()), estimate });
     }
-    Ok(DbPlan { kind, conn, snapshot, as_of, tables: plans })
+    Ok(DbPlan { kind, conn, snapshot, as_of, tables: plans, missing })
 }
 
 /// The COPY statement for a table: every row for a full reload, or for an incremental
