@@ -86,6 +86,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// End the console session a CLI run kept for a staff member (it also ends by itself
+    /// after the platform's idle and absolute timeouts).
+    SignOut {
+        #[command(flatten)]
+        profile: ProfileArg,
+        /// The staff member.
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_staff: String,
+        /// Cache file (default: the profile's cache in the OS data directory).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
     /// List tenants from the cache, as a staff member (who must sign in).
     Tenants {
         /// Cache file (default: the profile's cache).
@@ -378,6 +390,20 @@ async fn run(command: Command) -> Result<()> {
             };
             sync_command(session, &mine.path, json).await
         }
+        Command::SignOut { profile, as_staff, cache } => {
+            let profile = Profile::load(&profile.profile)?;
+            let path = cache.unwrap_or_else(|| cache::default_path(&profile.name, &as_staff));
+            let central = Central::connect(&profile.targets()?, 1).await?;
+            match kept_session(&profile, &as_staff, &path, &central).await {
+                Some(session) => {
+                    session.sign_out().await;
+                    auth::Session::forget_kept(&path);
+                    println!("signed out: {as_staff}'s console session has ended");
+                }
+                None => println!("{as_staff} has no console session kept on this computer"),
+            }
+            Ok(())
+        }
         Command::Tenants { cache, profile, as_staff, search, sort, desc, limit, offset, json } => {
             let profile = Profile::load(&profile)?;
             let mine = open_staff_cache(&profile, &as_staff, cache, false).await?;
@@ -542,21 +568,17 @@ impl Drop for StaffCache {
     }
 }
 
-/// Signs in (online, or — unless `need_online` — offline against the verifier in the
-/// staff member's own cache when the platform is unreachable) and unlocks their cache,
-/// at `path` when given.
+/// Resumes the session an earlier run kept in the staff member's cache, or signs in
+/// (online, or — unless `need_online` — offline against the verifier in their cache
+/// when the platform is unreachable), and unlocks their cache, at `path` when given.
 pub(crate) async fn open_staff_cache(
     profile: &Profile,
     email: &str,
     path: Option<PathBuf>,
     need_online: bool,
 ) -> Result<StaffCache> {
-    let password = password_for(email)?;
     let replaceable = path.is_none();
     let path = path.unwrap_or_else(|| cache::default_path(&profile.name, email));
-    // The offline verifier is slow by design: computed while the platform checks the password.
-    let pw = password.clone();
-    let verifier = tokio::task::spawn_blocking(move || auth::offline::verifier(&pw));
     let online = match Central::connect(&profile.targets()?, 4).await {
         Ok(central) => Some(central),
         // Offline reading needs a cache to read; without one, say why the platform
@@ -569,7 +591,16 @@ pub(crate) async fn open_staff_cache(
     };
     match online {
         Some(central) => {
-            let session = auth::Session::sign_in(central, email, &password, &cli_client()).await?;
+            let (session, verifier) = match kept_session(profile, email, &path, &central).await {
+                Some(session) => (session, None),
+                None => {
+                    let password = password_for(email)?;
+                    // The offline verifier is slow by design: computed while the platform checks the password.
+                    let pw = password.clone();
+                    let verifier = tokio::task::spawn_blocking(move || auth::offline::verifier(&pw));
+                    (auth::Session::sign_in(central, email, &password, &cli_client()).await?, Some(verifier))
+                }
+            };
             let staff = session.staff().clone();
             let key = cache::key::obtain(&profile.name, staff.email(), true)?;
             cache::unlock(&path, key.key);
@@ -580,12 +611,16 @@ pub(crate) async fn open_staff_cache(
                     cache::key::ENV_KEY
                 );
             }
-            let out = StaffCache { session: Some(session), staff: staff.clone(), path: path.clone(), session_key };
             if let cache::Claim::Wiped(why) = cache::claim(&path, staff.email(), &staff.digest(), replaceable)? {
                 eprintln!("note: {why}");
             }
-            auth::offline::store(&path, &staff, &verifier.await??)?;
-            Ok(out)
+            if let Some(verifier) = verifier {
+                auth::offline::store(&path, &staff, &verifier.await??)?;
+                if !session_key {
+                    session.keep_in(&path)?;
+                }
+            }
+            Ok(StaffCache { session: Some(session), staff, path, session_key })
         }
         None => {
             if !path.exists() {
@@ -593,6 +628,7 @@ pub(crate) async fn open_staff_cache(
                     "the platform is unreachable and {email} has no cache on this computer; sign in once while online"
                 );
             }
+            let password = password_for(email)?;
             let key = cache::key::obtain(&profile.name, email, false)?;
             cache::unlock(&path, key.key);
             let staff = auth::offline::sign_in(&path, email, &password).inspect_err(|_| cache::lock(&path))?;
@@ -600,6 +636,16 @@ pub(crate) async fn open_staff_cache(
             Ok(StaffCache { session: None, staff, path, session_key: false })
         }
     }
+}
+
+/// The session an earlier CLI run kept in `email`'s cache, if the database still accepts it.
+async fn kept_session(profile: &Profile, email: &str, path: &Path, central: &Central) -> Option<auth::Session> {
+    if !path.exists() {
+        return None;
+    }
+    let key = cache::key::obtain(&profile.name, email, false).ok()?;
+    cache::unlock(path, key.key);
+    auth::Session::resume_kept(central.clone(), path, email, &cli_client()).await
 }
 
 /// Who the CLI says it is to the sign-in function.

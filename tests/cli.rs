@@ -245,3 +245,64 @@ fn a_scale_of_zero_or_below_is_refused() {
         assert!(stderr(&out).contains("scale must be"), "scale {scale}: {}", stderr(&out));
     }
 }
+
+/// A CLI run keeps its console session in the encrypted cache: the next run resumes it
+/// without the password; `sign-out` ends it on the platform, and a session the platform
+/// ended (or a suspended staff member's) is refused, so the password is asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_resumes_its_kept_session_until_it_ends() {
+    let p = Platform::installed().await;
+    small_fixture(&p.central).await;
+    admin_account(&p).await;
+    let profile = p.profile_path().to_string_lossy().to_string();
+    let cache = p.cache_path().to_string_lossy().to_string();
+    let without_password = |args: &[&str]| {
+        cli().env_remove("PENGUIN_ADMIN_PASSWORD").stdin(std::process::Stdio::null()).args(args).output().unwrap()
+    };
+    let live_sessions = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM penguin_console.staff_sessions WHERE revoked IS NULL AND expires > now()",
+        )
+        .fetch_one(&p.central.oltp)
+        .await
+        .unwrap()
+    };
+
+    // No kept session yet: the password is needed (stdin is empty: no password given).
+    let out = without_password(&sync_args(&profile, &cache));
+    assert!(!out.status.success(), "a first run needs the password");
+    assert!(run(&sync_args(&profile, &cache)).status.success());
+    assert_eq!(live_sessions().await, 1);
+
+    // The next runs resume it: no password, no new session.
+    let out = without_password(&sync_args(&profile, &cache));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = without_password(&["tenants", "--profile", &profile, "--as", ADMIN, "--cache", &cache, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(live_sessions().await, 1, "resumed, not signed in again");
+    // The token is in the cache, which only its key opens.
+    let kept: String = open_cache(&cache)
+        .query_row("SELECT value FROM _sync_meta WHERE key = 'cli_session'", [], |r| r.get(0))
+        .unwrap();
+    assert!(!kept.is_empty());
+
+    // sign-out ends it on the platform and in the cache.
+    let out = without_password(&["sign-out", "--profile", &profile, "--as", ADMIN, "--cache", &cache]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed out"));
+    assert_eq!(live_sessions().await, 0);
+    assert!(!without_password(&sync_args(&profile, &cache)).status.success(), "the password is asked again");
+
+    // A session the platform refuses (the staff member was removed) is not resumed.
+    assert!(run(&sync_args(&profile, &cache)).status.success());
+    sqlx::query("DELETE FROM staff_members WHERE user_id = (SELECT id FROM users WHERE email = $1)")
+        .bind(ADMIN)
+        .execute(&p.central.oltp)
+        .await
+        .unwrap();
+    let out = without_password(&sync_args(&profile, &cache));
+    assert!(!out.status.success(), "a removed staff member's kept session is refused");
+    let kept: Option<String> =
+        open_cache(&cache).query_row("SELECT value FROM _sync_meta WHERE key = 'cli_session'", [], |r| r.get(0)).ok();
+    assert_eq!(kept, None, "the refused session is forgotten");
+}

@@ -15,13 +15,18 @@
 //! ones when less than 20 seconds remain.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 
 use super::{AuthError, ClientInfo, Staff};
+use crate::cache::{self, CacheError};
 use crate::central::{Central, DbKind};
+
+/// The `_sync_meta` key under which a CLI keeps its session in the staff member's cache.
+const KEPT_SESSION: &str = "cli_session";
 
 /// A secret string: never printed, compared or logged.
 #[derive(Clone)]
@@ -154,6 +159,46 @@ impl Session {
                 tickets: tokio::sync::Mutex::new(None),
             }),
         })
+    }
+
+    /// Keeps this session's token in its staff member's encrypted cache (`0600`, under the
+    /// cache key), so the CLI's next run resumes it ([`Session::resume_kept`]) instead of
+    /// checking the password again — one bcrypt check per run was most of a short
+    /// command's time. The platform's idle and absolute timeouts still end it, a
+    /// suspension or role change refuses it on its next statement, and `sign-out` ends
+    /// it at once.
+    pub fn keep_in(&self, cache_path: &Path) -> Result<(), CacheError> {
+        cache::open_write(cache_path)?
+            .execute(
+                "INSERT INTO _sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [KEPT_SESSION, self.inner.token.expose()],
+            )
+            .map(|_| ())
+            .map_err(CacheError::sql("keeping the session"))
+    }
+
+    /// The session kept in `email`'s cache at `cache_path` (unlocked by the caller), when
+    /// the database still accepts it for that staff member; a refused one is forgotten.
+    pub async fn resume_kept(central: Central, cache_path: &Path, email: &str, client: &ClientInfo) -> Option<Session> {
+        let token: String = {
+            let conn = cache::open_read(cache_path).ok()?;
+            cache::owned_by(&conn, cache_path, email).ok()?;
+            conn.query_row("SELECT value FROM _sync_meta WHERE key = ?1", [KEPT_SESSION], |r| r.get(0)).ok()?
+        };
+        match Session::resume(central, Secret::new(token), client).await {
+            Ok(session) if session.staff().email().eq_ignore_ascii_case(email.trim()) => Some(session),
+            _ => {
+                Session::forget_kept(cache_path);
+                None
+            }
+        }
+    }
+
+    /// Removes the session kept in the cache at `cache_path`, if any.
+    pub fn forget_kept(cache_path: &Path) {
+        if let Ok(conn) = cache::open_write(cache_path) {
+            let _ = conn.execute("DELETE FROM _sync_meta WHERE key = ?1", [KEPT_SESSION]);
+        }
     }
 
     /// The staff member as the database described them at sign-in.
