@@ -17,6 +17,7 @@ import { FinanceScreen } from "../screens/finance/FinanceScreen";
 import { MonitoringScreen } from "../screens/monitoring/MonitoringScreen";
 import { WorkspacesScreen, type WorkspaceTarget } from "../screens/workspaces/WorkspacesScreen";
 import { CommandPalette } from "./CommandPalette";
+import { homeScreen, rememberScreen } from "./homeScreen";
 import { OfflineBanner } from "./OfflineBanner";
 import { SessionExpiredModal } from "./SessionExpiredModal";
 import { visibleScreens, type ScreenId } from "./screens";
@@ -33,16 +34,23 @@ const FIRST_SYNC_DELAY_MS = 2_000;
 
 export function Shell({
   staff,
+  profile,
   onSignedOut,
   onSignedInAgain,
 }: {
   staff: StaffInfo;
+  /** The profile signed in on: the last screen is remembered per profile and staff member. */
+  profile: string;
   onSignedOut: (profile: string | null) => void;
   onSignedInAgain: (staff: StaffInfo) => void;
 }) {
   const can = useMemo(() => makeCan(staff), [staff]);
   const screens = useMemo(() => visibleScreens(can), [can]);
-  const [screen, setScreen] = useState<ScreenId | null>(screens[0]?.id ?? null);
+  const [screen, setScreenState] = useState<ScreenId | null>(() => homeScreen(profile, staff, screens));
+  const setScreen = (id: ScreenId) => {
+    setScreenState(id);
+    rememberScreen(profile, staff, id);
+  };
   // What the Ctrl+K palette (or a screen) asked to open, per screen.
   const [openTenant, setOpenTenant] = useState<string | null>(null);
   const [openUser, setOpenUser] = useState<string | null>(null);
