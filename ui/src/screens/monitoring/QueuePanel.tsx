@@ -69,7 +69,8 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
               Redis could not be read ({overview.redis_error}); jobs PostgreSQL marks as handed to Redis are counted instead.
             </Text>
           )}
-          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="xs" data-testid="queue-table" style={{ whiteSpace: "nowrap" }}>
+          <Table.ScrollContainer minWidth={820} type="native">
+          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="xs" data-testid="queue-table">
             <Table.Thead>
               <Table.Tr>
                 <Table.Th>Queue</Table.Th>
@@ -83,7 +84,7 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
                 {manage && <Table.Th />}
               </Table.Tr>
             </Table.Thead>
-            <Table.Tbody>
+            <Table.Tbody style={{ whiteSpace: "nowrap" }}>
               {overview.queues.map((q) => (
                 <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour} data-waiting={q.waiting} data-failed={q.failed}>
                   <Table.Td>
@@ -135,6 +136,7 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
               ))}
             </Table.Tbody>
           </Table>
+          </Table.ScrollContainer>
           {overview.queues.some((q) => q.waiting_redis === null) && (
             <Text size="xs" c="dimmed">
               * Redis is not configured for this profile: the count is the jobs PostgreSQL marks as handed to Redis.
@@ -270,7 +272,7 @@ function JobList({
                 {formatDateTime(j.failed ?? j.started ?? j.created)}
               </Table.Td>
               <Table.Td>
-                <Text size="xs" lineClamp={2} data-testid="job-error">{j.last_error_message ?? "—"}</Text>
+                <Text size="xs" lineClamp={2} style={{ overflowWrap: "anywhere" }} data-testid="job-error">{j.last_error_message ?? "—"}</Text>
               </Table.Td>
               {manage && (
                 <Table.Td onClick={(e) => e.stopPropagation()}>
