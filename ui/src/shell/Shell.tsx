@@ -99,6 +99,10 @@ export function Shell({
   // Each palette result opens itself: a tenant its drawer, a user the user's drawer, a
   // workspace the workspace's drawer, each on its own screen.
   const jump = (hit: PaletteHit) => {
+    // Only the result's drawer is open afterwards (not one left open on another screen).
+    setOpenTenant(null);
+    setOpenUser(null);
+    setOpenWorkspace(null);
     if (hit.kind === "user") {
       setScreen("users");
       setOpenUser(hit.id);
