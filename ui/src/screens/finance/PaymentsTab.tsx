@@ -173,7 +173,7 @@ function DateFilter({ label, title, value, onChange }: { label: string; title: s
       onChange={(e) => onChange(e.currentTarget.value)}
       aria-label={label}
       title={title}
-      leftSection={<Text size="xs" c="dimmed">{label}</Text>}
+      leftSection={<Text size="sm" c="dimmed" lh={1}>{label}</Text>}
       leftSectionWidth={44}
       data-empty={value ? undefined : true}
       data-testid={`payment-${label.toLowerCase()}`}

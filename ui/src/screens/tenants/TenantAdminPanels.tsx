@@ -118,7 +118,7 @@ export function TenantFlagsPanel({ tenantId }: { tenantId: string }) {
                 <Text size="sm" fw={500}>{f.key}</Text>
                 {f.description && <Text size="xs" c="dimmed">{f.description}</Text>}
               </Table.Td>
-              <Table.Td>{f.platform_enabled ? `on (${f.rollout_percentage} %)` : "off"}</Table.Td>
+              <Table.Td style={{ whiteSpace: "nowrap" }}>{f.platform_enabled ? `on (${f.rollout_percentage} %)` : "off"}</Table.Td>
               <Table.Td>
                 <Badge variant={f.tenant_setting === null ? "outline" : "light"} color={f.enabled ? "green" : "gray"}>
                   {f.enabled ? "on" : "off"}{f.tenant_setting === null ? " (platform)" : ""}

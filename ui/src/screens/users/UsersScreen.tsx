@@ -153,7 +153,7 @@ function UserTable({ rows, onOpen }: { rows: UserRow[]; onOpen: (id: string) => 
                 {u.tenants.map((t) => `${t.tenant_name ?? t.tenant_id} (${t.roles.join(", ") || "—"})`).join(" · ") || "—"}
               </Text>
             </Table.Td>
-            <Table.Td className="tabular">{formatDateTime(u.last_login, "Never")}</Table.Td>
+            <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>{formatDateTime(u.last_login, "Never")}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>
