@@ -278,7 +278,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.waitUntil(async () => !(await browser.execute((sel) => document.querySelector(sel) !== null, testId("workspace-drawer-body"))), { timeout: 10_000 });
       await browser.pause(1000);
       await goTo(browser, "tenants");
-      await jumpTo(browser, wsName, "workspace", wsId);
+      // By its id: a name can match more workspaces than the palette lists.
+      await jumpTo(browser, wsId, "workspace", wsId);
       await browser.$(`${testId("workspace-drawer-body")}[data-workspace-id="${wsId}"]`).waitForDisplayed({ timeout: 20_000, timeoutMsg: "the workspace result did not open the workspace" });
       assert.ok(await browser.$(testId("workspaces-screen")).isDisplayed(), "on the Workspaces screen");
       assert.ok(!(await browser.$(testId("tenant-detail-body")).isExisting()), "not the tenant's drawer");
