@@ -201,4 +201,5 @@ export async function jumpTo(browser, text, kind, id) {
   const hit = browser.$(`${testId("palette-hit")}[data-kind="${kind}"][data-id="${id}"]`);
   await hit.waitForDisplayed({ timeout: 20_000, timeoutMsg: `no ${kind} ${id} in the palette for "${text}"` });
   await hit.click();
+  await browser.$(testId("palette-input")).waitForDisplayed({ reverse: true, timeout: 10_000, timeoutMsg: "the palette did not close" });
 }
