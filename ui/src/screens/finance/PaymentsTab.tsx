@@ -163,7 +163,7 @@ export function PaymentsTab() {
 }
 
 /** A date filter that says what it filters ("From", "To") and reads as empty when empty
- *  (WebKit draws "mm/dd/yyyy" like a value). */
+ *  (WebKit draws today's date in an empty one, like a value; app.css hides it). */
 function DateFilter({ label, title, value, onChange }: { label: string; title: string; value: string; onChange: (v: string) => void }) {
   return (
     <TextInput
