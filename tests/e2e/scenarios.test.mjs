@@ -604,4 +604,24 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       restartDatabase();
     }
   });
+
+  it("shows every screen whole at 1280×800 and 1440×900: no badge cut", async () => {
+    await withApp("sizes", async (browser) => {
+      await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+      await browser.$(testId("sidebar")).waitForDisplayed({ timeout: 30_000 });
+      const screens = await browser.execute(() => [...document.querySelectorAll('[data-testid^="nav-"]')].map((n) => n.getAttribute("data-testid").slice(4)));
+      for (const [width, height] of [[1280, 800], [1440, 900]]) {
+        await browser.setWindowSize(width, height);
+        await browser.pause(500);
+        const inner = await browser.execute(() => [window.innerWidth, window.innerHeight]);
+        console.log(`window ${width}×${height}: inner ${inner[0]}×${inner[1]}`);
+        for (const screen of screens) {
+          await goTo(browser, screen);
+          await browser.pause(1500);
+          assert.deepEqual(await clippedBadges(browser), [], `no badge is cut on ${screen} at ${width}×${height}`);
+          await shot(browser, `20-${width}x${height}-${screen}`);
+        }
+      }
+    });
+  });
 });
