@@ -163,3 +163,43 @@ export async function dismissNotifications(browser) {
   await browser.execute(() => document.querySelectorAll(".mantine-Notification-closeButton").forEach((b) => b.click()));
   await browser.pause(400);
 }
+
+/** Opens a screen from the sidebar and waits for it. */
+export async function goTo(browser, screen) {
+  await browser.$(testId(`nav-${screen}`)).waitForClickable({ timeout: 30_000 });
+  await browser.$(testId(`nav-${screen}`)).click();
+  await browser.$(testId(`${screen}-screen`)).waitForDisplayed({ timeout: 30_000 });
+}
+
+/** The badges on the page whose label is cut ("acti…"): read in the page, a badge or its
+ *  label clips when its content is wider than its box. */
+export async function clippedBadges(browser) {
+  return browser.execute(() =>
+    [...document.querySelectorAll(".mantine-Badge-root")]
+      .filter((b) => b.getClientRects().length > 0)
+      .filter((b) => [b, b.querySelector(".mantine-Badge-label")].some((e) => e && e.scrollWidth > e.clientWidth + 1))
+      .map((b) => `${b.textContent} (${b.scrollWidth} > ${b.clientWidth})`),
+  );
+}
+
+/** Elements matching `selector` wider than the window (a table running past the edge). */
+export async function pastTheEdge(browser, selector) {
+  return browser.execute(
+    (sel) =>
+      [...document.querySelectorAll(sel)]
+        .filter((e) => e.getClientRects().length > 0 && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .map((e) => `${e.getAttribute("data-testid") ?? e.tagName} ends at ${Math.round(e.getBoundingClientRect().right)} px`),
+    selector,
+  );
+}
+
+/** Opens the Ctrl+K palette, searches `text` and picks the result of that kind and id. */
+export async function jumpTo(browser, text, kind, id) {
+  await browser.$(testId("open-palette")).waitForClickable({ timeout: 20_000 });
+  await browser.$(testId("open-palette")).click();
+  await typeInto(browser, testId("palette-input"), text);
+  const hit = browser.$(`${testId("palette-hit")}[data-kind="${kind}"][data-id="${id}"]`);
+  await hit.waitForDisplayed({ timeout: 20_000, timeoutMsg: `no ${kind} ${id} in the palette for "${text}"` });
+  await hit.click();
+  await browser.$(testId("palette-input")).waitForDisplayed({ reverse: true, timeout: 10_000, timeoutMsg: "the palette did not close" });
+}

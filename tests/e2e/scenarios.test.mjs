@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { DEMO_PASSWORD, demoEmail, dismissNotifications, memberEmails, openApp, openTenant, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
+import { clippedBadges, DEMO_PASSWORD, demoEmail, dismissNotifications, goTo, jumpTo, memberEmails, openApp, openTenant, pastTheEdge, shot, signIn, startDriver, stopDemoDatabase, stopDriver, testId, textOf, textsOf, typeInto, waitForSync } from "./app.mjs";
 
 /** The tenant the admin opened, for the support scenario to compare with. */
-const seen = { id: "", name: "", emails: [], sessionUser: "" };
+const seen = { id: "", name: "", emails: [], sessionUser: "", sessionUserId: "" };
 
 /** Runs a scenario in a freshly launched app; on failure, screenshots the window. */
 async function withApp(name, body) {
@@ -31,6 +31,12 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await shot(browser, "00-first-run");
       await browser.$(testId("choose-demo")).click();
       await browser.$(testId("start-demo")).click();
+      // The demo accounts are offered on the first sign-in screen, not only after a sign-out.
+      await browser.$(testId("signin-screen")).waitForDisplayed({ timeout: 120_000 });
+      await browser.$(testId("demo-accounts")).waitForDisplayed({ timeout: 5_000, timeoutMsg: "the demo accounts are not offered right after starting the demo" });
+      const size = await browser.execute(() => [window.innerWidth, window.innerHeight]);
+      console.log(`window: ${size[0]}×${size[1]}`);
+      await shot(browser, "00b-demo-sign-in");
       await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
       await waitForSync(browser);
       await shot(browser, "01-admin-tenants");
@@ -106,6 +112,56 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await shot(browser, "02c-admin-member-removed");
       seen.emails = await memberEmails(browser);
 
+      // The flags table at 1280 px: every badge whole, before and after a tenant override.
+      await dismissNotifications(browser);
+      await browser.$(testId("tab-flags")).click();
+      await browser.$(testId("flag-row")).waitForDisplayed({ timeout: 20_000 });
+      assert.deepEqual(await clippedBadges(browser), [], "no flag badge is cut");
+      await browser.$(testId("flag-change")).click();
+      await browser.$(testId("flag-value")).waitForClickable({ timeout: 10_000 });
+      await browser.pause(500);
+      await browser.$(testId("flag-value")).click();
+      await browser.$('[role="option"]').waitForDisplayed({ timeout: 10_000 });
+      // The first choice other than the platform's value: an override either way.
+      await browser.execute(() => [...document.querySelectorAll('[role="option"]')].find((o) => !(o.textContent ?? "").startsWith("Platform"))?.click());
+      await typeInto(browser, testId("flag-reason"), "Beta access for the pilot, ticket E2E-19");
+      await browser.$(testId("flag-save")).click();
+      await browser.waitUntil(async () => (await textOf(browser, "body")).includes("Flag changed"), { timeout: 30_000, timeoutMsg: "no confirmation of the flag change" });
+      await browser.$(testId("flag-row")).waitForDisplayed({ timeout: 20_000 });
+      assert.deepEqual(await clippedBadges(browser), [], "no flag badge is cut after an override");
+      assert.deepEqual(await pastTheEdge(browser, `${testId("tenant-flags")}, ${testId("tenant-detail-body")}`), [], "the flags table stays inside the drawer");
+      await shot(browser, "02d-admin-flags-override");
+
+      // The plan-override form shows the plan's value beside each limit and warns far above it.
+      await dismissNotifications(browser);
+      await browser.$(testId("tab-settings")).click();
+      await browser.$(testId("override-add")).waitForClickable({ timeout: 20_000 });
+      await browser.$(testId("override-add")).click();
+      await browser.$(testId("override-form")).waitForDisplayed({ timeout: 10_000 });
+      await browser.pause(500);
+      const planValues = await browser.execute(() =>
+        [...document.querySelectorAll('[data-testid^="override-limit-"]')].map((input) => ({
+          id: input.getAttribute("data-testid"),
+          plan: input.closest(".mantine-InputWrapper-root")?.querySelector(".mantine-InputWrapper-description")?.textContent ?? "",
+        })),
+      );
+      assert.equal(planValues.length, 7, "one field per limit");
+      for (const f of planValues) assert.match(f.plan, /^Plan: (Unlimited|[\d,]+)$/, `${f.id} shows the plan's value`);
+      const limited = planValues.find((f) => /\d/.test(f.plan));
+      if (limited) {
+        const planValue = Number(limited.plan.replace(/[^0-9]/g, ""));
+        await typeInto(browser, testId(limited.id), String(Math.max(planValue, 1) * 10 + 1));
+        await browser.$(testId("override-far-above")).waitForDisplayed({ timeout: 10_000, timeoutMsg: "no warning for a limit over 10× the plan's" });
+        await shot(browser, "02e-admin-override-warning");
+        await typeInto(browser, testId(limited.id), String(planValue));
+        await browser.$(testId("override-far-above")).waitForDisplayed({ reverse: true, timeout: 10_000 });
+      } else {
+        console.log("the tenant's plan is unlimited everywhere: no limit to exceed");
+      }
+      await browser.$(`${testId("override-form")} ${testId("dialog-cancel")}`).click();
+      await browser.$(testId("override-form")).waitForDisplayed({ reverse: true, timeout: 10_000 });
+      await browser.pause(500);
+
       await browser.keys("Escape");
       await browser.$(testId("tenant-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
     });
@@ -115,8 +171,10 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     assert.ok(seen.emails.length, "needs the members the admin scenario saw");
     await withApp("users", async (browser) => {
       await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
-      await browser.$(testId("nav-users")).waitForClickable({ timeout: 30_000 });
-      await browser.$(testId("nav-users")).click();
+      await goTo(browser, "users");
+      await browser.$(testId("user-row")).waitForDisplayed({ timeout: 20_000 });
+      assert.deepEqual(await clippedBadges(browser), [], "no user status badge is cut");
+      await shot(browser, "03a-admin-users");
       // The first member with a session: search each email until one has sessions.
       for (const email of seen.emails.slice(0, 10)) {
         await typeInto(browser, testId("user-search"), email);
@@ -126,6 +184,7 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         await browser.$(testId("tab-sessions")).click();
         if (await browser.$(testId("revoke-all-sessions")).isExisting()) {
           seen.sessionUser = email;
+          seen.sessionUserId = await browser.$(testId("user-detail-body")).getAttribute("data-user-id");
           break;
         }
         await browser.keys("Escape");
@@ -213,6 +272,27 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeoutMsg: "the workspace is still listed as deleted",
       });
       await shot(browser, "05c-admin-workspace-restored");
+
+      // Ctrl+K: a workspace result opens that workspace, a user result that user.
+      await browser.keys("Escape");
+      await browser.waitUntil(async () => !(await browser.execute((sel) => document.querySelector(sel) !== null, testId("workspace-drawer-body"))), { timeout: 10_000 });
+      await browser.pause(1000);
+      await goTo(browser, "tenants");
+      // By its id: a name can match more workspaces than the palette lists.
+      await jumpTo(browser, wsId, "workspace", wsId);
+      await browser.$(`${testId("workspace-drawer-body")}[data-workspace-id="${wsId}"]`).waitForDisplayed({ timeout: 20_000, timeoutMsg: "the workspace result did not open the workspace" });
+      assert.ok(await browser.$(testId("workspaces-screen")).isDisplayed(), "on the Workspaces screen");
+      assert.ok(!(await browser.$(testId("tenant-detail-body")).isExisting()), "not the tenant's drawer");
+      await shot(browser, "05e-admin-palette-workspace");
+      await browser.keys("Escape");
+      await browser.waitUntil(async () => !(await browser.execute((sel) => document.querySelector(sel) !== null, testId("workspace-drawer-body"))), { timeout: 10_000 });
+      await browser.pause(1000);
+      await jumpTo(browser, seen.sessionUser, "user", seen.sessionUserId);
+      await browser.$(`${testId("user-detail-body")}[data-user-id="${seen.sessionUserId}"]`).waitForDisplayed({ timeout: 20_000, timeoutMsg: "the user result did not open the user" });
+      assert.ok(await browser.$(testId("users-screen")).isDisplayed(), "on the Users screen");
+      await shot(browser, "05f-admin-palette-user");
+      // The next admin sign-in opens here (the offline scenario checks it): let it be stored.
+      await browser.pause(1500);
     });
   });
 
@@ -311,14 +391,19 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
   it("gives finance the Finance screens: Stripe sync, revenue, payments and a partial refund", async () => {
     await withApp("finance", async (browser) => {
       await signIn(browser, demoEmail("finance"), DEMO_PASSWORD);
-      await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
+      // Finance's home is the Finance screen.
+      await browser.$(testId("finance-screen")).waitForDisplayed({ timeout: 30_000, timeoutMsg: "finance did not start on the Finance screen" });
+      assert.ok(!(await browser.$(testId("tenants-screen")).isExisting()), "finance does not start on Tenants");
+      await goTo(browser, "tenants");
       await openTenant(browser, seen.name, seen.id);
       assert.ok(!(await browser.$(testId("tenant-actions")).isExisting()), "finance sees no tenant actions");
       assert.ok(!(await browser.$(testId("member-role-menu")).isExisting()), "finance sees no role menu");
       await browser.keys("Escape");
 
       // The demo's fake Stripe (real HTTP, built from the demo database) synced into the cache.
-      await browser.$(testId("nav-finance")).click();
+      await browser.$(testId("tenant-detail-body")).waitForDisplayed({ reverse: true, timeout: 5_000 });
+      await browser.pause(500);
+      await goTo(browser, "finance");
       await browser.$(testId("sync-stripe")).waitForClickable({ timeout: 20_000 });
       await browser.$(testId("sync-stripe")).click();
       await browser.$(testId("revenue")).waitForDisplayed({ timeout: 120_000 });
@@ -333,11 +418,35 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       assert.match(await textOf(browser, testId("payment-success")), /\d+(\.\d+)? %/, "the month's payment success rate is shown");
       await shot(browser, "07-finance-revenue");
 
+      // Subscriptions and failed payments at 1280 px: badges whole, dates whole, nothing past the edge.
+      await browser.$(testId("tab-subscriptions")).click();
+      await browser.$(testId("subscription-row")).waitForDisplayed({ timeout: 20_000 });
+      assert.deepEqual(await clippedBadges(browser), [], "no subscription badge is cut");
+      assert.deepEqual(await pastTheEdge(browser, testId("subscriptions")), [], "the subscriptions table fits the window");
+      await shot(browser, "07b-finance-subscriptions");
+      await browser.$(testId("tab-failed")).click();
+      await browser.waitUntil(async () => (await browser.$(testId("failed-row")).isExisting()) || (await browser.$(testId("empty-state")).isExisting()), { timeout: 20_000, timeoutMsg: "the failed payments did not load" });
+      assert.deepEqual(await clippedBadges(browser), [], "no failed-payment badge is cut");
+      assert.deepEqual(await pastTheEdge(browser, testId("failed-payments")), [], "the failed payments table fits the window");
+      const cutDates = await browser.execute(() =>
+        [...document.querySelectorAll('[data-testid="failed-at"] p, [data-testid="next-retry"] p, [data-testid="next-retry"]')]
+          .filter((e) => e.scrollWidth > e.clientWidth + 1)
+          .map((e) => e.textContent),
+      );
+      assert.deepEqual(cutDates, [], "no failed-payment date is cut");
+      await shot(browser, "07c-finance-failed-payments");
+
       // Payments: filter to succeeded ones, open the first and refund part of it.
       await browser.$(testId("tab-payments")).click();
       await browser.$(testId("payment-row")).waitForDisplayed({ timeout: 20_000 });
       const total = Number((await textOf(browser, testId("payment-total"))).replace(/[^0-9]/g, ""));
       assert.ok(total > 0, "the demo has payments");
+      assert.deepEqual(await clippedBadges(browser), [], "no payment status badge is cut");
+      for (const id of ["payment-from", "payment-to"]) {
+        assert.ok(await browser.$(testId(id)).isExisting(), `${id} is there`);
+        assert.equal(await browser.$(testId(id)).getAttribute("data-empty"), "true", `${id} reads as empty`);
+      }
+      assert.match(await textOf(browser, "body"), /From[\s\S]*To/, "the date filters are labelled");
       await shot(browser, "08-finance-payments");
       // Element text can come back empty from WebKitWebDriver: read the rows in the page.
       const texts = await textsOf(browser, testId("payment-row"));
@@ -367,8 +476,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
   it("gives ops the Monitoring screen: live tiles, the queue drill-down with a retry, and the alert feed", async () => {
     await withApp("ops", async (browser) => {
       await signIn(browser, demoEmail("ops"), DEMO_PASSWORD);
-      await browser.$(testId("tenants-screen")).waitForDisplayed({ timeout: 30_000 });
-      await browser.$(testId("nav-monitoring")).click();
+      // Operations' home is the Monitoring screen.
+      await browser.$(testId("monitoring-screen")).waitForDisplayed({ timeout: 30_000, timeoutMsg: "ops did not start on the Monitoring screen" });
       await browser.$(testId("monitor-tiles")).waitForDisplayed({ timeout: 30_000 });
 
       // One tile per area, in order. The demo's own PostgreSQL is checked for real; the
@@ -426,6 +535,8 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await browser.$(testId("job-row")).waitForDisplayed({ timeout: 20_000 });
       const failed = Number((await textOf(browser, testId("job-total"))).replace(/[^0-9]/g, ""));
       assert.equal(failed, queues.reduce((n, q) => n + q.failed, 0), "the failed list holds every failed job");
+      assert.deepEqual(await clippedBadges(browser), [], "no queue or job badge is cut");
+      assert.deepEqual(await pastTheEdge(browser, `${testId("queue-table")}, ${testId("job-table")}`), [], "the queue and job tables fit the window");
       await shot(browser, "12-ops-queue");
       await browser.$(testId("bulk-retry")).click();
       await browser.$(testId("bulk-count")).waitForDisplayed({ timeout: 20_000 });
@@ -479,9 +590,12 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
       await withApp("offline", async (browser) => {
         // Signs in against the verifier remembered from the admin's online sign-in.
         await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+        // The admin left the users scenario on the Users screen: it opens there again.
+        await browser.$(testId("users-screen")).waitForDisplayed({ timeout: 30_000, timeoutMsg: "the admin's last screen was not remembered" });
         await browser.$(testId("offline-banner")).waitForDisplayed({ timeout: 30_000 });
         assert.match(await textOf(browser, testId("offline-banner")), /The data is from .+\((just now|.+ ago)\)/, "the banner gives the data's age");
         assert.equal((await textOf(browser, testId("sync-now"))).trim(), "Reconnect");
+        await goTo(browser, "tenants");
         await openTenant(browser, seen.name, seen.id);
         assert.deepEqual(await memberEmails(browser), seen.emails, "the cached members are shown offline");
         await shot(browser, "10-offline-tenant");
@@ -489,5 +603,25 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
     } finally {
       restartDatabase();
     }
+  });
+
+  it("shows every screen whole at 1280×800 and 1440×900: no badge cut", async () => {
+    await withApp("sizes", async (browser) => {
+      await signIn(browser, demoEmail("admin"), DEMO_PASSWORD);
+      await browser.$(testId("sidebar")).waitForDisplayed({ timeout: 30_000 });
+      const screens = await browser.execute(() => [...document.querySelectorAll('[data-testid^="nav-"]')].map((n) => n.getAttribute("data-testid").slice(4)));
+      for (const [width, height] of [[1280, 800], [1440, 900]]) {
+        await browser.setWindowSize(width, height);
+        await browser.pause(500);
+        const inner = await browser.execute(() => [window.innerWidth, window.innerHeight]);
+        console.log(`window ${width}×${height}: inner ${inner[0]}×${inner[1]}`);
+        for (const screen of screens) {
+          await goTo(browser, screen);
+          await browser.pause(1500);
+          assert.deepEqual(await clippedBadges(browser), [], `no badge is cut on ${screen} at ${width}×${height}`);
+          await shot(browser, `20-${width}x${height}-${screen}`);
+        }
+      }
+    });
   });
 });

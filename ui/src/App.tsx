@@ -15,11 +15,11 @@ type Stage =
   | { kind: "starting" }
   | { kind: "profiles"; error?: string }
   | { kind: "sign-in"; profile: string }
-  | { kind: "shell"; staff: StaffInfo };
+  | { kind: "shell"; staff: StaffInfo; profile: string };
 
 async function initialStage(): Promise<Stage> {
   const status = await commands.status();
-  if (status.signed_in) return { kind: "shell", staff: status.signed_in };
+  if (status.signed_in) return { kind: "shell", staff: status.signed_in, profile: status.profile ?? "" };
   if (status.profile) return { kind: "sign-in", profile: status.profile };
   const last = rememberedProfile();
   if (last) {
@@ -66,7 +66,7 @@ export function App() {
         <SignInScreen
           profile={stage.profile}
           onSignedIn={(staff) => {
-            setStage({ kind: "shell", staff });
+            setStage({ kind: "shell", staff, profile: stage.profile });
           }}
           onSwitchProfile={() => {
             setStage({ kind: "profiles" });
@@ -77,13 +77,14 @@ export function App() {
       return (
         <Shell
           staff={stage.staff}
+          profile={stage.profile}
           onSignedOut={(profile) => {
             queryClient.clear();
             setStage(profile ? { kind: "sign-in", profile } : { kind: "profiles" });
           }}
           onSignedInAgain={(staff) => {
             queryClient.clear();
-            setStage({ kind: "shell", staff });
+            setStage({ kind: "shell", staff, profile: stage.profile });
           }}
         />
       );

@@ -37,7 +37,7 @@ export function DialogFooter({
         </Text>
       )}
       <Group justify="flex-end">
-        <Button variant="default" onClick={onCancel}>
+        <Button variant="default" onClick={onCancel} data-testid="dialog-cancel">
           {cancelLabel}
         </Button>
         <Button color={color} onClick={onSubmit} loading={busy} disabled={disabled || actionsBlockedReason !== null} title={actionsBlockedReason ?? undefined} data-testid={submitTestId}>

@@ -1,5 +1,6 @@
-// Ctrl+K: jump to any tenant, user or workspace by name, email or id. The search runs
-// in the backend (masked and permission-checked like every read).
+// Ctrl+K: jump to any tenant, user or workspace by name, email or id; each result opens
+// itself (the shell picks the screen and drawer). The search runs in the backend
+// (masked and permission-checked like every read).
 import { useState } from "react";
 import { Badge, Group, Loader, Text } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
@@ -36,7 +37,14 @@ export function CommandPalette({ onJump }: { onJump: (hit: PaletteHit) => void }
   else if (hits.data?.length === 0) body = <Spotlight.Empty>Nothing matches “{debounced}”.</Spotlight.Empty>;
   else
     body = hits.data?.map((hit) => (
-      <Spotlight.Action key={`${hit.kind}:${hit.id}`} onClick={() => onJump(hit)} disabled={!hit.tenant_id} data-testid="palette-hit">
+      <Spotlight.Action
+        key={`${hit.kind}:${hit.id}`}
+        onClick={() => onJump(hit)}
+        disabled={hit.kind === "tenant" && !hit.tenant_id}
+        data-testid="palette-hit"
+        data-kind={hit.kind}
+        data-id={hit.id}
+      >
         <Group wrap="nowrap" gap="sm" w="100%">
           {ICONS[hit.kind]}
           <Text size="sm" truncate style={{ flex: 1, minWidth: 0 }}>

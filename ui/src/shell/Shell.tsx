@@ -15,8 +15,9 @@ import { TenantsScreen } from "../screens/tenants/TenantsScreen";
 import { UsersScreen } from "../screens/users/UsersScreen";
 import { FinanceScreen } from "../screens/finance/FinanceScreen";
 import { MonitoringScreen } from "../screens/monitoring/MonitoringScreen";
-import { WorkspacesScreen } from "../screens/workspaces/WorkspacesScreen";
+import { WorkspacesScreen, type WorkspaceTarget } from "../screens/workspaces/WorkspacesScreen";
 import { CommandPalette } from "./CommandPalette";
+import { homeScreen, rememberScreen } from "./homeScreen";
 import { OfflineBanner } from "./OfflineBanner";
 import { SessionExpiredModal } from "./SessionExpiredModal";
 import { visibleScreens, type ScreenId } from "./screens";
@@ -33,17 +34,27 @@ const FIRST_SYNC_DELAY_MS = 2_000;
 
 export function Shell({
   staff,
+  profile,
   onSignedOut,
   onSignedInAgain,
 }: {
   staff: StaffInfo;
+  /** The profile signed in on: the last screen is remembered per profile and staff member. */
+  profile: string;
   onSignedOut: (profile: string | null) => void;
   onSignedInAgain: (staff: StaffInfo) => void;
 }) {
   const can = useMemo(() => makeCan(staff), [staff]);
   const screens = useMemo(() => visibleScreens(can), [can]);
-  const [screen, setScreen] = useState<ScreenId | null>(screens[0]?.id ?? null);
+  const [screen, setScreenState] = useState<ScreenId | null>(() => homeScreen(profile, staff, screens));
+  const setScreen = (id: ScreenId) => {
+    setScreenState(id);
+    rememberScreen(profile, staff, id);
+  };
+  // What the Ctrl+K palette (or a screen) asked to open, per screen.
   const [openTenant, setOpenTenant] = useState<string | null>(null);
+  const [openUser, setOpenUser] = useState<string | null>(null);
+  const [openWorkspace, setOpenWorkspace] = useState<WorkspaceTarget | null>(null);
   const status = useQuery({ queryKey: ["status"], queryFn: () => commands.status(), refetchInterval: 15_000 });
   const sync = useSync();
   const queryClient = useQueryClient();
@@ -85,10 +96,23 @@ export function Shell({
     onSignedOut(status.data?.profile ?? null);
   };
 
+  // Each palette result opens itself: a tenant its drawer, a user the user's drawer, a
+  // workspace the workspace's drawer, each on its own screen.
   const jump = (hit: PaletteHit) => {
-    if (!hit.tenant_id) return;
-    setScreen("tenants");
-    setOpenTenant(hit.tenant_id);
+    // Only the result's drawer is open afterwards (not one left open on another screen).
+    setOpenTenant(null);
+    setOpenUser(null);
+    setOpenWorkspace(null);
+    if (hit.kind === "user") {
+      setScreen("users");
+      setOpenUser(hit.id);
+    } else if (hit.kind === "workspace") {
+      setScreen("workspaces");
+      setOpenWorkspace({ id: hit.id, tenantId: hit.tenant_id });
+    } else if (hit.tenant_id) {
+      setScreen("tenants");
+      setOpenTenant(hit.tenant_id);
+    }
   };
 
   const hasTenants = screens.some((s) => s.id === "tenants");
@@ -137,8 +161,10 @@ export function Shell({
             {screen === "tenants" && (
               <TenantsScreen openTenantId={openTenant} onOpenTenant={setOpenTenant} onCloseTenant={() => setOpenTenant(null)} />
             )}
-            {screen === "users" && <UsersScreen />}
-            {screen === "workspaces" && <WorkspacesScreen />}
+            {screen === "users" && <UsersScreen openUserId={openUser} onOpenUser={setOpenUser} onCloseUser={() => setOpenUser(null)} />}
+            {screen === "workspaces" && (
+              <WorkspacesScreen openWorkspace={openWorkspace} onOpenWorkspace={setOpenWorkspace} onCloseWorkspace={() => setOpenWorkspace(null)} />
+            )}
             {screen === "finance" && <FinanceScreen />}
             {screen === "monitoring" && <MonitoringScreen />}
             {screen === "audit" && <AuditScreen />}

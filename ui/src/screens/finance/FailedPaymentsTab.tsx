@@ -11,8 +11,19 @@ import { commands } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
 import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
 import { formatCents } from "../../format/money";
-import { formatDateTime } from "../../format/time";
+import { formatClock, formatDate, formatDateTime } from "../../format/time";
 import { useSession } from "../../shell/session";
+
+/** A timestamp as its day over its time, each unbroken: narrow, and never cut mid-date. */
+function DateTime({ iso, empty = "—", testId }: { iso: string | null; empty?: string; testId: string }) {
+  if (!iso) return <Text size="sm" c="dimmed" style={{ whiteSpace: "nowrap" }} data-testid={testId}>{empty}</Text>;
+  return (
+    <div title={formatDateTime(iso)} data-testid={testId}>
+      <Text size="sm" className="tabular" style={{ whiteSpace: "nowrap" }}>{formatDate(iso)}</Text>
+      <Text size="xs" c="dimmed" className="tabular" style={{ whiteSpace: "nowrap" }}>{formatClock(iso)}</Text>
+    </div>
+  );
+}
 
 export function FailedPaymentsTab() {
   const { can, actionsBlockedReason } = useSession();
@@ -37,7 +48,7 @@ export function FailedPaymentsTab() {
   };
 
   return (
-    <Table highlightOnHover stickyHeader verticalSpacing="xs" horizontalSpacing="lg" data-testid="failed-payments">
+    <Table highlightOnHover stickyHeader verticalSpacing="xs" horizontalSpacing="sm" data-testid="failed-payments">
       <Table.Thead>
         <Table.Tr>
           <Table.Th>Tenant / invoice</Table.Th>
@@ -59,11 +70,11 @@ export function FailedPaymentsTab() {
             </Table.Td>
             <Table.Td>
               <Text size="sm">{f.failure_code ?? "—"}</Text>
-              <Text size="xs" c="dimmed" lineClamp={2}>{f.failure_message ?? ""}</Text>
+              <Text size="xs" c="dimmed" lineClamp={2} style={{ overflowWrap: "anywhere" }}>{f.failure_message ?? ""}</Text>
             </Table.Td>
             <Table.Td ta="right" className="tabular">{f.invoice.attempt_count}</Table.Td>
-            <Table.Td className="tabular">{formatDateTime(f.failed_at)}</Table.Td>
-            <Table.Td className="tabular">{formatDateTime(f.next_retry, "None scheduled")}</Table.Td>
+            <Table.Td><DateTime iso={f.failed_at} testId="failed-at" /></Table.Td>
+            <Table.Td><DateTime iso={f.next_retry} empty="None scheduled" testId="next-retry" /></Table.Td>
             <Table.Td>{f.customer_notified ? <Badge color="green" variant="light">yes</Badge> : <Badge color="gray" variant="light">no</Badge>}</Table.Td>
             <Table.Td ta="right" className="tabular">{formatCents(f.invoice.amount_remaining, f.invoice.currency)}</Table.Td>
             {can("payments.refund") && (

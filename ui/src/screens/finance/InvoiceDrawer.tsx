@@ -16,7 +16,7 @@ import { InvoiceStateBadge, PaymentStatusBadge } from "./badges";
 
 export function InvoiceDrawer({ invoiceId, onClose }: { invoiceId: string | null; onClose: () => void }) {
   return (
-    <Drawer opened={invoiceId !== null} onClose={onClose} position="right" size={720} title={<Title order={3}>Invoice</Title>} data-testid="invoice-drawer">
+    <Drawer opened={invoiceId !== null} onClose={onClose} position="right" size={720} padding="lg" title={<Title order={3}>Invoice</Title>} data-testid="invoice-drawer">
       {invoiceId && <InvoiceBody id={invoiceId} />}
     </Drawer>
   );

@@ -16,7 +16,7 @@ import { PaymentStatusBadge } from "./badges";
 
 export function PaymentDrawer({ payment, onClose }: { payment: PaymentRow | null; onClose: () => void }) {
   return (
-    <Drawer opened={payment !== null} onClose={onClose} position="right" size={560} title={<Title order={3}>Payment</Title>} data-testid="payment-drawer">
+    <Drawer opened={payment !== null} onClose={onClose} position="right" size={560} padding="lg" title={<Title order={3}>Payment</Title>} data-testid="payment-drawer">
       {payment && <PaymentDetail payment={payment} onDone={onClose} />}
     </Drawer>
   );

@@ -49,7 +49,7 @@ const columns = [
     cell: (c) => (c.row.original ? formatCents(c.getValue(), c.row.original.currency) : ""),
   }),
 ];
-const GRID = "170px minmax(200px, 2fr) 150px 130px 140px 120px";
+const GRID = "170px minmax(200px, 2fr) 180px 130px 140px 120px";
 
 export function PaymentsTab() {
   const [search, setSearch] = useState("");
@@ -132,8 +132,8 @@ export function PaymentsTab() {
         <TextInput w={260} placeholder="Email, invoice number or Stripe id" leftSection={<IconSearch size={16} />} value={search} onChange={(e) => setSearch(e.currentTarget.value)} aria-label="Search payments" data-testid="payment-search" />
         <MultiSelect w={230} placeholder={statuses.length ? undefined : "Any status"} data={STATUSES.map((s) => ({ value: s, label: s.replace("_", " ") }))} value={statuses} onChange={setStatuses} clearable aria-label="Status" />
         <TextInput w={80} placeholder="USD" value={currency} onChange={(e) => setCurrency(e.currentTarget.value)} aria-label="Currency" />
-        <TextInput w={130} type="date" value={from} onChange={(e) => setFrom(e.currentTarget.value)} aria-label="From" title="From (inclusive)" />
-        <TextInput w={130} type="date" value={to} onChange={(e) => setTo(e.currentTarget.value)} aria-label="To" title="To (exclusive)" />
+        <DateFilter label="From" title="From (inclusive)" value={from} onChange={setFrom} />
+        <DateFilter label="To" title="To (exclusive)" value={to} onChange={setTo} />
         <TextInput w={90} placeholder="Min" value={minAmount} onChange={(e) => setMinAmount(e.currentTarget.value)} aria-label="Minimum amount" error={minAmount && parseMajor(minAmount) === null ? " " : undefined} />
         <TextInput w={90} placeholder="Max" value={maxAmount} onChange={(e) => setMaxAmount(e.currentTarget.value)} aria-label="Maximum amount" error={maxAmount && parseMajor(maxAmount) === null ? " " : undefined} />
         <TextInput w={150} placeholder="Failure code" value={failureCode} onChange={(e) => setFailureCode(e.currentTarget.value)} aria-label="Failure code" />
@@ -159,5 +159,24 @@ export function PaymentsTab() {
       <div style={{ flex: 1, minHeight: 0 }}>{body}</div>
       <PaymentDrawer payment={open} onClose={() => setOpen(null)} />
     </Stack>
+  );
+}
+
+/** A date filter that says what it filters ("From", "To") and reads as empty when empty
+ *  (WebKit draws today's date in an empty one, like a value; app.css hides it). */
+function DateFilter({ label, title, value, onChange }: { label: string; title: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <TextInput
+      w={176}
+      type="date"
+      value={value}
+      onChange={(e) => onChange(e.currentTarget.value)}
+      aria-label={label}
+      title={title}
+      leftSection={<Text size="sm" c="dimmed" lh={1}>{label}</Text>}
+      leftSectionWidth={44}
+      data-empty={value ? undefined : true}
+      data-testid={`payment-${label.toLowerCase()}`}
+    />
   );
 }

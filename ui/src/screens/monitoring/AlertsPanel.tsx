@@ -290,7 +290,7 @@ function AlertDrawer({ alertId, onClose }: { alertId: string | null; onClose: ()
     );
   }
   return (
-    <Drawer opened={alertId !== null} onClose={onClose} position="right" size="lg" title={<Text fw={600}>{detail.data?.alert.summary ?? "Alert"}</Text>}>
+    <Drawer opened={alertId !== null} onClose={onClose} position="right" size="lg" padding="lg" title={<Text fw={600}>{detail.data?.alert.summary ?? "Alert"}</Text>}>
       {body}
     </Drawer>
   );

@@ -73,7 +73,7 @@ export function JobDrawer({ jobId, onClose }: { jobId: string | null; onClose: (
     );
   }
   return (
-    <Drawer opened={jobId !== null} onClose={onClose} position="right" size="lg" title={<Text fw={600} ff="monospace">Job {jobId}</Text>}>
+    <Drawer opened={jobId !== null} onClose={onClose} position="right" size="lg" padding="lg" title={<Text fw={600} ff="monospace">Job {jobId}</Text>}>
       {body}
     </Drawer>
   );

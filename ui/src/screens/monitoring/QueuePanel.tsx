@@ -69,72 +69,74 @@ export function QueuePanel({ report }: { report: MonitorReport }) {
               Redis could not be read ({overview.redis_error}); jobs PostgreSQL marks as handed to Redis are counted instead.
             </Text>
           )}
-          <Table withTableBorder verticalSpacing="xs" horizontalSpacing="xs" data-testid="queue-table" style={{ whiteSpace: "nowrap" }}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Queue</Table.Th>
-                <Table.Th>Health</Table.Th>
-                <Table.Th ta="right">Active</Table.Th>
-                <Table.Th ta="right" title="Waiting in PostgreSQL plus in the Redis list">Waiting (PG + Redis)</Table.Th>
-                <Table.Th ta="right">Done 1 h</Table.Th>
-                <Table.Th ta="right" title="Completed jobs per minute over the last hour and the last 24 hours">Jobs/min 1 h / 24 h</Table.Th>
-                <Table.Th ta="right">Failed</Table.Th>
-                <Table.Th ta="right">Stuck</Table.Th>
-                {manage && <Table.Th />}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {overview.queues.map((q) => (
-                <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour} data-waiting={q.waiting} data-failed={q.failed}>
-                  <Table.Td>
-                    <Group gap={6} wrap="nowrap">
-                      <Text size="sm" fw={500} title={`Redis list ${q.redis_key}`}>
-                        {q.name}
-                      </Text>
-                      {!q.is_active && (
-                        <Badge size="xs" color="gray" variant="outline" style={{ minWidth: "max-content" }}>
-                          paused
-                        </Badge>
-                      )}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <StatusBadge status={q.colour} />
-                  </Table.Td>
-                  <Table.Td ta="right" className="tabular">{numbers.format(q.active)}</Table.Td>
-                  <Table.Td ta="right" className="tabular">
-                    <Text size="sm" fw={500}>
-                      {numbers.format(q.waiting)}
-                    </Text>
-                    <Text size="xs" c="dimmed" title={q.waiting_redis === null ? "Redis not read: jobs PostgreSQL marks as handed to Redis" : undefined}>
-                      {numbers.format(q.waiting_postgres)} + {numbers.format(q.waiting_redis ?? q.migrated_to_redis)}
-                      {q.waiting_redis === null ? "*" : ""}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td ta="right" className="tabular">{numbers.format(q.completed_last_hour)}</Table.Td>
-                  <Table.Td ta="right" className="tabular">
-                    {decimal(q.rate_per_minute_1h, 2)} / {decimal(q.rate_per_minute_24h, 2)}
-                  </Table.Td>
-                  <Table.Td ta="right" className="tabular" c={q.failed > 0 ? "red" : undefined}>{numbers.format(q.failed)}</Table.Td>
-                  <Table.Td ta="right" className="tabular" c={q.stuck > 0 ? "orange" : undefined}>{numbers.format(q.stuck)}</Table.Td>
-                  {manage && (
-                    <Table.Td>
-                      <Button
-                        size="xs"
-                        variant="default"
-                        disabled={Boolean(actionsBlockedReason)}
-                        title={actionsBlockedReason ?? undefined}
-                        onClick={() => pauseResume(q)}
-                        data-testid="queue-pause-resume"
-                      >
-                        {q.is_active ? "Pause" : "Resume"}
-                      </Button>
-                    </Table.Td>
-                  )}
+          <Table.ScrollContainer minWidth={820} type="native">
+            <Table withTableBorder verticalSpacing="xs" horizontalSpacing="xs" data-testid="queue-table">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Queue</Table.Th>
+                  <Table.Th>Health</Table.Th>
+                  <Table.Th ta="right">Active</Table.Th>
+                  <Table.Th ta="right" title="Waiting in PostgreSQL plus in the Redis list">Waiting (PG + Redis)</Table.Th>
+                  <Table.Th ta="right">Done 1 h</Table.Th>
+                  <Table.Th ta="right" title="Completed jobs per minute over the last hour and the last 24 hours">Jobs/min 1 h / 24 h</Table.Th>
+                  <Table.Th ta="right">Failed</Table.Th>
+                  <Table.Th ta="right">Stuck</Table.Th>
+                  {manage && <Table.Th />}
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+              </Table.Thead>
+              <Table.Tbody style={{ whiteSpace: "nowrap" }}>
+                {overview.queues.map((q) => (
+                  <Table.Tr key={q.name} data-testid="queue-row" data-queue={q.name} data-colour={q.colour} data-waiting={q.waiting} data-failed={q.failed}>
+                    <Table.Td>
+                      <Group gap={6} wrap="nowrap">
+                        <Text size="sm" fw={500} title={`Redis list ${q.redis_key}`}>
+                          {q.name}
+                        </Text>
+                        {!q.is_active && (
+                          <Badge size="xs" color="gray" variant="outline" style={{ minWidth: "max-content" }}>
+                            paused
+                          </Badge>
+                        )}
+                      </Group>
+                    </Table.Td>
+                    <Table.Td>
+                      <StatusBadge status={q.colour} />
+                    </Table.Td>
+                    <Table.Td ta="right" className="tabular">{numbers.format(q.active)}</Table.Td>
+                    <Table.Td ta="right" className="tabular">
+                      <Text size="sm" fw={500}>
+                        {numbers.format(q.waiting)}
+                      </Text>
+                      <Text size="xs" c="dimmed" title={q.waiting_redis === null ? "Redis not read: jobs PostgreSQL marks as handed to Redis" : undefined}>
+                        {numbers.format(q.waiting_postgres)} + {numbers.format(q.waiting_redis ?? q.migrated_to_redis)}
+                        {q.waiting_redis === null ? "*" : ""}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td ta="right" className="tabular">{numbers.format(q.completed_last_hour)}</Table.Td>
+                    <Table.Td ta="right" className="tabular">
+                      {decimal(q.rate_per_minute_1h, 2)} / {decimal(q.rate_per_minute_24h, 2)}
+                    </Table.Td>
+                    <Table.Td ta="right" className="tabular" c={q.failed > 0 ? "red" : undefined}>{numbers.format(q.failed)}</Table.Td>
+                    <Table.Td ta="right" className="tabular" c={q.stuck > 0 ? "orange" : undefined}>{numbers.format(q.stuck)}</Table.Td>
+                    {manage && (
+                      <Table.Td>
+                        <Button
+                          size="xs"
+                          variant="default"
+                          disabled={Boolean(actionsBlockedReason)}
+                          title={actionsBlockedReason ?? undefined}
+                          onClick={() => pauseResume(q)}
+                          data-testid="queue-pause-resume"
+                        >
+                          {q.is_active ? "Pause" : "Resume"}
+                        </Button>
+                      </Table.Td>
+                    )}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
           {overview.queues.some((q) => q.waiting_redis === null) && (
             <Text size="xs" c="dimmed">
               * Redis is not configured for this profile: the count is the jobs PostgreSQL marks as handed to Redis.
@@ -270,7 +272,7 @@ function JobList({
                 {formatDateTime(j.failed ?? j.started ?? j.created)}
               </Table.Td>
               <Table.Td>
-                <Text size="xs" lineClamp={2} data-testid="job-error">{j.last_error_message ?? "—"}</Text>
+                <Text size="xs" lineClamp={2} style={{ overflowWrap: "anywhere" }} data-testid="job-error">{j.last_error_message ?? "—"}</Text>
               </Table.Td>
               {manage && (
                 <Table.Td onClick={(e) => e.stopPropagation()}>

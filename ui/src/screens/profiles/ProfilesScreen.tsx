@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Alert, Container, Paper, ScrollArea, Stack, Text, Title } from "@mantine/core";
 import { IconAlertTriangle } from "@tabler/icons-react";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { commands, type ProfileSummary } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
@@ -18,6 +18,7 @@ type Mode = "choose" | "connect" | "demo";
 
 export function ProfilesScreen({ startupError, onSelected }: { startupError?: string | undefined; onSelected: (profile: string) => void }) {
   const profiles = useQuery({ queryKey: ["profiles"], queryFn: () => unwrap(commands.profiles()) });
+  const queryClient = useQueryClient();
   const [mode, setMode] = useState<Mode>("choose");
   const [opening, setOpening] = useState<string | null>(null);
   const [openError, setOpenError] = useState<string | null>(startupError ?? null);
@@ -28,6 +29,10 @@ export function ProfilesScreen({ startupError, onSelected }: { startupError?: st
     setOpenError(null);
     try {
       await unwrap(commands.selectProfile(name));
+      // A profile created here (the demo, a new connection) is not in the list this
+      // screen read: read it again, so the sign-in screen knows what it opens (the demo
+      // accounts helper shows for a demo profile only).
+      await queryClient.invalidateQueries({ queryKey: ["profiles"] });
       onSelected(name);
     } catch (error) {
       setOpenError(errorMessage(error));

@@ -5,6 +5,7 @@
 // checks (tenant_admin::overrides::add) so mistakes show before anything is sent.
 import { useState } from "react";
 import {
+  Alert,
   Badge,
   Button,
   Group,
@@ -21,7 +22,7 @@ import {
   Tooltip,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { IconPlus } from "@tabler/icons-react";
+import { IconAlertTriangle, IconPlus } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { commands, type Override, type OverrideKind, type PlanLimits } from "../../bindings";
@@ -37,6 +38,16 @@ import { useNow } from "./useNow";
 
 /** The library stores prices and limits as PostgreSQL integers. */
 const MAX_VALUE = 2_147_483_647;
+
+/** A custom limit this many times the plan's is probably a typo (an extra zero or
+ *  three): the form warns, and still lets it through. */
+const FAR_ABOVE = 10;
+
+/** Whether `value` is far above the plan's `planValue` (never for an unlimited plan). */
+function farAbovePlan(value: number | null, planValue: number | null): boolean {
+  if (value === null || planValue === null) return false;
+  return value > FAR_ABOVE * Math.max(planValue, 1);
+}
 
 const KIND_LABEL: Record<OverrideKind, string> = { plan: "Plan override", comp: "Comp", trial: "Trial extension" };
 
@@ -194,6 +205,7 @@ function AddOverrideModal({ tenantId, planLimits, onClose }: { tenantId: string;
   const cents = price.trim() ? parseMajor(price) : null;
   const limitValues = Object.fromEntries(LIMITS.map(([k]) => [k, plan && limits[k] !== "" ? Number(limits[k]) : null])) as PlanLimits;
   const anyLimit = LIMITS.some(([k]) => limitValues[k] !== null);
+  const farAbove = LIMITS.filter(([k]) => farAbovePlan(limitValues[k], planLimits[k]));
   const errors = {
     price: plan && price.trim() && (cents === null || cents > MAX_VALUE) ? "Enter an amount such as 49 or 49.50" : null,
     values: plan && tried && cents === null && !price.trim() && !anyLimit ? "A plan override needs a custom price or at least one custom limit" : null,
@@ -267,12 +279,24 @@ function AddOverrideModal({ tenantId, planLimits, onClose }: { tenantId: string;
                   allowDecimal={false}
                   allowNegative={false}
                   placeholder={limit(planLimits[key])}
+                  description={`Plan: ${limit(planLimits[key])}`}
+                  inputWrapperOrder={["label", "input", "description", "error"]}
+                  styles={farAbovePlan(limitValues[key], planLimits[key]) ? { input: { borderColor: "var(--mantine-color-orange-6)" } } : undefined}
                   value={limits[key]}
                   onChange={(v) => setLimits({ ...limits, [key]: v })}
                   data-testid={`override-limit-${key}`}
                 />
               ))}
             </SimpleGrid>
+            {farAbove.length > 0 && (
+              <Alert color="orange" variant="light" icon={<IconAlertTriangle size={16} />} p="xs" data-testid="override-far-above">
+                <Text size="xs">
+                  Over {FAR_ABOVE}× the plan:{" "}
+                  {farAbove.map(([k, label]) => `${label} ${numbers.format(limitValues[k] ?? 0)} (plan ${limit(planLimits[k])})`).join(" · ")}. Check for a
+                  typo before adding.
+                </Text>
+              </Alert>
+            )}
             {errors.values && (
               <Text c="red" size="xs" data-testid="override-values-error">
                 {errors.values}

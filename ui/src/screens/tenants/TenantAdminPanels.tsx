@@ -113,12 +113,12 @@ export function TenantFlagsPanel({ tenantId }: { tenantId: string }) {
         </Table.Thead>
         <Table.Tbody>
           {flags.data.map((f) => (
-            <Table.Tr key={f.key}>
+            <Table.Tr key={f.key} data-testid="flag-row" data-flag={f.key}>
               <Table.Td>
                 <Text size="sm" fw={500}>{f.key}</Text>
                 {f.description && <Text size="xs" c="dimmed">{f.description}</Text>}
               </Table.Td>
-              <Table.Td>{f.platform_enabled ? `on (${f.rollout_percentage} %)` : "off"}</Table.Td>
+              <Table.Td style={{ whiteSpace: "nowrap" }}>{f.platform_enabled ? `on (${f.rollout_percentage} %)` : "off"}</Table.Td>
               <Table.Td>
                 <Badge variant={f.tenant_setting === null ? "outline" : "light"} color={f.enabled ? "green" : "gray"}>
                   {f.enabled ? "on" : "off"}{f.tenant_setting === null ? " (platform)" : ""}
@@ -133,7 +133,7 @@ export function TenantFlagsPanel({ tenantId }: { tenantId: string }) {
               </Table.Td>
               {can("tenants.manage") && (
                 <Table.Td>
-                  <Button size="xs" variant="default" onClick={() => setEditing(f)}>Change</Button>
+                  <Button size="xs" variant="default" onClick={() => setEditing(f)} data-testid="flag-change">Change</Button>
                 </Table.Td>
               )}
             </Table.Tr>
@@ -169,12 +169,12 @@ function FlagModal({ tenantId, flag, onClose }: { tenantId: string; flag: Tenant
   return (
     <Modal opened onClose={onClose} title={`Feature flag ${flag.key}`} centered>
       <Stack>
-        <Select label="For this tenant" data={[{ value: "platform", label: `Platform value (${flag.platform_enabled ? "on" : "off"})` }, { value: "on", label: "On" }, { value: "off", label: "Off" }]} value={value} onChange={(v) => setValue(v ?? "platform")} allowDeselect={false} />
-        <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} />
+        <Select label="For this tenant" data={[{ value: "platform", label: `Platform value (${flag.platform_enabled ? "on" : "off"})` }, { value: "on", label: "On" }, { value: "off", label: "Off" }]} value={value} onChange={(v) => setValue(v ?? "platform")} allowDeselect={false} data-testid="flag-value" />
+        <Textarea label="Reason (for the audit log)" required autosize minRows={2} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-testid="flag-reason" />
         {problem && <Text c="red" size="sm">{problem}</Text>}
         <Group justify="flex-end">
           <Button variant="default" onClick={onClose}>Cancel</Button>
-          <Button onClick={() => void save()} loading={busy} disabled={!reason.trim() || Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined}>Save</Button>
+          <Button onClick={() => void save()} loading={busy} disabled={!reason.trim() || Boolean(actionsBlockedReason)} title={actionsBlockedReason ?? undefined} data-testid="flag-save">Save</Button>
         </Group>
       </Stack>
     </Modal>

@@ -18,14 +18,22 @@ import { UserDetailDrawer } from "./UserDetailDrawer";
 const PAGE_SIZE = 50;
 const STATUSES: UserStatus[] = ["active", "invited", "locked", "suspended", "removed", "deleted"];
 
-export function UsersScreen() {
+export function UsersScreen({
+  openUserId,
+  onOpenUser,
+  onCloseUser,
+}: {
+  /** The user whose drawer is open (the shell keeps it, so Ctrl+K can open one). */
+  openUserId: string | null;
+  onOpenUser: (id: string) => void;
+  onCloseUser: () => void;
+}) {
   const { staff } = useSession();
   const [search, setSearch] = useState("");
   const [debounced] = useDebouncedValue(search.trim(), 150);
   const [status, setStatus] = useState<UserStatus | null>(null);
   const [role, setRole] = useState<string | null>(null);
   const [page, setPage] = useState(1);
-  const [openUser, setOpenUser] = useState<string | null>(null);
 
   const users = useQuery({
     queryKey: ["users", debounced, status, role, page],
@@ -60,7 +68,7 @@ export function UsersScreen() {
         description={debounced || status || role ? "Search looks at emails, names and ids; filters narrow it further." : "Users appear here after the first sync."}
       />
     );
-  else body = <UserTable rows={users.data.rows} onOpen={setOpenUser} />;
+  else body = <UserTable rows={users.data.rows} onOpen={onOpenUser} />;
 
   const total = users.data?.total ?? 0;
   return (
@@ -103,7 +111,7 @@ export function UsersScreen() {
             onChange={(e) => resetPage(setSearch)(e.currentTarget.value)}
             onKeyDown={(e) => {
               const first = users.data?.rows[0];
-              if (e.key === "Enter" && first) setOpenUser(first.id);
+              if (e.key === "Enter" && first) onOpenUser(first.id);
             }}
             data-testid="user-search"
           />
@@ -115,7 +123,7 @@ export function UsersScreen() {
           <Pagination total={Math.ceil(total / PAGE_SIZE)} value={page} onChange={setPage} size="sm" />
         </Group>
       )}
-      <UserDetailDrawer userId={openUser} onClose={() => setOpenUser(null)} />
+      <UserDetailDrawer userId={openUserId} onClose={onCloseUser} />
     </Stack>
   );
 }
@@ -145,7 +153,7 @@ function UserTable({ rows, onOpen }: { rows: UserRow[]; onOpen: (id: string) => 
                 {u.tenants.map((t) => `${t.tenant_name ?? t.tenant_id} (${t.roles.join(", ") || "—"})`).join(" · ") || "—"}
               </Text>
             </Table.Td>
-            <Table.Td className="tabular">{formatDateTime(u.last_login, "Never")}</Table.Td>
+            <Table.Td className="tabular" style={{ whiteSpace: "nowrap" }}>{formatDateTime(u.last_login, "Never")}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>

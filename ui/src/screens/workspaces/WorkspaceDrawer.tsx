@@ -10,7 +10,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { commands, type DeletionPreview, type WorkspaceHealthRow } from "../../bindings";
 import { errorMessage, unwrap } from "../../backend/call";
-import { ErrorState, LoadingState } from "../../components/StateViews";
+import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
 import { numbers } from "../../format/locale";
 import { svgSource } from "../../format/svg";
 import { formatDate } from "../../format/time";
@@ -18,10 +18,27 @@ import { useSession } from "../../shell/session";
 import { WorkspaceMembers } from "./WorkspaceMembers";
 import { HealthBadge } from "./WorkspacesScreen";
 
-export function WorkspaceDrawer({ workspace, onClose }: { workspace: WorkspaceHealthRow | null; onClose: () => void }) {
+/** The workspace drawer; `workspace` is null while a workspace opened by id (Ctrl+K) is
+ *  being read, `lookup` says how that read went. */
+export function WorkspaceDrawer({
+  opened,
+  workspace,
+  lookup,
+  onClose,
+}: {
+  opened: boolean;
+  workspace: WorkspaceHealthRow | null;
+  lookup: { pending: boolean; error: unknown };
+  onClose: () => void;
+}) {
+  let body;
+  if (workspace) body = <WorkspaceBody workspace={workspace} onClose={onClose} />;
+  else if (lookup.pending) body = <LoadingState label="Loading the workspace…" />;
+  else if (lookup.error) body = <ErrorState title="Could not load the workspace" error={lookup.error} />;
+  else body = <EmptyView title="This workspace is not in the cache" description="It may have been deleted on the platform since the last sync." />;
   return (
-    <Drawer opened={workspace !== null} onClose={onClose} position="right" size={780} title={<Title order={3}>{workspace?.name ?? "Workspace"}</Title>} data-testid="workspace-drawer">
-      {workspace && <WorkspaceBody workspace={workspace} onClose={onClose} />}
+    <Drawer opened={opened} onClose={onClose} position="right" size={780} padding="lg" title={<Title order={3}>{workspace?.name ?? "Workspace"}</Title>} data-testid="workspace-drawer">
+      {opened && body}
     </Drawer>
   );
 }
@@ -30,7 +47,7 @@ function WorkspaceBody({ workspace, onClose }: { workspace: WorkspaceHealthRow; 
   const { can } = useSession();
   const health = useQuery({ queryKey: ["workspace-health", workspace.id], queryFn: () => unwrap(commands.workspaceHealth(workspace.id, workspace.name)) });
   return (
-    <Stack>
+    <Stack data-testid="workspace-drawer-body" data-workspace-id={workspace.id}>
       <Group gap="lg">
         <Group gap={6}>
           <Text size="sm" c="dimmed">Health</Text>

@@ -5,9 +5,9 @@ import { useMemo, useState } from "react";
 import { Badge, Button, Group, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { IconBriefcase, IconSearch } from "@tabler/icons-react";
-import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 
-import { commands, type WorkspaceHealthRow } from "../../bindings";
+import { commands } from "../../bindings";
 import { unwrap } from "../../backend/call";
 import { EmptyView, ErrorState, LoadingState } from "../../components/StateViews";
 import { numbers } from "../../format/locale";
@@ -28,10 +28,21 @@ export function HealthBadge({ score, colour }: { score: number | null; colour: s
 
 const PAGE_SIZE = 50;
 
-export function WorkspacesScreen() {
+/** A workspace to open: its id, and its tenant when known (narrows the lookup). */
+export type WorkspaceTarget = { id: string; tenantId: string | null };
+
+export function WorkspacesScreen({
+  openWorkspace,
+  onOpenWorkspace,
+  onCloseWorkspace,
+}: {
+  /** The workspace whose drawer is open (the shell keeps it, so Ctrl+K can open one). */
+  openWorkspace: WorkspaceTarget | null;
+  onOpenWorkspace: (target: WorkspaceTarget) => void;
+  onCloseWorkspace: () => void;
+}) {
   const [search, setSearch] = useState("");
   const [debounced] = useDebouncedValue(search.trim(), 150);
-  const [open, setOpen] = useState<WorkspaceHealthRow | null>(null);
   // Paged and searched in SQL, worst health first; "Show more" asks for the next page.
   const list = useInfiniteQuery({
     queryKey: ["workspaces", debounced],
@@ -45,6 +56,18 @@ export function WorkspacesScreen() {
   });
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.rows) ?? [], [list.data]);
   const total = list.data?.pages[0]?.total ?? 0;
+  // The open workspace from the list when it is there (so it follows the list's
+  // updates), else read by its id (the search matches an exact workspace id).
+  const listed = openWorkspace ? rows.find((w) => w.id === openWorkspace.id) : undefined;
+  const lookup = useQuery({
+    queryKey: ["workspace-by-id", openWorkspace?.id, openWorkspace?.tenantId],
+    queryFn: async () => {
+      const page = await unwrap(commands.workspacePage({ tenant_id: openWorkspace?.tenantId ?? null, search: openWorkspace?.id ?? null, limit: 1, offset: 0 }));
+      return page.rows.find((w) => w.id === openWorkspace?.id) ?? null;
+    },
+    enabled: openWorkspace !== null && listed === undefined && !list.isPending,
+  });
+  const open = listed ?? lookup.data ?? null;
 
   let body;
   if (list.isPending) body = <LoadingState label="Loading workspaces…" />;
@@ -66,7 +89,7 @@ export function WorkspacesScreen() {
         </Table.Thead>
         <Table.Tbody>
           {rows.map((w) => (
-            <Table.Tr key={w.id} onClick={() => setOpen(w)} style={{ cursor: "pointer" }} data-testid="workspace-row" data-workspace-id={w.id}>
+            <Table.Tr key={w.id} onClick={() => onOpenWorkspace({ id: w.id, tenantId: w.tenant_id })} style={{ cursor: "pointer" }} data-testid="workspace-row" data-workspace-id={w.id}>
               <Table.Td>
                 <Group gap="xs" wrap="nowrap">
                   <Text size="sm" fw={500}>{w.name}</Text>
@@ -116,7 +139,12 @@ export function WorkspacesScreen() {
           </Tabs.Panel>
         </div>
       </Tabs>
-      <WorkspaceDrawer workspace={open} onClose={() => setOpen(null)} />
+      <WorkspaceDrawer
+        opened={openWorkspace !== null}
+        workspace={open}
+        lookup={{ pending: listed === undefined && (list.isPending || lookup.isPending), error: lookup.error }}
+        onClose={onCloseWorkspace}
+      />
     </Stack>
   );
 }
