@@ -9,7 +9,7 @@ mod demo_app;
 use demo_app::demo_app;
 use penguin_admin::app::{App, ErrorCode};
 use penguin_admin::members::import::RowAction;
-use penguin_admin::members::{RemovalRequest, WorkspaceRole};
+use penguin_admin::members::{RemovalRequest, TenantRole, WorkspaceRole};
 use penguin_admin::tenants::TenantQuery;
 use penguin_admin::users::UserStatus;
 
@@ -125,4 +125,44 @@ async fn import_export_removal_and_workspace_membership_through_the_app() {
     let out = d.dir.path().join("masked.csv");
     app.export_members(&tenant, out.clone()).unwrap();
     assert!(!std::fs::read_to_string(&out).unwrap().contains("new.hire@example.org"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_taken_while_a_sync_runs_is_on_screen_when_it_returns() {
+    let d = demo_app().await;
+    d.sign_in_as("admin").await;
+    let app = &d.app;
+    let (tenant, _) = two_tenants(app);
+    let member = app
+        .team(&tenant)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.status == UserStatus::Active && !m.roles.iter().any(|r| r == "owner"))
+        .expect("an active member who is not an owner");
+    let (target, name) = if member.roles.iter().any(|r| r == "admin") {
+        (TenantRole::Member, "member")
+    } else {
+        (TenantRole::Admin, "admin")
+    };
+
+    // A fresh cache, so the sync after sign-in is a long initial one (seconds).
+    app.sign_out().await;
+    for entry in std::fs::read_dir(d.dir.path().join("data/demo")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains(".sqlite") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    app.select_profile("demo").await.unwrap();
+    app.sign_in("admin@penguinmails.demo", demo_app::PW).await.unwrap();
+
+    // The role changes while that sync runs, after its snapshot was taken.
+    let (first, change) = tokio::join!(app.sync(|_| {}), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.change_member_role(&tenant, &member.user_id, target).await
+    });
+    first.unwrap();
+    assert_eq!(change.unwrap().new_roles, [name]);
+    let now = app.team(&tenant).unwrap().into_iter().find(|m| m.user_id == member.user_id).unwrap();
+    assert_eq!(now.roles, [name], "the change is in the cache when the action returns");
 }

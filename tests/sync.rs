@@ -204,3 +204,64 @@ async fn progress_reports_rows_done_against_total() {
     let (done, total) = *seen.last().unwrap();
     assert!(done >= 60_050 && total >= done, "last report {done}/{total}");
 }
+
+/// The snapshot this cache has registered on OLTP, read as the owner.
+async fn registered(p: &Platform, client_id: &str) -> Option<String> {
+    sqlx::query_scalar("SELECT snapshot::text FROM penguin_console.sync_clients WHERE client_id = $1::uuid")
+        .bind(client_id)
+        .fetch_optional(&p.central.oltp)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_registers_its_snapshot_under_its_own_id_and_the_change_log_is_pruned_below_it() {
+    let p = Platform::installed().await;
+    small_fixture(&p.central).await;
+    let s = p.session("admin").await;
+    run_sync(&p, &s).await;
+
+    // The id the databases know this cache by is the one the cache keeps.
+    let client_id: String = penguin_admin::cache::open_read(&p.cache_path())
+        .unwrap()
+        .query_row("SELECT value FROM _sync_meta WHERE key = 'client_id'", [], |r| r.get(0))
+        .unwrap();
+    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM penguin_console.sync_clients")
+        .fetch_one(&p.central.oltp)
+        .await
+        .unwrap();
+    assert_eq!(clients, 1, "one cache, one registration");
+    let first = registered(&p, &client_id).await.expect("the first sync registers the cache's snapshot");
+
+    // A sync minutes later registers nothing new (an older registered snapshot only keeps
+    // more of the change log), and still applies the change.
+    sqlx::query("UPDATE payments SET status = 'refunded' WHERE stripe_payment_intent_id = 'pi_4'")
+        .execute(&p.central.oltp)
+        .await
+        .unwrap();
+    let second = run_sync(&p, &s).await;
+    assert_eq!(mode_of(&second, "payments"), Mode::Incremental);
+    assert_eq!(registered(&p, &client_id).await.as_deref(), Some(first.as_str()));
+    let logged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM penguin_console.sync_changes WHERE tbl = 'public.payments'")
+            .fetch_one(&p.central.oltp)
+            .await
+            .unwrap();
+    assert!(logged >= 1, "the change stays in the log while the registered snapshot is older");
+
+    // A full reload registers at once, and the log is pruned below the new snapshot.
+    sqlx::query("TRUNCATE payments").execute(&p.central.oltp).await.unwrap();
+    let third = run_sync(&p, &s).await;
+    assert_eq!(mode_of(&third, "payments"), Mode::Full);
+    let now = registered(&p, &client_id).await.unwrap();
+    assert_ne!(now, first, "a full reload registers the new snapshot");
+    let below: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM penguin_console.sync_changes WHERE xid < pg_snapshot_xmin($1::pg_snapshot)",
+    )
+    .bind(&now)
+    .fetch_one(&p.central.oltp)
+    .await
+    .unwrap();
+    assert_eq!(below, 0, "nothing older than the registered snapshot is kept");
+    assert_cache_matches(&s, &p.cache_path()).await;
+}

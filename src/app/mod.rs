@@ -740,10 +740,22 @@ impl App {
     }
 
     /// Syncs after an action so every screen shows it; best effort, as the action
-    /// stands anyway and the next sync picks it up.
+    /// stands anyway and the next sync picks it up. A sync already running (a scheduled
+    /// one) may have taken its snapshot before the action committed, so this one waits
+    /// for it to end and then syncs again.
     async fn sync_after_action(&self) {
-        if let Err(e) = self.sync(|_| {}).await {
-            tracing::warn!(error = %e, "the sync after an action failed; the next sync will show it");
+        let waited = std::time::Instant::now();
+        loop {
+            match self.sync(|_| {}).await {
+                Err(e) if e.code == ErrorCode::Conflict && waited.elapsed() < Duration::from_secs(120) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the sync after an action failed; the next sync will show it");
+                    return;
+                }
+                Ok(_) => return,
+            }
         }
     }
 

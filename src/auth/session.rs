@@ -58,6 +58,25 @@ struct Tickets {
     expires: f64,
 }
 
+impl Tickets {
+    /// Reads the answer of `penguin_console_api.tickets()`.
+    fn from_answer(answer: &serde_json::Value) -> Result<Tickets, AuthError> {
+        let get = |k: &str| {
+            answer
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(Secret::new)
+                .ok_or_else(|| AuthError::Protocol(format!("no {k} ticket in the answer")))
+        };
+        Ok(Tickets {
+            queue: get("queue")?,
+            olap: get("olap")?,
+            notifications: get("notifications")?,
+            expires: answer.get("expires").and_then(|v| v.as_f64()).unwrap_or(0.0),
+        })
+    }
+}
+
 /// A signed-in staff member's session with the platform.
 #[derive(Clone)]
 pub struct Session {
@@ -135,11 +154,14 @@ impl Session {
     pub async fn resume(central: Central, token: Secret, client: &ClientInfo) -> Result<Session, AuthError> {
         let mut tx = central.oltp.begin().await.map_err(AuthError::from)?;
         set_token(&mut tx, token.expose()).await?;
-        let who: serde_json::Value = sqlx::query_scalar("SELECT penguin_console_api.whoami()")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(AuthError::from)?;
+        // The other databases' tickets come in the same round trip: a sync needs them at once.
+        let (who, tickets): (serde_json::Value, serde_json::Value) =
+            sqlx::query_as("SELECT penguin_console_api.whoami(), penguin_console_api.tickets(true)")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(AuthError::from)?;
         tx.commit().await.map_err(AuthError::from)?;
+        let tickets = Tickets::from_answer(&tickets)?;
         let who: Whoami =
             serde_json::from_value(who).map_err(|e| AuthError::Protocol(format!("unreadable whoami: {e}")))?;
         let staff = Staff::from_server(
@@ -156,7 +178,7 @@ impl Session {
                 staff,
                 client: client.clone(),
                 expires: who.expires,
-                tickets: tokio::sync::Mutex::new(None),
+                tickets: tokio::sync::Mutex::new(Some(tickets)),
             }),
         })
     }
@@ -271,19 +293,7 @@ impl Session {
             .await
             .map_err(AuthError::from)?;
         tx.commit().await.map_err(AuthError::from)?;
-        let get = |k: &str| {
-            answer
-                .get(k)
-                .and_then(|v| v.as_str())
-                .map(Secret::new)
-                .ok_or_else(|| AuthError::Protocol(format!("no {k} ticket in the answer")))
-        };
-        Ok(Tickets {
-            queue: get("queue")?,
-            olap: get("olap")?,
-            notifications: get("notifications")?,
-            expires: answer.get("expires").and_then(|v| v.as_f64()).unwrap_or(0.0),
-        })
+        Tickets::from_answer(&answer)
     }
 
     /// Checks with the database that the session is still valid (and keeps it alive

@@ -142,13 +142,7 @@ pub async fn install_with(central: &Central, options: &InstallOptions) -> Result
     }
     let mut report = InstallReport::default();
     for kind in DbKind::ALL {
-        let mut tx =
-            central.pool(kind).begin().await.map_err(CentralError::sql(format!("opening the {kind} database")))?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(INSTALL_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(CentralError::sql("waiting for another install to finish"))?;
+        let mut tx = begin_locked(central, kind).await?;
         apply_migrations(&mut tx, kind, &mut report).await?;
         add_triggers(&mut tx, kind, &mut report).await?;
         if kind == DbKind::Oltp {
@@ -158,17 +152,25 @@ pub async fn install_with(central: &Central, options: &InstallOptions) -> Result
     }
     share_keys(central).await?;
     for kind in DbKind::ALL {
-        let mut tx =
-            central.pool(kind).begin().await.map_err(CentralError::sql(format!("opening the {kind} database")))?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(INSTALL_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(CentralError::sql("waiting for another install to finish"))?;
+        let mut tx = begin_locked(central, kind).await?;
         install_access(&mut tx, kind, options, &mut report).await?;
         tx.commit().await.map_err(CentralError::sql(format!("committing the access install on {kind}")))?;
     }
     Ok(report)
+}
+
+/// A transaction on `kind` holding the install lock, so two installs never interleave.
+async fn begin_locked(
+    central: &Central,
+    kind: DbKind,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, CentralError> {
+    let mut tx = central.pool(kind).begin().await.map_err(CentralError::sql(format!("opening the {kind} database")))?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(INSTALL_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(CentralError::sql("waiting for another install to finish"))?;
+    Ok(tx)
 }
 
 /// Each database's key stays where it is; the others' keys are copied to it, and a

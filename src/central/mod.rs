@@ -192,23 +192,40 @@ impl DbTarget {
 
     /// Opens a pool, turning connection failures into a message naming the host.
     ///
-    /// One direct connection is made first, so a refused connection or a wrong
-    /// password is reported at once and precisely (a pool would retry until its
-    /// timeout and report only that).
+    /// The server is first reached at the socket level, so a refused or unreachable
+    /// server is reported at once (a pool retries a refused connection until its
+    /// timeout and reports only that). The pool then opens its first connection at
+    /// once, so a wrong password is reported precisely and the first query finds a
+    /// connection ready: one authenticated connection per database, not a probe and
+    /// then the pool's own.
     pub async fn connect(&self, max_connections: u32) -> Result<PgPool, CentralError> {
-        use sqlx::Connection;
-        let probe = tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect_with(&self.options))
+        const WITHIN: Duration = Duration::from_secs(10);
+        tokio::time::timeout(WITHIN, self.reach())
             .await
             .map_err(|_| self.unreachable(sqlx::Error::PoolTimedOut))?
-            .map_err(|e| self.unreachable(e))?;
-        let _ = probe.close().await;
-        // One connection is opened at once in the background (the pool's minimum), so the
-        // first query does not wait for a connection and authentication.
-        Ok(PgPoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(self.options.clone()))
+            .map_err(|e| self.unreachable(sqlx::Error::Io(e)))?;
+        tokio::time::timeout(
+            WITHIN,
+            PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(WITHIN)
+                .connect_with(self.options.clone()),
+        )
+        .await
+        .map_err(|_| self.unreachable(sqlx::Error::PoolTimedOut))?
+        .map_err(|e| self.unreachable(e))
+    }
+
+    /// Opens (and closes) a plain socket to the server: TCP, or the Unix socket when the
+    /// target names a socket directory. PostgreSQL logs nothing for a connection that
+    /// sends nothing.
+    async fn reach(&self) -> std::io::Result<()> {
+        let (host, port) = (self.options.get_host(), self.options.get_port());
+        let socket_dir = self.options.get_socket().map(|p| p.display().to_string());
+        match socket_dir.or_else(|| host.starts_with('/').then(|| host.to_string())) {
+            Some(dir) => tokio::net::UnixStream::connect(format!("{dir}/.s.PGSQL.{port}")).await.map(drop),
+            None => tokio::net::TcpStream::connect((host, port)).await.map(drop),
+        }
     }
 
     /// Describes a connection failure in words an operator can act on.

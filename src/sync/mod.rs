@@ -21,8 +21,10 @@
 //! a key without a row is a delete. Transactions still running now are invisible to
 //! this sync's snapshot too, so the next one picks them up. No replication slot is
 //! used, so a laptop that stays closed costs the server nothing; the change log is
-//! pruned below the oldest snapshot a cache used in the last 30 days, and a cache
-//! older than that reloads in full.
+//! pruned below the oldest snapshot a cache registered in the last 30 days, and a cache
+//! older than that reloads in full. A cache registers its snapshot at most every five
+//! minutes (and at once after a full reload): an older registration only keeps more of
+//! the log, never less.
 //!
 //! A table is reloaded in full when it has never been synced, when its columns
 //! changed on the platform, after a `TRUNCATE`, or when the change log no longer
@@ -35,6 +37,11 @@
 //! next sync redoes the work from the previous snapshot.
 //!
 //! ## Speed
+//! A sync's fixed cost is round trips, so they are few: the four databases are planned
+//! at once, each in five statements (begin, token, snapshot with the role's scope, one
+//! catalog read for columns, keys and row estimates, one change-log read), with the
+//! tickets for the three other databases minted when the session is opened.
+//!
 //! PostgreSQL streams each table with binary `COPY (SELECT …) TO STDOUT` (columns
 //! converted in SQL, see [`tables`]), decoded on the async side while a dedicated
 //! thread inserts into SQLite with a prepared statement, so the two overlap on two
@@ -54,7 +61,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use rusqlite::types::Value;
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection};
 
 use crate::auth::{AuthError, Session};
 use crate::cache::{self, CacheError};
@@ -66,6 +73,18 @@ use writer::{Msg, Writer};
 
 /// Rows per batch handed from the reader to the writer thread.
 const BATCH_ROWS: usize = 4096;
+
+/// How often, at most, a cache tells the databases which snapshot it holds (so the
+/// change log can be pruned below the oldest one in use). Registering an older snapshot
+/// than the cache holds only keeps more of the log, so between registrations a sync
+/// skips those four round trips; a full reload of any table registers at once.
+const REGISTER_EVERY_S: i64 = 300;
+
+/// `_sync_meta` key: this cache's id in the databases' registry of snapshots in use.
+const CLIENT_ID: &str = "client_id";
+
+/// `_sync_meta` key: when this cache last registered its snapshots (Unix seconds).
+const REGISTERED_AT: &str = "snapshots_registered_at";
 
 /// Errors of a sync. The cache is unchanged whenever one is returned.
 #[derive(Debug, thiserror::Error)]
@@ -166,9 +185,19 @@ pub struct SyncReport {
 
 /// What the cache knows of one table from its last sync.
 #[derive(Debug, Clone)]
-struct Known {
+struct KnownTable {
     shape: Shape,
     snapshot: String,
+}
+
+/// What the cache knows from its last sync.
+struct Known {
+    /// By cache table.
+    tables: HashMap<String, KnownTable>,
+    /// This cache's id in the databases' registry of snapshots in use.
+    client_id: uuid::Uuid,
+    /// When it last registered its snapshots (Unix seconds).
+    registered_at: Option<i64>,
 }
 
 /// The plan for one table.
@@ -204,7 +233,7 @@ pub async fn sync(
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     cache::check(cache_path)?;
-    let (known, client_id) = read_known(cache_path)?;
+    let Known { tables: known, client_id, registered_at } = read_known(cache_path)?;
 
     // The four databases are planned at once: connecting and planning are round trips.
     let mut plans = futures_util::future::try_join_all(DbKind::ALL.map(|kind| {
@@ -214,6 +243,10 @@ pub async fn sync(
     .await?;
     let missing: Vec<String> = plans.iter_mut().flat_map(|p| std::mem::take(&mut p.missing)).collect();
     let total: u64 = plans.iter().flat_map(|p| &p.tables).map(|t| t.estimate).sum();
+
+    let now = chrono::Utc::now().timestamp();
+    let register = registered_at.is_none_or(|at| now - at >= REGISTER_EVERY_S)
+        || plans.iter().flat_map(|p| &p.tables).any(|t| t.mode == Mode::Full);
 
     let writer = Writer::start(cache_path.to_path_buf());
     let mut done = 0u64;
@@ -243,6 +276,14 @@ pub async fn sync(
         Ok(())
     }
     .await;
+    let result = match result {
+        // The id this cache registers under is kept with it (a new cache's id is chosen now).
+        Ok(()) if register => match writer.send(Msg::Meta { key: CLIENT_ID, value: client_id.to_string() }).await {
+            Ok(()) => writer.send(Msg::Meta { key: REGISTERED_AT, value: now.to_string() }).await,
+            failed => failed,
+        },
+        other => other,
+    };
     if let Err(e) = result {
         writer.abort();
         return Err(e);
@@ -251,6 +292,9 @@ pub async fn sync(
 
     // Tell each database which snapshot this cache now holds, so the change log can be
     // pruned below the oldest one in use. Best effort: the cache is already committed.
+    if !register {
+        return Ok(SyncReport { tables: reports, as_of, missing, duration_ms: started.elapsed().as_millis() as u64 });
+    }
     futures_util::future::join_all(plans.iter_mut().map(|plan| async {
         if let Err(e) = register_and_prune(session, plan.kind, &mut plan.conn, &client_id, &plan.snapshot).await {
             tracing::warn!(db = %plan.kind, error = %e, "could not record this cache's snapshot for change-log pruning");
@@ -271,9 +315,8 @@ async fn acquire(session: &Session, kind: DbKind) -> Result<sqlx::pool::PoolConn
 }
 
 /// Reads what the cache holds (nothing for a new file) and its client id.
-fn read_known(path: &Path) -> Result<(HashMap<String, Known>, uuid::Uuid), SyncError> {
-    let mut known = HashMap::new();
-    let mut client_id = uuid::Uuid::new_v4();
+fn read_known(path: &Path) -> Result<Known, SyncError> {
+    let mut known = Known { tables: HashMap::new(), client_id: uuid::Uuid::new_v4(), registered_at: None };
     if let Ok(conn) = cache::open_read(path) {
         let mut stmt = conn
             .prepare("SELECT cache_table, shape, snapshot FROM _sync_tables")
@@ -285,23 +328,25 @@ fn read_known(path: &Path) -> Result<(HashMap<String, Known>, uuid::Uuid), SyncE
             let (table, shape, snapshot) = row.map_err(CacheError::sql("reading sync state"))?;
             // An unreadable shape just means a full reload of that table.
             if let Ok(shape) = serde_json::from_str(&shape) {
-                known.insert(table, Known { shape, snapshot });
+                known.tables.insert(table, KnownTable { shape, snapshot });
             }
         }
-        let id: Option<String> =
-            conn.query_row("SELECT value FROM _sync_meta WHERE key = 'client_id'", [], |r| r.get(0)).ok();
-        if let Some(id) = id.and_then(|s| uuid::Uuid::parse_str(&s).ok()) {
-            client_id = id;
+        let meta = |key: &str| -> Option<String> {
+            conn.query_row("SELECT value FROM _sync_meta WHERE key = ?1", [key], |r| r.get(0)).ok()
+        };
+        if let Some(id) = meta(CLIENT_ID).and_then(|s| uuid::Uuid::parse_str(&s).ok()) {
+            known.client_id = id;
         }
+        known.registered_at = meta(REGISTERED_AT).and_then(|s| s.parse().ok());
     }
-    Ok((known, client_id))
+    Ok(known)
 }
 
 async fn plan_db(
     session: &Session,
     kind: DbKind,
     mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
-    known: &HashMap<String, Known>,
+    known: &HashMap<String, KnownTable>,
     activity: bool,
 ) -> Result<DbPlan, SyncError> {
     let ctx = |what: &str| format!("{what} on the {kind} database");
@@ -309,29 +354,23 @@ async fn plan_db(
         .execute(&mut *conn)
         .await
         .map_err(CentralError::sql(ctx("starting the snapshot")))?;
-    let row = sqlx::query(
-        "SELECT pg_current_snapshot()::text, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-                to_regclass('penguin_console_api.sync_changes') IS NOT NULL",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(CentralError::sql(ctx("taking the snapshot")))?;
-    let (snapshot, as_of, installed): (String, String, bool) = (row.get(0), row.get(1), row.get(2));
-    if !installed {
-        return Err(SyncError::NotInstalled(kind));
-    }
     session.authorize(&mut conn, kind, activity).await?;
-    // What this staff member may see: part of every table's shape, so a change of scope
-    // reloads the tables.
-    let scope: String = sqlx::query_scalar(
-        "SELECT md5(concat_ws('|', c.role, array_to_string(c.perms, ','), c.pii, c.list_all, c.detail_all,
+    // The snapshot, and what this staff member may see: part of every table's shape, so a
+    // change of scope reloads the tables.
+    let (snapshot, as_of, scope): (String, String, String) = sqlx::query_as(
+        "SELECT pg_current_snapshot()::text, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                md5(concat_ws('|', c.role, array_to_string(c.perms, ','), c.pii, c.list_all, c.detail_all,
                               array_to_string(c.tenants, ','), array_to_string(c.companies, ',')))
          FROM penguin_console_api.ctx() c",
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| sync_refusal(e, ctx("reading what this role may see")))?;
-    let shapes = tables::shapes(&mut conn, kind, &scope).await?;
+    .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+        // No console schema or function: `install` has not been run here.
+        Some("3F000" | "42883") => SyncError::NotInstalled(kind),
+        _ => sync_refusal(e, ctx("reading what this role may see")),
+    })?;
+    let (shapes, shape_rows) = tables::shapes_and_rows(&mut conn, kind, &scope).await?;
     let mut missing = Vec::new();
     for t in tables::SYNCED.iter().filter(|t| t.db == kind) {
         if !shapes.iter().any(|(s, _)| s == t) {
@@ -339,7 +378,8 @@ async fn plan_db(
         }
     }
 
-    // Changes since each distinct previous snapshot (normally one per database).
+    // Changes since each distinct previous snapshot (normally one per database), and
+    // whether the change log still reaches back to it.
     let mut changes: HashMap<String, HashMap<String, (i64, bool)>> = HashMap::new();
     let mut too_old: HashMap<String, bool> = HashMap::new();
     for (source, _) in &shapes {
@@ -347,38 +387,21 @@ async fn plan_db(
         if changes.contains_key(&k.snapshot) {
             continue;
         }
-        let old: bool = sqlx::query_scalar(
-            "SELECT pg_snapshot_xmin($1::pg_snapshot) < COALESCE((SELECT horizon FROM penguin_console_api.sync_horizon), '0'::xid8)",
+        let (old, per_table): (bool, Option<sqlx::types::Json<Vec<(String, i64, bool)>>>) = sqlx::query_as(
+            "SELECT pg_snapshot_xmin($1::pg_snapshot) < COALESCE((SELECT horizon FROM penguin_console_api.sync_horizon), '0'::xid8),
+                    (SELECT json_agg(json_build_array(tbl, n, trunc)) FROM (
+                        SELECT tbl, count(*)::int8 AS n, bool_or(pk IS NULL) AS trunc FROM penguin_console_api.sync_changes
+                        WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
+                        GROUP BY tbl) c)",
         )
         .bind(&k.snapshot)
         .fetch_one(&mut *conn)
         .await
-        .map_err(CentralError::sql(ctx("reading the change-log horizon")))?;
-        let rows = sqlx::query(
-            "SELECT tbl, count(*)::int8, bool_or(pk IS NULL) FROM penguin_console_api.sync_changes
-             WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
-             GROUP BY tbl",
-        )
-        .bind(&k.snapshot)
-        .fetch_all(&mut *conn)
-        .await
         .map_err(CentralError::sql(ctx("reading the change log")))?;
-        let per_table =
-            rows.into_iter().map(|r| (r.get::<String, _>(0), (r.get::<i64, _>(1), r.get::<bool, _>(2)))).collect();
-        changes.insert(k.snapshot.clone(), per_table);
+        let per_table = per_table.map(|j| j.0).unwrap_or_default();
+        changes.insert(k.snapshot.clone(), per_table.into_iter().map(|(t, n, trunc)| (t, (n, trunc))).collect());
         too_old.insert(k.snapshot.clone(), old);
     }
-
-    let estimates: HashMap<String, i64> = sqlx::query(
-        "SELECT n.nspname || '.' || c.relname, c.reltuples::int8 FROM pg_class c
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p')",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(CentralError::sql(ctx("reading table statistics")))?
-    .into_iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect();
 
     let mut plans = Vec::new();
     for (source, shape) in shapes {
@@ -390,7 +413,7 @@ async fn plan_db(
             Some(a) => a.deps.iter().filter_map(|d| changed_since(d)).map(|_| (0, true)).next(),
             None => changed_since(&source.qualified()),
         };
-        let rows_now = estimates.get(&source.qualified()).copied().unwrap_or(-1);
+        let rows_now = shape_rows.get(&source.qualified()).copied().unwrap_or(-1);
         let full = match prior {
             None => true,
             Some(k) => {

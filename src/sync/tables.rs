@@ -12,6 +12,8 @@
 //! text (timestamps as ISO-8601 UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so they sort as text;
 //! JSON and arrays as JSON text; UUIDs in canonical form).
 
+use std::collections::HashMap;
+
 use sqlx::{PgConnection, Row};
 
 use crate::central::{CentralError, DbKind};
@@ -300,6 +302,16 @@ pub async fn shapes(
     db: DbKind,
     scope: &str,
 ) -> Result<Vec<(SourceTable, Shape)>, CentralError> {
+    Ok(shapes_and_rows(conn, db, scope).await?.0)
+}
+
+/// [`shapes`], with the planner's row estimate of each platform table (by
+/// `schema.name`; -1 when never analysed), read in the same catalog round trip.
+pub async fn shapes_and_rows(
+    conn: &mut PgConnection,
+    db: DbKind,
+    scope: &str,
+) -> Result<(Vec<(SourceTable, Shape)>, HashMap<String, i64>), CentralError> {
     let all = || SYNCED.iter().chain(AGGREGATES.iter().map(|a| &a.table));
     let wanted: Vec<String> = all().filter(|t| t.db == db).map(|t| t.cache_name()).collect();
     let rows = sqlx::query(
@@ -331,34 +343,57 @@ pub async fn shapes(
         let storage = if cat == "A" { Storage::Text } else { storage_for(&typname, &cat) };
         shape.columns.push(Column { name, pg_type, storage });
     }
+    let tables: Vec<SourceTable> = out.iter().map(|(s, _)| *s).collect();
+    let mut facts = table_facts(&mut *conn, &tables).await?;
+    let mut rows = HashMap::new();
     for (source, shape) in out.iter_mut() {
+        let (pk, estimate) = facts.remove(&source.qualified()).unwrap_or((Vec::new(), -1));
+        rows.insert(source.qualified(), estimate);
         shape.pk = match Aggregate::of(source) {
             Some(a) => vec![a.key.to_string()],
-            None => primary_key(&mut *conn, source).await?.unwrap_or_default(),
+            None => pk,
         };
     }
     out.retain(|(_, s)| !s.pk.is_empty() && s.pk.iter().all(|k| s.column(k).is_some()));
     // Keep the catalogue's order (aggregates last).
     out.sort_by_key(|(t, _)| all().position(|s| s == t));
-    Ok(out)
+    Ok((out, rows))
 }
 
 /// The primary key of one table, or `None` when the table does not exist (or has none).
 pub async fn primary_key(conn: &mut PgConnection, table: &SourceTable) -> Result<Option<Vec<String>>, CentralError> {
+    Ok(table_facts(conn, std::slice::from_ref(table))
+        .await?
+        .remove(&table.qualified())
+        .map(|(pk, _)| pk)
+        .filter(|pk| !pk.is_empty()))
+}
+
+/// The primary key and the planner's row estimate of each of `tables` (by
+/// `schema.name`), in one catalog read: a sync needs them on every run, and one round
+/// trip per table was most of a sync's fixed cost. Tables that do not exist are absent;
+/// a table without a primary key has an empty key.
+pub async fn table_facts(
+    conn: &mut PgConnection,
+    tables: &[SourceTable],
+) -> Result<HashMap<String, (Vec<String>, i64)>, CentralError> {
+    let names: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
     // Looked up by name in the catalog (readable by any login), not with to_regclass,
     // which needs USAGE on the table's schema.
-    let cols: Vec<String> = sqlx::query_scalar(
-        "SELECT a.attname::text FROM pg_class c
+    let rows: Vec<(String, Vec<String>, i64)> = sqlx::query_as(
+        "SELECT n.nspname || '.' || c.relname,
+                COALESCE((SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+                          FROM pg_index i
+                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey::int2[])
+                          WHERE i.indrelid = c.oid AND i.indisprimary), '{}'),
+                c.reltuples::int8
+         FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
-         JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey::int2[])
-         WHERE n.nspname = $1 AND c.relname = $2
-         ORDER BY array_position(i.indkey::int2[], a.attnum)",
+         WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY($1)",
     )
-    .bind(table.schema)
-    .bind(table.name)
+    .bind(&names)
     .fetch_all(&mut *conn)
     .await
-    .map_err(CentralError::sql("reading a primary key"))?;
-    Ok(if cols.is_empty() { None } else { Some(cols) })
+    .map_err(CentralError::sql("reading primary keys"))?;
+    Ok(rows.into_iter().map(|(name, pk, estimate)| (name, (pk, estimate))).collect())
 }

@@ -24,6 +24,8 @@ pub(super) enum Msg {
     Rows(Vec<Vec<Value>>),
     /// The current table is complete as of this snapshot.
     End { snapshot: String, as_of: String },
+    /// Records `value` under `key` in `_sync_meta`, in the same transaction.
+    Meta { key: &'static str, value: String },
     /// Commit everything.
     Finish(oneshot::Sender<Result<Vec<TableReport>, CacheError>>),
 }
@@ -192,6 +194,13 @@ fn run(path: PathBuf, mut rx: mpsc::Receiver<Msg>) -> Result<(), CacheError> {
                     duration_ms: cur.started.elapsed().as_millis() as u64,
                 });
             }
+            Msg::Meta { key, value } => {
+                tx.execute(
+                    "INSERT INTO _sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [key, value.as_str()],
+                )
+                .map_err(CacheError::sql("recording sync state"))?;
+            }
             Msg::Finish(reply) => {
                 let result = finish(tx, &reports).and_then(|()| {
                     conn.pragma_update(None, "journal_mode", "WAL").map_err(CacheError::sql("setting the journal mode"))
@@ -211,11 +220,6 @@ fn finish(tx: Transaction<'_>, reports: &[TableReport]) -> Result<(), CacheError
     let changed: Vec<&str> = reports.iter().filter(|r| r.mode != Mode::Unchanged).map(|r| r.table.as_str()).collect();
     crate::tenants::refresh_derived(&tx, &changed)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "derived tables rebuilt");
-    tx.execute(
-        "INSERT OR IGNORE INTO _sync_meta (key, value) VALUES ('client_id', ?1)",
-        [uuid::Uuid::new_v4().to_string()],
-    )
-    .map_err(CacheError::sql("recording the client id"))?;
     let t = std::time::Instant::now();
     tx.commit().map_err(CacheError::sql("committing"))?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "committed");

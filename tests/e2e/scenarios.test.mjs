@@ -73,11 +73,13 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeoutMsg: "no confirmation of the role change",
       });
       // Members are listed by role, so the changed member is found again by email.
+      let roleShown = "";
       await browser.waitUntil(async () => {
         const emails = await memberEmails(browser);
         const role = (await textsOf(browser, testId("member-roles")))[emails.indexOf(changed)] ?? "";
+        roleShown = `${changed} at ${emails.indexOf(changed)} of ${emails.length}: ${role}`;
         return role.includes("member") && !role.includes("admin");
-      }, { timeout: 15_000, timeoutMsg: "the member's role did not change on screen" });
+      }, { timeout: 15_000 }).catch(() => assert.fail(`the member's role did not change on screen (${roleShown})`));
 
       // Remove an active member who is not an owner (the ex-employee workflow): type their
       // email, hand their work to the first owner; they stay listed, as removed.
@@ -105,10 +107,12 @@ describe("PenguinMails Admin desktop app", { concurrency: false }, () => {
         timeout: 30_000,
         timeoutMsg: "no confirmation of the removal",
       });
+      let shown = "";
       await browser.waitUntil(async () => {
         const now = await memberEmails(browser);
-        return (await textsOf(browser, testId("member-status")))[now.indexOf(seen.removed)] === "removed";
-      }, { timeout: 15_000, timeoutMsg: "the removed member is not shown as removed" });
+        shown = `${seen.removed} at ${now.indexOf(seen.removed)} of ${now.length}: ${(await textsOf(browser, testId("member-status")))[now.indexOf(seen.removed)]}`;
+        return shown.endsWith(": removed");
+      }, { timeout: 15_000 }).catch(() => assert.fail(`the removed member is not shown as removed (${shown})`));
       await shot(browser, "02c-admin-member-removed");
       seen.emails = await memberEmails(browser);
 
