@@ -152,16 +152,26 @@ impl Session {
     /// A session for a token issued earlier (the CLI keeps none; tests and a desktop
     /// that reconnects do): asks the database who it belongs to.
     pub async fn resume(central: Central, token: Secret, client: &ClientInfo) -> Result<Session, AuthError> {
+        Session::open(central, token, client, false).await
+    }
+
+    /// [`Session::resume`]; with `tickets`, the other databases' tickets come in the same
+    /// round trip (a command that syncs at once needs them). A ticket carries what the
+    /// staff member may see when it is minted, so only a command that uses them at once
+    /// asks for them here.
+    async fn open(central: Central, token: Secret, client: &ClientInfo, tickets: bool) -> Result<Session, AuthError> {
         let mut tx = central.oltp.begin().await.map_err(AuthError::from)?;
         set_token(&mut tx, token.expose()).await?;
-        // The other databases' tickets come in the same round trip: a sync needs them at once.
-        let (who, tickets): (serde_json::Value, serde_json::Value) =
-            sqlx::query_as("SELECT penguin_console_api.whoami(), penguin_console_api.tickets(true)")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(AuthError::from)?;
+        let (who, tickets): (serde_json::Value, Option<serde_json::Value>) = sqlx::query_as(if tickets {
+            "SELECT penguin_console_api.whoami(), penguin_console_api.tickets(true)"
+        } else {
+            "SELECT penguin_console_api.whoami(), NULL::jsonb"
+        })
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(AuthError::from)?;
         tx.commit().await.map_err(AuthError::from)?;
-        let tickets = Tickets::from_answer(&tickets)?;
+        let tickets = tickets.map(|t| Tickets::from_answer(&t)).transpose()?;
         let who: Whoami =
             serde_json::from_value(who).map_err(|e| AuthError::Protocol(format!("unreadable whoami: {e}")))?;
         let staff = Staff::from_server(
@@ -178,7 +188,7 @@ impl Session {
                 staff,
                 client: client.clone(),
                 expires: who.expires,
-                tickets: tokio::sync::Mutex::new(Some(tickets)),
+                tickets: tokio::sync::Mutex::new(tickets),
             }),
         })
     }
@@ -207,7 +217,7 @@ impl Session {
             cache::owned_by(&conn, cache_path, email).ok()?;
             conn.query_row("SELECT value FROM _sync_meta WHERE key = ?1", [KEPT_SESSION], |r| r.get(0)).ok()?
         };
-        match Session::resume(central, Secret::new(token), client).await {
+        match Session::open(central, Secret::new(token), client, true).await {
             Ok(session) if session.staff().email().eq_ignore_ascii_case(email.trim()) => Some(session),
             _ => {
                 Session::forget_kept(cache_path);
