@@ -200,6 +200,10 @@ struct Known {
     registered_at: Option<i64>,
 }
 
+/// What the change log holds for one table since a snapshot: the table
+/// (`schema.name`), how many changes, and whether it was truncated.
+type TableChanges = (String, i64, bool);
+
 /// The plan for one table.
 struct TablePlan {
     source: SourceTable,
@@ -387,7 +391,7 @@ async fn plan_db(
         if changes.contains_key(&k.snapshot) {
             continue;
         }
-        let (old, per_table): (bool, Option<sqlx::types::Json<Vec<(String, i64, bool)>>>) = sqlx::query_as(
+        let (old, per_table): (bool, Option<sqlx::types::Json<Vec<TableChanges>>>) = sqlx::query_as(
             "SELECT pg_snapshot_xmin($1::pg_snapshot) < COALESCE((SELECT horizon FROM penguin_console_api.sync_horizon), '0'::xid8),
                     (SELECT json_agg(json_build_array(tbl, n, trunc)) FROM (
                         SELECT tbl, count(*)::int8 AS n, bool_or(pk IS NULL) AS trunc FROM penguin_console_api.sync_changes
